@@ -1,0 +1,9 @@
+"""satclip: global, general-purpose location embeddings learned from satellite imagery.
+
+Public API: :func:`load`, :func:`list_models`, :func:`spherical_harmonics`, :class:`SatCLIPFeaturizer`.
+"""
+
+from satclip.encoding.spherical_harmonics import spherical_harmonics
+
+__all__ = ["spherical_harmonics"]
+__version__ = "0.1.0"

@@ -1,0 +1,85 @@
+"""``Encoder``: a loaded location encoder with its model card, embedding any (lon, lat) in batches."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from satclip.cache import content_hash
+from satclip.geo import validate_lonlat
+from satclip.location_encoder import LocationEncoder
+
+DEFAULT_BATCH_SIZE = 8192
+
+
+class Encoder:
+    """A location encoder ready for inference: ``embed((lon, lat) degrees) -> (N, dim) float32``.
+
+    Attributes: ``module`` (the torch :class:`LocationEncoder`, eval mode), ``card`` (model card
+    dict: name, L, dims, training data, provenance, metrics), ``dim``, ``name`` and
+    ``fingerprint`` (hash of the weights and config; use it as a cache key).
+    """
+
+    def __init__(self, module: LocationEncoder, card: dict[str, Any], device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+        self.module = module.to(self.device).eval()
+        self.card = copy.deepcopy(card)
+        self.card.setdefault("config", module.config.to_dict())
+        self.card.setdefault("name", "unnamed")
+        self._fingerprint: str | None = None
+
+    @property
+    def dim(self) -> int:
+        return self.module.config.embed_dim
+
+    @property
+    def name(self) -> str:
+        return str(self.card["name"])
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            tensors = [t.detach().cpu().numpy() for t in self.module.state_dict().values()]
+            self._fingerprint = content_hash(self.module.config.to_dict(), *tensors)
+        return self._fingerprint
+
+    def __repr__(self) -> str:
+        c = self.module.config
+        return f"Encoder(name={self.name!r}, L={c.L}, dim={self.dim}, dtype={self.module.dtype}, device={self.device})"
+
+    @torch.no_grad()
+    def embed(
+        self,
+        lonlat: Any,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        *,
+        wrap: bool = False,
+        dtype: Any = np.float32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed (lon, lat) degrees -> array (N, dim).
+
+        ``lonlat``: (N, 2) array-like of (lon, lat) degrees, a single pair, or a DataFrame with
+        lon/lat columns (lon/lng/longitude, lat/latitude). Invalid rows raise
+        :class:`satclip.geo.CoordinateError` naming them; ``wrap=True`` wraps longitudes outside
+        [-180, 180] instead. Computed in the model's precision, ``batch_size`` points at a time
+        (memory is bounded by the batch, whatever N), returned as ``dtype`` (float32 by default;
+        ``np.float64`` keeps full precision of float64 models). ``progress(n_done)`` is called
+        after each batch.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        coords = validate_lonlat(lonlat, wrap=wrap)
+        out = np.empty((coords.shape[0], self.dim), dtype=dtype)
+        model_dtype = self.module.dtype
+        for start in range(0, coords.shape[0], batch_size):
+            stop = min(start + batch_size, coords.shape[0])
+            batch = torch.from_numpy(coords[start:stop]).to(self.device, model_dtype)
+            out[start:stop] = self.module(batch).cpu().numpy()
+            if progress is not None:
+                progress(stop)
+        return out

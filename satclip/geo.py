@@ -1,0 +1,157 @@
+"""Coordinates: parsing and validation of (lon, lat) input, area-uniform sampling, grids, distances.
+
+Everything in satclip takes **(lon, lat) in degrees**, longitude first, as SatCLIP does.
+Bad input never passes silently: :func:`validate_lonlat` names the offending rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+EARTH_RADIUS_KM = 6371.0088
+LON_COLUMNS = ("lon", "lng", "long", "longitude")
+LAT_COLUMNS = ("lat", "latitude")
+_MAX_ROWS_SHOWN = 10
+
+
+class CoordinateError(ValueError):
+    """Raised for coordinates that are malformed, non-finite or out of range."""
+
+
+def _rows(mask: np.ndarray, offset: int = 0) -> str:
+    idx = np.flatnonzero(mask) + offset
+    shown = ", ".join(str(i) for i in idx[:_MAX_ROWS_SHOWN])
+    more = f" (and {idx.size - _MAX_ROWS_SHOWN} more)" if idx.size > _MAX_ROWS_SHOWN else ""
+    return f"row{'s' if idx.size > 1 else ''} {shown}{more}"
+
+
+def find_lonlat_columns(
+    columns: Sequence[Any], lon_col: str | None = None, lat_col: str | None = None
+) -> tuple[str, str]:
+    """Return the (lon, lat) column names of a table.
+
+    Explicit names win; otherwise accepts lon/lng/long/longitude and lat/latitude (any case).
+    """
+    names = [str(c) for c in columns]
+    lower = {n.lower(): n for n in names}
+
+    def pick(explicit: str | None, candidates: tuple[str, ...], what: str) -> str:
+        if explicit is not None:
+            if explicit not in names:
+                raise CoordinateError(f"{what} column {explicit!r} not found; columns are {names}")
+            return explicit
+        found = [lower[c] for c in candidates if c in lower]
+        if not found:
+            raise CoordinateError(
+                f"no {what} column found: expected one of {list(candidates)} (any case); columns are {names}"
+            )
+        if len(found) > 1:
+            raise CoordinateError(f"ambiguous {what} columns {found}: name the one to use explicitly")
+        return found[0]
+
+    return pick(lon_col, LON_COLUMNS, "longitude"), pick(lat_col, LAT_COLUMNS, "latitude")
+
+
+def validate_lonlat(
+    lonlat: Any,
+    *,
+    wrap: bool = False,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    row_offset: int = 0,
+) -> np.ndarray:
+    """Check and convert (lon, lat) degrees to a float64 array of shape (N, 2).
+
+    Accepts an (N, 2) array-like, a single (lon, lat) pair, or a DataFrame with lon/lat columns.
+    Raises :class:`CoordinateError` naming the rows for NaN/inf, |lat| > 90 and lon outside
+    [-180, 180]; with ``wrap=True`` longitudes are wrapped into [-180, 180) instead.
+    ``row_offset`` is added to reported row numbers (for chunked input).
+    """
+    if isinstance(lonlat, pd.DataFrame):
+        lon_name, lat_name = find_lonlat_columns(lonlat.columns, lon_col, lat_col)
+        try:
+            arr = np.stack(
+                [
+                    pd.to_numeric(lonlat[lon_name], errors="raise").to_numpy(np.float64),
+                    pd.to_numeric(lonlat[lat_name], errors="raise").to_numpy(np.float64),
+                ],
+                axis=1,
+            )
+        except (ValueError, TypeError) as err:
+            raise CoordinateError(f"columns {lon_name!r}/{lat_name!r} are not numeric: {err}") from err
+    else:
+        try:
+            arr = np.asarray(lonlat, dtype=np.float64)
+        except (ValueError, TypeError) as err:
+            raise CoordinateError(f"coordinates must be numeric (lon, lat) pairs: {err}") from err
+        if arr.ndim == 1 and arr.shape[0] == 2:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise CoordinateError(
+                f"expected an (N, 2) array of (lon, lat) degrees, got shape {arr.shape}"
+            )
+        arr = np.array(arr, dtype=np.float64, copy=True)
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        raise CoordinateError(f"non-finite coordinates (NaN or inf) at {_rows(bad, row_offset)}")
+    bad = np.abs(arr[:, 1]) > 90
+    if bad.any():
+        raise CoordinateError(
+            f"latitude outside [-90, 90] at {_rows(bad, row_offset)}; "
+            "coordinates are (lon, lat): were lon and lat swapped?"
+        )
+    outside = np.abs(arr[:, 0]) > 180
+    if outside.any():
+        if not wrap:
+            raise CoordinateError(
+                f"longitude outside [-180, 180] at {_rows(outside, row_offset)}; "
+                "pass wrap=True (CLI: --wrap) to wrap longitudes into [-180, 180)"
+            )
+        arr[:, 0] = wrap_longitude(arr[:, 0])
+    return arr
+
+
+def wrap_longitude(lon: np.ndarray) -> np.ndarray:
+    """Wrap longitudes (degrees) into [-180, 180)."""
+    return np.mod(np.asarray(lon, dtype=np.float64) + 180.0, 360.0) - 180.0
+
+
+def sample_uniform_sphere(n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """``n`` points uniform by area on the sphere as (lon, lat) degrees, shape (n, 2)."""
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    lon = rng.uniform(-180.0, 180.0, n)
+    lat = np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, n)))
+    return np.stack([lon, lat], axis=1)
+
+
+def lonlat_grid(resolution_deg: float, *, lat_limit: float = 90.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell-centre grid at ``resolution_deg``: returns (lons, lats, points (H*W, 2)).
+
+    Rows run north to south (image order), columns west to east.
+    """
+    if not (0 < resolution_deg <= 90):
+        raise ValueError(f"resolution_deg must be in (0, 90], got {resolution_deg}")
+    lons = np.arange(-180.0 + resolution_deg / 2, 180.0, resolution_deg)
+    lats = np.arange(lat_limit - resolution_deg / 2, -lat_limit, -resolution_deg)
+    lon2, lat2 = np.meshgrid(lons, lats)
+    return lons, lats, np.stack([lon2.ravel(), lat2.ravel()], axis=1)
+
+
+def haversine_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Great-circle distance in km between (lon, lat) degree arrays (broadcasting over leading axes)."""
+    a = np.radians(np.asarray(a, dtype=np.float64))
+    b = np.radians(np.asarray(b, dtype=np.float64))
+    dlon = b[..., 0] - a[..., 0]
+    dlat = b[..., 1] - a[..., 1]
+    h = np.sin(dlat / 2) ** 2 + np.cos(a[..., 1]) * np.cos(b[..., 1]) * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def lonlat_to_xyz(lonlat: np.ndarray) -> np.ndarray:
+    """Unit 3-D Cartesian coordinates of (lon, lat) degrees, shape (N, 3)."""
+    lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
