@@ -1,0 +1,100 @@
+"""Frozen image features, computed once per (dataset, encoder config) and cached as .npy.
+
+With features cached, a training epoch costs only the location encoder, the projection head and
+the logits, so CPU training is fast.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from satclip.cache import atomic_path, cache_dir, content_hash, file_sha256
+from satclip.image.factory import FROZEN, build_image_encoder
+from satclip.image.rcf import RCF, RCFConfig
+
+FEATURE_VERSION = 1
+
+
+def feature_key(dataset: Dataset, spec: dict[str, Any]) -> str:
+    """Cache key: dataset fingerprint + encoder config (+ weights file sha256)."""
+    spec = dict(spec)
+    if spec.get("name", "rcf") == "rcf":  # normalise so that explicit defaults hit the same entry
+        spec = {"name": "rcf", **RCFConfig(**{k: v for k, v in spec.items() if k != "name"}).to_dict()}
+    if spec.get("weights"):
+        spec["weights"] = file_sha256(spec["weights"])
+    return content_hash("features", FEATURE_VERSION, dataset.fingerprint, dataset.channels, spec)
+
+
+def _batches(dataset: Dataset, batch_size: int, num_workers: int):
+    if hasattr(dataset, "batch"):
+        for start in range(0, len(dataset), batch_size):
+            yield dataset.batch(slice(start, min(start + batch_size, len(dataset))))
+    else:
+        loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, shuffle=False)
+        for x, _ in loader:
+            yield x
+
+
+def _sample_images(dataset: Dataset, n: int, seed: int) -> torch.Tensor:
+    idx = np.sort(np.random.default_rng(seed).choice(len(dataset), size=min(n, len(dataset)), replace=False))
+    if hasattr(dataset, "batch"):
+        return dataset.batch(idx)
+    return torch.stack([dataset[int(i)][0] for i in idx])
+
+
+@torch.no_grad()
+def compute_features(
+    dataset: Dataset,
+    spec: dict[str, Any],
+    *,
+    batch_size: int = 128,
+    num_workers: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+    fit_images: int = 4096,
+) -> np.ndarray:
+    """Features (N, D) float32 of every image through a frozen encoder (no caching)."""
+    from tqdm.auto import tqdm
+
+    name = spec.get("name", "rcf")
+    if name not in FROZEN:
+        raise ValueError(f"image encoder {name!r} is trainable; only frozen encoders {FROZEN} can be cached")
+    enc = build_image_encoder(spec, dataset.channels)
+    if isinstance(enc, RCF):
+        enc.fit(_sample_images(dataset, fit_images, enc.config.seed))
+    enc = enc.to(device).eval()
+    out = np.empty((len(dataset), enc.out_dim), dtype=np.float32)
+    done = 0
+    with tqdm(total=len(dataset), desc=f"{name} features", unit="img", disable=not progress) as bar:
+        for x in _batches(dataset, batch_size, num_workers):
+            f = enc(x.to(device)).float().cpu().numpy()
+            out[done : done + len(f)] = f
+            done += len(f)
+            bar.update(len(f))
+    if not np.isfinite(out).all():
+        raise FloatingPointError(
+            f"{name} produced non-finite features for {int((~np.isfinite(out)).any(1).sum())} images"
+        )
+    return out
+
+
+def cached_features(dataset: Dataset, spec: dict[str, Any], **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    """Features from the cache, computing and storing them on a miss. Returns (features, info)."""
+    key = feature_key(dataset, spec)
+    path = cache_dir("features") / f"{key}.npy"
+    info: dict[str, Any] = {"key": key, "path": str(path), "cached": path.is_file()}
+    if path.is_file():
+        feats = np.load(path)
+        if feats.shape[0] == len(dataset):
+            return feats, info
+    t0 = time.perf_counter()
+    feats = compute_features(dataset, spec, **kwargs)
+    info["seconds"] = time.perf_counter() - t0
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, feats)
+    return feats, info

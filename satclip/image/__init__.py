@@ -1,0 +1,1 @@
+"""Image encoders: random convolutional features, ResNet/ViT backbones (timm key layout), a small CNN."""
