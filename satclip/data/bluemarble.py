@@ -193,6 +193,8 @@ def prepare_equirect(
 
     cfg = config or PatchConfig()
     path = Path(image_path) if image_path is not None else find_bluemarble()
+    if not path.is_file():
+        raise DataPreparationError(f"image not found: {path}")
     sha = file_sha256(path)
     key = content_hash("equirect-patches", FORMAT_VERSION, sha, dataclasses.asdict(cfg))
     out = cache_dir("patches", key)
