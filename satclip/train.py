@@ -47,6 +47,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "transfer_every": 5,
     "proxy_classes": 8,
     "log_every_n_steps": 10,
+    "train_kinds": None,
     "progress": True,
     "val_batch_size": 8192,
 }
@@ -186,9 +187,13 @@ class SatCLIPData(pl.LightningDataModule):
         self.labels: dict[str, np.ndarray] = {}
         arrays = getattr(self.dataset, "arrays", None)
         if arrays is not None:
+            from satclip.data.landmask import KIND_NAMES
             from satclip.data.proxy import centre_colour, colour_classes
 
             self.labels["kind"] = np.asarray(arrays.kind)
+            if self.tcfg["train_kinds"]:  # e.g. [land]: train on a subset of the mix, validate on all of it
+                keep = [KIND_NAMES.index(k) for k in self.tcfg["train_kinds"]]
+                self.train_idx = self.train_idx[np.isin(self.labels["kind"][self.train_idx], keep)]
             self.labels["proxy"] = colour_classes(centre_colour(arrays.patches), int(self.tcfg["proxy_classes"]))
 
     @property
@@ -200,12 +205,26 @@ class SatCLIPData(pl.LightningDataModule):
         rank, world = (t.global_rank, t.world_size) if t is not None else (0, 1)
         bs = int(self.tcfg["batch_size"] if train else self.tcfg["val_batch_size"])
         sampler = ShardedBatchSampler(
-            idx, bs, shuffle=train, seed=int(self.cfg.get("seed", 0)), drop_last=train, rank=rank, world_size=world
+            idx,
+            bs,
+            shuffle=train,
+            seed=int(self.cfg.get("seed", 0)),
+            drop_last=train,
+            rank=rank,
+            world_size=world,
+            epoch_fn=(lambda: t.current_epoch) if t is not None else None,
         )
+        # own generator: creating the iterator must not draw from the global RNG that dropout and jitter use
+        gen = torch.Generator().manual_seed(int(self.cfg.get("seed", 0)))
         if self.features is not None:
-            return DataLoader(FeatureBatches(self.features, self.lonlat), sampler=sampler, batch_size=None)
+            return DataLoader(
+                FeatureBatches(self.features, self.lonlat), sampler=sampler, batch_size=None, generator=gen
+            )
         return DataLoader(
-            ImageItems(self.dataset, self.lonlat), batch_sampler=sampler, num_workers=int(self.tcfg["num_workers"])
+            ImageItems(self.dataset, self.lonlat),
+            batch_sampler=sampler,
+            num_workers=int(self.tcfg["num_workers"]),
+            generator=gen,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -170,11 +170,11 @@ def build_dataset(spec: dict[str, Any]) -> Dataset:
 
     spec = dict(spec)
     source = spec.pop("source", "bluemarble")
+    progress = spec.pop("progress", True)
     if source in ("bluemarble", "equirect"):
         image = spec.pop("image", None)
         if source == "equirect" and image is None:
             raise DatasetError("data.source 'equirect' needs data.image: the path of a global equirectangular image")
-        progress = spec.pop("progress", True)
         return PatchArrayDataset(load_prepared(prepare_equirect(image, PatchConfig(**spec), progress=progress)))
     if source == "s2_100k":
         return S2100KDataset(spec.pop("root"), **spec)

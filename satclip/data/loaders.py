@@ -6,7 +6,7 @@ epoch e sees exactly the batches an uninterrupted run would have seen from epoch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -30,6 +30,7 @@ class ShardedBatchSampler:
         drop_last: bool = True,
         rank: int = 0,
         world_size: int = 1,
+        epoch_fn: Callable[[], int] | None = None,
     ) -> None:
         if len(indices) == 0:
             raise ValueError("no samples to draw batches from")
@@ -38,6 +39,7 @@ class ShardedBatchSampler:
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
+        self.epoch_fn = epoch_fn  # e.g. the trainer's current epoch: right even when iterated before set_epoch
         self.sampler = self  # Lightning calls set_epoch on ``batch_sampler.sampler``
 
     def set_epoch(self, epoch: int) -> None:
@@ -54,7 +56,8 @@ class ShardedBatchSampler:
     def __iter__(self) -> Iterator[list[int]]:
         idx = self.indices
         if self.shuffle:
-            idx = idx[np.random.default_rng([self.seed, self.epoch]).permutation(len(idx))]
+            epoch = self.epoch_fn() if self.epoch_fn is not None else self.epoch
+            idx = idx[np.random.default_rng([self.seed, epoch]).permutation(len(idx))]
         per_round = self.batch_size * self.world_size
         need = self._rounds() * per_round
         if need > len(idx):

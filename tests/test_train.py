@@ -1,0 +1,240 @@
+"""Trainer: tiny end-to-end runs on real Blue Marble patches, resume after a kill, 2-process CPU DDP (gloo),
+the pixel path with a trainable CNN on an S2-100K-layout folder, config overrides and the CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+import torch
+import typer
+from typer.testing import CliRunner
+
+from satclip.configs import ConfigError, apply_overrides, load_config, parse_cli_overrides
+from satclip.train import fit, learning_curve_ok
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = {
+    "data.n": 600,
+    "data.patch_size": 8,
+    "image_encoder.n_filters": 8,
+    "location_encoder.L": 3,
+    "location_encoder.hidden_dim": 16,
+    "location_encoder.embed_dim": 8,
+    "train.batch_size": 128,
+    "train.val_size": 100,
+    "train.max_epochs": 4,
+    "train.max_time_s": None,
+    "train.lr": 0.01,
+    "train.transfer_every": 2,
+    "train.log_every_n_steps": 1,
+    "train.progress": False,
+    "train.proxy_classes": 4,
+}
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SATCLIP_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def tiny_config(out: Path, **extra) -> dict:
+    return load_config("bluemarble-l10", {**TINY, "output.dir": str(out), **extra})
+
+
+def test_overrides_parse_and_apply():
+    o = parse_cli_overrides(["--train.lr", "1e-3", "--data.n=500", "--train.jitter_deg", "0"])
+    cfg = apply_overrides({"train": {"lr": 1.0}}, o)
+    assert cfg["train"]["lr"] == pytest.approx(1e-3) and cfg["data"]["n"] == 500 and cfg["train"]["jitter_deg"] == 0
+    with pytest.raises(ConfigError, match="unknown section"):
+        apply_overrides({}, {"trian.lr": "1"})
+    with pytest.raises(ConfigError, match="no value"):
+        parse_cli_overrides(["--train.lr"])
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("no-such-config")
+    assert load_config("bluemarble-l40")["location_encoder"]["L"] == 40
+
+
+def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache):
+    from satclip.registry import load
+    from satclip.train import build_card, export_model, final_evaluation
+
+    r = fit(tiny_config(tmp_path / "run"), progress=False)
+    assert r["epochs"] == 4
+    ck = torch.load(r["checkpoint"], weights_only=True)  # no unpickling of arbitrary objects
+    assert ck["epoch"] == 3 and "model.logit_scale" in ck["state_dict"]
+    m = r["metrics"]
+    for key in (
+        "val/img2loc_top1",
+        "val/img2loc_top10",
+        "val/median_km",
+        "val_land/median_km",
+        "transfer/transfer_ratio",
+    ):
+        assert key in m and np.isfinite(m[key])
+    assert m["val/img2loc_top10"] >= m["val/img2loc_top1"]
+    csv = next((tmp_path / "run" / "logs").rglob("metrics.csv"))
+    assert learning_curve_ok(csv)
+    ev = final_evaluation(r, probe_seeds=(0,))
+    assert set(ev) >= {"retrieval_mixed", "retrieval_land", "transfer_linear_land", "transfer_mlp_mixed"}
+    card = build_card(r["module"].cfg, r, ev, "satclip train --config bluemarble-l10")
+    path = export_model(r, tmp_path / "m.safetensors", card)
+    enc = load(path)
+    emb = enc.embed([[0.0, 0.0], [10.0, 50.0]])
+    assert emb.shape == (2, 8) and np.isfinite(emb).all()
+    assert enc.card["training"]["n_samples"] == 500 and enc.card["config"]["L"] == 3
+    assert enc.card["weights_dtype"] == "float16"
+    with pytest.raises(FileExistsError, match="--resume"):
+        fit(tiny_config(tmp_path / "run"), progress=False)
+
+
+RUNNER = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import lightning.pytorch as pl
+    from satclip.train import fit
+
+    class Probe(pl.Callback):
+        def __init__(self, slow, log):
+            self.slow, self.batch_log = slow, log
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            if self.batch_log:
+                with open(f"{self.batch_log}.{trainer.global_rank}", "a") as f:
+                    f.write(json.dumps(batch[2].tolist()) + "\\n")
+        def on_train_epoch_end(self, trainer, module):
+            time.sleep(self.slow)
+
+    cfg = json.loads(sys.argv[1])
+    r = fit(cfg, resume=sys.argv[2] == "resume", callbacks=[Probe(float(sys.argv[3]), sys.argv[4])], progress=False)
+    if r["is_global_zero"]:
+        print("RESULT", json.dumps({"epochs": r["epochs"], "loss": r["metrics"]["val/loss"]}))
+    """
+)
+
+
+def _run_script(tmp_path, cfg, mode="fresh", slow=0.0, log="", wait=True):
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, str(script), json.dumps(cfg), mode, str(slow), log]
+    if wait:
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+
+
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path, cache):
+    full = fit(tiny_config(tmp_path / "full"), progress=False)
+    cfg = tiny_config(tmp_path / "killed")
+    ckpt = tmp_path / "killed" / "checkpoints" / "last.ckpt"
+    proc = _run_script(tmp_path, cfg, slow=4.0, wait=False)
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline:
+            if ckpt.is_file() and torch.load(ckpt, weights_only=True)["epoch"] >= 1:
+                break
+            assert proc.poll() is None, "training process ended before it could be killed"
+            time.sleep(0.2)
+        else:
+            pytest.fail("no checkpoint of epoch 1 appeared")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    killed_at = torch.load(ckpt, weights_only=True)["epoch"]
+    assert killed_at < 3
+    resumed = fit(cfg, resume=True, progress=False)
+    assert resumed["epochs"] == 4
+    a, b = full["module"].state_dict(), resumed["module"].state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs after resume")
+    assert len(list((tmp_path / "killed" / "logs").glob("version_*"))) == 2  # the first run's log is kept
+
+
+def test_two_process_ddp_gloo_shards_batches(tmp_path, cache):
+    cfg = tiny_config(tmp_path / "ddp", **{"train.devices": 2, "train.strategy": "ddp", "train.max_epochs": 2})
+    log = str(tmp_path / "batches")
+    res = _run_script(tmp_path, cfg, log=log)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "RESULT" in res.stdout
+    seen = [[json.loads(line) for line in Path(f"{log}.{r}").read_text().splitlines()] for r in (0, 1)]
+    assert len(seen[0]) == len(seen[1]) == 2 * 1  # 500 train points / (128 x 2 ranks) = 1 step per epoch
+    for e in range(2):
+        assert len(seen[0][e]) == 128 and set(seen[0][e]).isdisjoint(seen[1][e])
+    assert (tmp_path / "ddp" / "checkpoints" / "last.ckpt").is_file()
+
+
+def _tiny_s2(root: Path, n=12, size=16) -> Path:
+    (root / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        arr = rng.integers(0, 10000, (12, size, size), dtype=np.uint16)
+        tifffile.imwrite(root / "images" / f"patch_{i}.tif", arr, planarconfig="separate", photometric="minisblack")
+    lon, lat = rng.uniform(-180, 180, n), rng.uniform(-60, 60, n)
+    pd.DataFrame({"fn": [f"patch_{i}.tif" for i in range(n)], "lon": lon, "lat": lat}).to_csv(root / "index.csv")
+    return root
+
+
+def test_pixel_path_trainable_cnn_on_s2_100k_layout(tmp_path, cache):
+    root = _tiny_s2(tmp_path / "s2")
+    cfg = load_config(
+        "bluemarble-l10",
+        {
+            **TINY,
+            "data": {"source": "s2_100k", "root": str(root)},
+            "image_encoder": {"name": "cnn", "width": 4},
+            "train.batch_size": 4,
+            "train.max_epochs": 2,
+            "output.dir": str(tmp_path / "cnn"),
+        },
+    )
+    r = fit(cfg, progress=False)
+    assert r["data"].features is None and r["module"].model.image_encoder is not None
+    assert np.isfinite(r["metrics"]["val/loss"])
+    cnn = r["module"].model.image_encoder
+    assert cnn.features[0].weight.requires_grad
+    assert cnn.features[1].running_mean.abs().sum() > 0  # the CNN ran in training mode
+
+
+def test_cli_prepare_and_train(tmp_path, cache):
+    from satclip.cli_train import register
+
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    res = runner.invoke(app, ["prepare", "bluemarble", "--n", "200", "--patch-size", "8"])
+    assert res.exit_code == 0, res.output
+    assert "prepared 200 patches" in res.output and "'coast': 20" in res.output
+    args = [f"--{k}={v}" for k, v in TINY.items() if v is not None] + ["--train.max_epochs=2"]
+    out = tmp_path / "cli.safetensors"
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "--config",
+            "bluemarble-l10",
+            *args,
+            "--output.dir",
+            str(tmp_path / "r"),
+            "--export",
+            str(out),
+            "--probe-seeds",
+            "1",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and "val/median_km=" in res.output
+    card = json.loads((tmp_path / "r" / "evaluation.json").read_text())
+    assert card["n_val"] == 100
+    res = runner.invoke(app, ["train", "--config", "bluemarble-l10", "--trian.lr", "1"])
+    assert res.exit_code == 1 and "unknown section" in res.output
