@@ -110,7 +110,7 @@ def test_degree_100_is_finite_and_normalised() -> None:
     mean_sq = (y**2).mean(axis=0) * 4 * np.pi
     assert abs(np.median(mean_sq) - 1.0) < 0.06
     poles = spherical_harmonics([0.0, 0.0], [90.0, -90.0], 100, "orthonormal").numpy()
-    ls, ms = _lm(100)
+    _, ms = _lm(100)
     assert np.all(poles[:, ms != 0] == 0)
     np.testing.assert_allclose(poles[0, ms == 0], np.sqrt((2 * np.arange(100) + 1) / (4 * np.pi)), rtol=1e-12)
 
