@@ -55,7 +55,7 @@ def test_featurizer_in_a_pipeline(small_model_file: Path) -> None:
     assert clone(feat).get_params()["lon_col"] == "x"
     arr = feat.transform(df[["x", "y"]].to_numpy())
     np.testing.assert_array_equal(arr, feat.transform(df))
-    with pytest.raises(CoordinateError, match="latitude column 'lat' not found"):
+    with pytest.raises(CoordinateError, match="longitude column 'lon' not found"):
         satclip.SatCLIPFeaturizer(model=str(small_model_file)).fit(None).transform(df)
 
 
