@@ -110,7 +110,7 @@ def test_degree_100_is_finite_and_normalised() -> None:
     mean_sq = (y**2).mean(axis=0) * 4 * np.pi
     assert abs(np.median(mean_sq) - 1.0) < 0.06
     poles = spherical_harmonics([0.0, 0.0], [90.0, -90.0], 100, "orthonormal").numpy()
-    ls, ms = _lm(100)
+    _, ms = _lm(100)
     assert np.all(poles[:, ms != 0] == 0)
     np.testing.assert_allclose(poles[0, ms == 0], np.sqrt((2 * np.arange(100) + 1) / (4 * np.pi)), rtol=1e-12)
 
@@ -149,3 +149,13 @@ def test_cuda_matches_cpu() -> None:
         gpu = spherical_harmonics(pts[:, 0], pts[:, 1], 40, dtype=dtype, device="cuda")
         assert gpu.is_cuda
         np.testing.assert_allclose(gpu.cpu().double().numpy(), cpu.numpy(), rtol=0, atol=atol)
+
+
+def test_out_buffer_is_filled_and_validated() -> None:
+    lon, lat = np.array([10.0, -20.0, 30.0]), np.array([5.0, 50.0, -70.0])
+    buf = torch.full((3, 25), float("nan"), dtype=torch.float64)
+    res = spherical_harmonics(lon, lat, 5, out=buf)
+    assert res is buf
+    torch.testing.assert_close(buf, spherical_harmonics(lon, lat, 5), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"out must be a \(3, 25\)"):
+        spherical_harmonics(lon, lat, 5, out=torch.empty(3, 16, dtype=torch.float64))
