@@ -141,7 +141,8 @@ def main() -> None:
         first, last = losses[:4].mean(), losses[-4:].mean()
         print(
             f"{len(losses)} steps: loss {first:.3f} -> {last:.3f}; {timer.rate():,.0f} samples/s "
-            f"(resnet18 13 bands 64x64 + head + L=10 location encoder, batch 128)"
+            f"(resnet18, 13 bands, {32 if cpu else 64} px, + head + L=10 location encoder, "
+            f"batch {config['train']['batch_size']})"
         )
         print(
             f"val: top10 {result['metrics']['val/img2loc_top10']:.3f}, "

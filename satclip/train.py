@@ -332,11 +332,13 @@ def final_evaluation(result: dict[str, Any], probe_seeds: tuple[int, ...] = (0, 
         out["retrieval_land"] = retrieval_metrics(img[land], loc[land], lonlat[land])
         if "proxy" in data.labels:
             y = data.labels["proxy"][idx]
-            for probe, seeds in (("linear", (0,)), ("mlp", probe_seeds)) if probe_seeds else (("linear", (0,)),):
-                for subset, m in (("land", land), ("mixed", np.ones_like(land))):
-                    out[f"transfer_{probe}_{subset}"] = transfer_scores(
-                        loc.numpy()[m], feats.numpy()[m], y[m], lonlat[m], probe=probe, seeds=seeds
-                    )
+            runs = [("linear", (0,), "land", land), ("linear", (0,), "mixed", np.ones_like(land))]
+            if probe_seeds:
+                runs.append(("mlp", probe_seeds, "land", land))
+            for probe, seeds, subset, m in runs:
+                out[f"transfer_{probe}_{subset}"] = transfer_scores(
+                    loc.numpy()[m], feats.numpy()[m], y[m], lonlat[m], probe=probe, seeds=seeds
+                )
     return out
 
 

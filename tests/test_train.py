@@ -86,7 +86,13 @@ def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache):
     csv = next((tmp_path / "run" / "logs").rglob("metrics.csv"))
     assert learning_curve_ok(csv)
     ev = final_evaluation(r, probe_seeds=(0,))
-    assert set(ev) >= {"retrieval_mixed", "retrieval_land", "transfer_linear_land", "transfer_mlp_mixed"}
+    assert set(ev) >= {
+        "retrieval_mixed",
+        "retrieval_land",
+        "transfer_linear_land",
+        "transfer_linear_mixed",
+        "transfer_mlp_land",
+    }
     card = build_card(r["module"].cfg, r, ev, "satclip train --config bluemarble-l10")
     path = export_model(r, tmp_path / "m.safetensors", card)
     enc = load(path)
