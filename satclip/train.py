@@ -48,6 +48,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "proxy_classes": 8,
     "log_every_n_steps": 10,
     "train_kinds": None,
+    "val_every": 1,
     "progress": True,
     "val_batch_size": 8192,
 }
@@ -277,6 +278,7 @@ def fit(
         use_distributed_sampler=False,
         num_sanity_val_steps=0,
         log_every_n_steps=int(tcfg["log_every_n_steps"]),
+        check_val_every_n_epoch=int(tcfg["val_every"]),
         enable_progress_bar=progress,
         enable_model_summary=progress,
         default_root_dir=str(run_dir),
