@@ -10,6 +10,7 @@ makes the resumed run identical to an uninterrupted one.
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from pathlib import Path
@@ -293,6 +294,7 @@ def fit(
         "metrics": module.last_metrics,
         "wall_time_s": wall,
         "epochs": trainer.current_epoch,
+        "accelerator": type(trainer.accelerator).__name__,
         "module": module,
         "data": data,
         "is_global_zero": trainer.is_global_zero,
@@ -341,7 +343,22 @@ def final_evaluation(result: dict[str, Any], probe_seeds: tuple[int, ...] = (0, 
                 out[f"transfer_{probe}_{subset}"] = transfer_scores(
                     loc.numpy()[m], feats.numpy()[m], y[m], lonlat[m], probe=probe, seeds=seeds
                 )
+            if data.features is not None:
+                out["transfer_linear_land_baselines"] = baseline_transfer(data, int(module.model.location.config.L))
     return out
+
+
+def baseline_transfer(data: SatCLIPData, L: int) -> dict[str, float]:
+    """The land transfer ratio (ridge) of raw coordinates (unit xyz) and raw SH features, for context."""
+    from satclip.data.proxy import transfer_scores
+    from satclip.encoding.spherical_harmonics import spherical_harmonics
+    from satclip.geo import lonlat_to_xyz
+
+    idx = data.val_idx[data.labels["kind"][data.val_idx] == 0]
+    ll = data.lonlat[idx].double().numpy()
+    feats, y = data.features[idx].numpy(), data.labels["proxy"][idx]
+    inputs = {"xyz": lonlat_to_xyz(ll), f"sh_L{L}": spherical_harmonics(ll[:, 0], ll[:, 1], L).numpy()}
+    return {k: transfer_scores(v, feats, y, ll)["transfer_ratio"] for k, v in inputs.items()}
 
 
 def build_card(config: dict[str, Any], result: dict[str, Any], evaluation: dict[str, Any], command: str) -> dict:
@@ -365,8 +382,9 @@ def build_card(config: dict[str, Any], result: dict[str, Any], evaluation: dict[
             "train": {**TRAIN_DEFAULTS, **config.get("train", {})},
             "command": command,
             "wall_time_s": round(result["wall_time_s"], 1),
-            "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads".strip(),
-            "feature_cache": result["data"].feature_info,
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs ({torch.get_num_threads()} torch threads), "
+            f"accelerator {result['accelerator']}, torch {torch.__version__}",
+            "feature_cache": {k: v for k, v in result["data"].feature_info.items() if k != "path"},
         },
         "metrics": {
             **evaluation,
