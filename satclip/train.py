@@ -50,6 +50,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "log_every_n_steps": 10,
     "train_kinds": None,
     "val_every": 1,
+    "first_layer_lr_scale": "auto",
     "progress": True,
     "val_batch_size": 8192,
 }
@@ -147,9 +148,23 @@ class SatCLIPModule(pl.LightningModule):
         return {f"transfer/{k}": v for k, v in s.items()}
 
     def configure_optimizers(self) -> Any:
-        opt = torch.optim.AdamW(
-            parameter_groups(self.model, float(self.tcfg["weight_decay"])), lr=float(self.tcfg["lr"])
-        )
+        lr = float(self.tcfg["lr"])
+        groups = parameter_groups(self.model, float(self.tcfg["weight_decay"]))
+        scale = self.tcfg["first_layer_lr_scale"]
+        fan_in = self.model.location.config.L**2
+        scale = min(1.0, 100.0 / fan_in) if scale == "auto" else float(scale)
+        if scale != 1.0:  # SIREN's first layer starts at U(+-1/fan_in): keep Adam's relative step as at L=10
+            first = {id(p) for p in self.model.location.nnet.layers[0].parameters()}
+            groups = [
+                {
+                    **g,
+                    "params": [p for p in g["params"] if (id(p) in first) == is_first],
+                    "lr": lr * (scale if is_first else 1),
+                }
+                for g in groups
+                for is_first in (False, True)
+            ]
+        opt = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
         if self.tcfg["schedule"] == "cosine":
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(self.tcfg["max_epochs"]))
             return {"optimizer": opt, "lr_scheduler": sched}
