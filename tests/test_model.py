@@ -42,10 +42,10 @@ def test_clip_loss_symmetric_and_identity_soft_targets_match_hard():
 def test_temperature_initialised_and_clamped_at_100():
     m = SatCLIP(SMALL, image_dim=10)
     assert float(m.logit_scale.detach()) == pytest.approx(LOGIT_SCALE_INIT)
-    assert float(m.temperature_scale()) == pytest.approx(1 / 0.07, rel=1e-5)
+    assert float(m.temperature_scale().detach()) == pytest.approx(1 / 0.07, rel=1e-5)
     with torch.no_grad():
         m.logit_scale.fill_(10.0)
-    assert float(m.temperature_scale()) == pytest.approx(100.0, rel=1e-5)
+    assert float(m.temperature_scale().detach()) == pytest.approx(100.0, rel=1e-5)
 
 
 def test_parameter_groups_follow_satclip():
