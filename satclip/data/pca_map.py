@@ -1,6 +1,6 @@
 """PCA false-colour map of a location embedding over a global grid: a quick look at what a model learned.
 
-    python -m satclip.data.pca_map satclip-bluemarble-l10 docs/pca-bluemarble-l10.png [--resolution 1.0] [--fit-on all]
+    python -m satclip.data.pca_map satclip-bluemarble-l10 docs/pca-bluemarble-l10.png [--resolution 1.0] [--fit-on land]
 
 The first three principal components of the embedding on a ``resolution``-degree grid become R, G, B
 (each stretched to its 1st-99th percentile). A good model shows smooth regions (deserts,
@@ -33,7 +33,7 @@ def pca_rgb(embedding: np.ndarray, shape: tuple[int, int], fit_mask: np.ndarray 
     return (rgb.reshape(*shape, 3) * 255).round().astype(np.uint8)
 
 
-def write_pca_map(model: str, out: str | Path, resolution: float = 1.0, scale: int = 3, fit_on: str = "land") -> Path:
+def write_pca_map(model: str, out: str | Path, resolution: float = 1.0, scale: int = 3, fit_on: str = "all") -> Path:
     """Embed a global grid with ``satclip.load(model)`` and save the PCA false-colour PNG.
 
     ``fit_on="land"`` fits the components on land cells (readable land regions; oceans are
@@ -62,7 +62,7 @@ def main() -> None:
     p.add_argument("model", help="bundled model name or model file path")
     p.add_argument("out", help="output PNG")
     p.add_argument("--resolution", type=float, default=1.0, help="grid spacing in degrees")
-    p.add_argument("--fit-on", choices=("land", "all"), default="land", help="cells the PCA is fitted on")
+    p.add_argument("--fit-on", choices=("land", "all"), default="all", help="cells the PCA is fitted on")
     a = p.parse_args()
     print(write_pca_map(a.model, a.out, a.resolution, fit_on=a.fit_on))
 
