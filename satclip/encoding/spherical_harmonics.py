@@ -117,30 +117,36 @@ class _Workspace:
 
     def __init__(self, L: int, n: int, dtype: torch.dtype, device: torch.device) -> None:
         self.out = torch.empty(L * L, n, dtype=dtype, device=device)
-        self.q = [torch.zeros(L, n, dtype=dtype, device=device) for _ in range(3)]
+        # The Legendre recurrence always runs in float64: in float32 the rounding of x = sin(lat)
+        # alone moves P_l(x) by up to l(l+1)/2 * 6e-8 relative near the poles (1e-4 at L=40).
+        self.q = [torch.zeros(L, n, dtype=torch.float64, device=device) for _ in range(3)]
 
 
 def _sh_block(lon: torch.Tensor, lat: torch.Tensor, L: int, convention: str, work: _Workspace) -> torch.Tensor:
     """Features of one block of points, feature-major: shape (L*L, n), a view into ``work``."""
     dtype, device, n = lon.dtype, lon.device, lon.numel()
-    a, b, d = _coefficients(L, dtype, device)
+    a, b, d = _coefficients(L, torch.float64, device)
+    # Angles and their sines/cosines in float64 whatever the output dtype: near the poles
+    # cos(lat) is ill-conditioned in float32 and its error grows like m through sin^m.
+    lon64, lat64 = lon.to(torch.float64), lat.to(torch.float64)
     if convention == "satclip":
-        theta = torch.deg2rad(lat + 90.0)
+        theta = torch.deg2rad(lat64 + 90.0)
         x, s = torch.cos(theta), torch.sin(theta)
-        phi = torch.deg2rad(lon + 180.0)
+        phi = torch.deg2rad(lon64 + 180.0)
         m0_factor = math.pi
     else:
-        lat_r = torch.deg2rad(lat)
+        lat_r = torch.deg2rad(lat64)
         x, s = torch.sin(lat_r), torch.cos(lat_r)
-        phi = torch.deg2rad(lon)
+        phi = torch.deg2rad(lon64)
         m0_factor = 1.0
+    s = torch.where(lat64.abs() == 90.0, 0.0, s)  # exact zeros at the poles: m != 0 terms vanish there
 
     # Trigonometric factors with the √2 of m > 0 folded in: cos_t[m], sin_t[m] of shape (L, n).
-    m = torch.arange(L, dtype=dtype, device=device)
+    m = torch.arange(L, dtype=torch.float64, device=device)
     mphi = m[:, None] * phi[None, :]
-    cos_t = torch.cos(mphi).mul_(math.sqrt(2.0))
+    cos_t = torch.cos(mphi).mul_(math.sqrt(2.0)).to(dtype)
     cos_t[0].fill_(m0_factor)
-    sin_t = torch.sin(mphi).mul_(math.sqrt(2.0))
+    sin_t = torch.sin(mphi).mul_(math.sqrt(2.0)).to(dtype)
     sin_t_rev = sin_t.flip(0)  # row j holds |m| = L-1-j
 
     out = work.out[:, :n]
@@ -169,7 +175,8 @@ def _write_degree(
 ) -> None:
     """Write the 2l+1 features of degree l into rows l*l .. l*l+2l of ``out``."""
     base = l * l
-    torch.mul(q[: l + 1], cos_t[: l + 1], out=out[base + l : base + 2 * l + 1])
+    q = q[: l + 1].to(out.dtype)
+    torch.mul(q, cos_t[: l + 1], out=out[base + l : base + 2 * l + 1])
     if l:
         # m = -l..-1 -> |m| = l..1 in that order.
-        torch.mul(q[1 : l + 1].flip(0), sin_t_rev[L - 1 - l : L - 1], out=out[base : base + l])
+        torch.mul(q[1:].flip(0), sin_t_rev[L - 1 - l : L - 1], out=out[base : base + l])
