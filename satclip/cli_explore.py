@@ -169,3 +169,13 @@ def register(app: typer.Typer) -> None:
     app.command("similar", context_settings={"ignore_unknown_options": True})(_errors(similar))
     app.command("explore-map")(_errors(explore_map))
     app.command("export-grid")(_errors(export_grid))
+
+
+def main() -> None:  # pragma: no cover - convenience entry point: python -m satclip.cli_explore ...
+    app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+    register(app)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

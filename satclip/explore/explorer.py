@@ -51,8 +51,8 @@ class Explorer:
     def warm_up(self, height: int | None = None) -> Explorer:
         """Precompute what makes a query fast: the unit-normalised float32 matrix, place embeddings,
         the nearest-place index and the Web Mercator row index."""
-        _ = self.grid.unit
-        _ = self.places.unit
+        _ = self.grid.unit, self.grid.points, self.grid.xyz
+        _ = self.places.unit, self.places.xyz
         self.places.nearest(np.zeros((1, 2)))
         h = height or self.grid.shape[1]
         mercator_row_index(float(self.grid.resolution), float(self.grid.bounds[3]), self.grid.shape[0], h)

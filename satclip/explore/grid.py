@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from satclip.cache import atomic_path, cache_dir, content_hash
-from satclip.geo import lonlat_grid
+from satclip.geo import lonlat_grid, lonlat_to_xyz
 
 GRID_FORMAT_VERSION = 1
 DEFAULT_RESOLUTION = 0.5
@@ -49,6 +49,8 @@ class EmbeddingGrid:
     land_only: bool = False
     _unit: np.ndarray | None = field(default=None, repr=False)
     _flat_index: np.ndarray | None = field(default=None, repr=False)
+    _points: np.ndarray | None = field(default=None, repr=False)
+    _xyz: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -77,9 +79,20 @@ class EmbeddingGrid:
 
     @property
     def points(self) -> np.ndarray:
-        """(lon, lat) degrees of the stored cells, shape (N, 2) float64."""
-        rows, cols = np.divmod(self.flat_index, self.lons.size)
-        return np.stack([self.lons[cols], self.lats[rows]], axis=1)
+        """(lon, lat) degrees of the stored cells, shape (N, 2) float64 (read-only, computed once)."""
+        if self._points is None:
+            rows, cols = np.divmod(self.flat_index, self.lons.size)
+            pts = np.stack([self.lons[cols], self.lats[rows]], axis=1)
+            pts.setflags(write=False)
+            self._points = pts
+        return self._points
+
+    @property
+    def xyz(self) -> np.ndarray:
+        """Unit 3-D vectors of the stored cell centres (N, 3): fast distance masks by dot product."""
+        if self._xyz is None:
+            self._xyz = lonlat_to_xyz(self.points)
+        return self._xyz
 
     @property
     def unit(self) -> np.ndarray:

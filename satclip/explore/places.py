@@ -54,6 +54,7 @@ class PlaceIndex:
     fingerprint: str = ""
     _unit: np.ndarray | None = field(default=None, repr=False)
     _nn: Any = field(default=None, repr=False)
+    _xyz: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def lonlat(self) -> np.ndarray:
@@ -67,12 +68,19 @@ class PlaceIndex:
             self._unit = x
         return self._unit
 
+    @property
+    def xyz(self) -> np.ndarray:
+        """Unit 3-D vectors of the places (N, 3)."""
+        if self._xyz is None:
+            self._xyz = lonlat_to_xyz(self.lonlat)
+        return self._xyz
+
     def nearest(self, lonlat: Any, max_km: float | None = None) -> pd.DataFrame:
         """The nearest place to each point (name, country, distance_km); empty name beyond ``max_km``."""
         if self._nn is None:
             from sklearn.neighbors import NearestNeighbors
 
-            self._nn = NearestNeighbors(n_neighbors=1).fit(lonlat_to_xyz(self.lonlat))
+            self._nn = NearestNeighbors(n_neighbors=1).fit(self.xyz)
         return nearest_places(lonlat, self.places, max_km=max_km, nn=self._nn)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from satclip.explore.grid import EmbeddingGrid
 from satclip.explore.places import PlaceIndex, nearest_places
 from satclip.explore.render import Legend, MapImage, auto_range, colorize, to_mercator
-from satclip.geo import haversine_km, validate_lonlat
+from satclip.geo import EARTH_RADIUS_KM, haversine_km, lonlat_to_xyz, validate_lonlat
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -54,13 +54,25 @@ def query_vector(like: np.ndarray, unlike: np.ndarray | None = None, unlike_weig
     return q.astype(np.float32)
 
 
-def _exclusion(points: np.ndarray, centres: np.ndarray, radius_km: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """(distance to the nearest centre (N,), keep mask (N,)) for an exclusion radius around centres."""
-    dist = np.full(points.shape[0], np.inf)
-    for c in centres:
-        dist = np.minimum(dist, haversine_km(points, c[None, :]))
-    keep = np.ones(points.shape[0], dtype=bool) if radius_km is None else dist > radius_km
-    return dist, keep
+def _outside(xyz: np.ndarray, centres: np.ndarray, radius_km: float | None) -> np.ndarray | None:
+    """Mask of unit vectors ``xyz`` (N, 3) farther than ``radius_km`` from every centre (lon, lat);
+    None without a radius. One dot product per centre (great-circle distance <=> chord)."""
+    if radius_km is None:
+        return None
+    if radius_km < 0:
+        raise ValueError(f"exclude_km must be >= 0, got {radius_km}")
+    cos_r = np.cos(min(radius_km / EARTH_RADIUS_KM, np.pi))
+    keep = np.ones(xyz.shape[0], dtype=bool)
+    for c in lonlat_to_xyz(np.atleast_2d(centres)):
+        keep &= xyz @ c < cos_r
+    return keep
+
+
+def _distance_to(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Great-circle distance (km) of each point to the nearest centre."""
+    if len(points) == 0:
+        return np.zeros(0)
+    return haversine_km(points[:, None, :], centres[None, :, :]).min(axis=1)
 
 
 def top_k(scores: np.ndarray, k: int, keep: np.ndarray | None = None) -> np.ndarray:
@@ -122,8 +134,8 @@ class SimilarityMap:
             lo, hi = self.value_range()
             vmin = lo if vmin is None else vmin
             vmax = hi if vmax is None else vmax
-        merc = to_mercator(self.field, self.grid.resolution, self.grid.bounds[3], height=height, width=width)
-        rgba = colorize(merc, cmap, vmin, vmax, opacity=opacity)
+        rgba = colorize(self.field, cmap, vmin, vmax, opacity=opacity)  # colour at grid size, then resample
+        rgba = to_mercator(rgba, self.grid.resolution, self.grid.bounds[3], height=height, width=width)
         return MapImage(rgba=rgba, legend=Legend(cmap, float(vmin), float(vmax), self.label))
 
     def top_cells(self, k: int = 10, exclude_km: float | None = None, min_separation_km: float | None = None,
@@ -132,7 +144,7 @@ class SimilarityMap:
         point), and the nearest named place. ``exclude_km`` drops cells within that distance of the
         query points; ``min_separation_km`` keeps the picks at least that far apart."""
         pts = self.grid.points
-        dist, keep = _exclusion(pts, self.like, exclude_km)
+        keep = _outside(self.grid.xyz, self.like, exclude_km)
         if min_separation_km:
             cand = top_k(self.scores, max(50 * k, 2000), keep)
             idx = _spread(pts, cand, k, float(min_separation_km))
@@ -140,7 +152,7 @@ class SimilarityMap:
             idx = top_k(self.scores, k, keep)
         out = pd.DataFrame({
             "rank": np.arange(1, idx.size + 1), "lon": pts[idx, 0], "lat": pts[idx, 1],
-            "similarity": self.scores[idx].astype(np.float64), "distance_km": dist[idx],
+            "similarity": self.scores[idx].astype(np.float64), "distance_km": _distance_to(pts[idx], self.like),
         })
         if with_places and idx.size:
             near = nearest_places(pts[idx])
@@ -154,15 +166,17 @@ class SimilarityMap:
         """The ``k`` named places most similar to the query (by their own embeddings): rank, name,
         country, population, lon, lat, similarity, distance_km; ``exclude_km`` drops places near the query."""
         scores = places.unit @ self.query
-        dist, keep = _exclusion(places.lonlat, self.like, exclude_km)
+        keep = _outside(places.xyz, self.like, exclude_km)
         if min_population > 0:
-            keep &= places.places["population"].to_numpy() >= min_population
+            big = places.places["population"].to_numpy() >= min_population
+            keep = big if keep is None else keep & big
         idx = top_k(scores, k, keep)
         hit = places.places.iloc[idx].reset_index(drop=True)
         return pd.DataFrame({
             "rank": np.arange(1, idx.size + 1), "name": hit["name"], "country": hit["country"],
             "population": hit["population"], "lon": hit["lon"], "lat": hit["lat"],
-            "similarity": scores[idx].astype(np.float64), "distance_km": dist[idx],
+            "similarity": scores[idx].astype(np.float64),
+            "distance_km": _distance_to(hit[["lon", "lat"]].to_numpy(np.float64), self.like),
         })
 
 
