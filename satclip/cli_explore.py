@@ -93,11 +93,14 @@ def similar(
         sim.image().save(png)
         typer.echo(f"wrote {png}", err=True)
     if figure is not None:
+        from satclip.explore import nearest_places
         from satclip.explore.figures import plot_map
 
         lo, hi = sim.value_range()
-        plot_map(ex.grid, sim.field, figure, title=f"{sim.label} to {likes[0][0]:g}, {likes[0][1]:g} "
-                 f"({ex.encoder.name})", cmap="RdBu_r" if sim.diverging else "magma", vmin=lo, vmax=hi,
+        near = nearest_places([likes[0]]).iloc[0]
+        where = f"{near['name']}, {near['country']} " if near["distance_km"] < 50 else ""
+        plot_map(ex.grid, sim.field, figure, title=f"{sim.label} to {where}({likes[0][0]:g}, {likes[0][1]:g}), "
+                 f"model {ex.encoder.name}", cmap="RdBu_r" if sim.diverging else "magma", vmin=lo, vmax=hi,
                  label=sim.label, markers=likes)
         typer.echo(f"wrote {figure}", err=True)
     if geotiff is not None:

@@ -61,7 +61,8 @@ def plot_map(
         ax.imshow(np.clip(rgba, 0, 1), extent=(west, east, south, north), interpolation="nearest")
     if outline:
         lons, lats, land = _land_outline(0.25)
-        ax.contour(lons, lats, land, levels=[0.5], colors="white", linewidths=0.4, alpha=0.8)
+        colour = "white" if image.ndim == 2 else "black"
+        ax.contour(lons, lats, land, levels=[0.5], colors=colour, linewidths=0.4, alpha=0.7)
     if markers is not None:
         pts = np.atleast_2d(np.asarray(markers, dtype=float))
         ax.plot(pts[:, 0], pts[:, 1], marker="*", color="cyan", markeredgecolor="black", markersize=14,

@@ -110,3 +110,18 @@ def test_bad_resolution(res, encoder):
 def test_to_field_rejects_wrong_length(grid2):
     with pytest.raises(ValueError, match="one per grid cell"):
         grid2.to_field(np.zeros(5))
+
+
+def test_land_mask_matches_package_and_is_cached(fresh_cache):
+    from global_land_mask import globe
+
+    from satclip.explore.grid import land_mask
+
+    lons, lats, _ = lonlat_grid(3.0)
+    mask = land_mask(lons, lats)
+    lon2, lat2 = np.meshgrid(lons, lats)
+    np.testing.assert_array_equal(mask, globe.is_land(lat2, lon2))
+    assert 0.25 < mask.mean() < 0.4
+    cached = list((fresh_cache / "explore" / "landmask").glob("*.npy"))
+    assert len(cached) == 1
+    np.testing.assert_array_equal(np.load(cached[0]), mask)
