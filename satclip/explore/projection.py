@@ -142,7 +142,7 @@ def _fit_pca(grid: EmbeddingGrid, n_components: int, report: Progress | None, *,
 
 def _fit_umap(grid: EmbeddingGrid, n_components: int, report: Progress | None, *, seed: int = 0,
               max_fit: int = 10000, n_neighbors: int = 15, min_dist: float = 0.1, knn: int = 8,
-              pca_dims: int = 32, **_: Any) -> tuple[np.ndarray, dict]:
+              pca_dims: int = 32, verbose: bool = False, **_: Any) -> tuple[np.ndarray, dict]:
     try:
         import umap
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -155,7 +155,7 @@ def _fit_umap(grid: EmbeddingGrid, n_components: int, report: Progress | None, *
     feats = _transform(grid.embeddings, mean, comps)
     fit_idx = np.sort(area_weighted_sample(grid, max_fit, seed))
     reducer = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed,
-                        n_jobs=1, verbose=False)
+                        n_jobs=1, verbose=verbose, tqdm_kwds={"desc": "UMAP epochs"} if verbose else None)
     fitted = reducer.fit_transform(feats[fit_idx]).astype(np.float32)
     if report is not None:
         report(len(fit_idx), total)
@@ -211,7 +211,7 @@ def project(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, 
     report = _progress_callback(progress, grid.n_cells, f"{method.upper()} projection")
     t0 = time.perf_counter()
     try:
-        comps, info = _FITTERS[method](grid, n_components, report, **settings)
+        comps, info = _FITTERS[method](grid, n_components, report, verbose=progress is True, **settings)
     finally:
         closer = getattr(report, "close", None)
         if closer is not None:
