@@ -144,7 +144,7 @@ def test_truncated_and_garbage_files_get_clear_errors(tmp_path: Path, small_mode
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
         satclip.load(tmp_path / "trunc.safetensors")
     (tmp_path / "empty.safetensors").write_bytes(b"")
-    with pytest.raises(CheckpointError, match="empty.safetensors"):
+    with pytest.raises(CheckpointError, match=r"empty\.safetensors"):
         satclip.load(tmp_path / "empty.safetensors")
 
 
