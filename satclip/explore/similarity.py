@@ -142,6 +142,11 @@ class SimilarityMap:
     def diverging(self) -> bool:
         return self.unlike.shape[0] > 0
 
+    def at(self, lonlat: Any) -> np.ndarray:
+        """Score of the grid cell containing each (lon, lat) point (NaN where the grid has no cell)."""
+        idx = self.grid.cell_index(validate_lonlat(lonlat))
+        return np.where(idx >= 0, self.scores[np.maximum(idx, 0)], np.nan).astype(np.float32)
+
     def value_range(self) -> tuple[float, float]:
         """Default colour range: robust percentiles (symmetric about 0 for like/unlike queries)."""
         return auto_range(self.scores, symmetric=self.diverging)

@@ -26,6 +26,15 @@ def test_self_similarity_is_the_maximum(grid2, encoder):
     assert np.nanmax(field) <= 1.0 + 1e-3 and np.nanmin(field) >= -1.0 - 1e-3
 
 
+def test_score_at_points(grid2, land_grid2, encoder):
+    sim = similarity_map(grid2, (13.0, 47.0), encoder=encoder)
+    vals = sim.at([(13.2, 47.3), (-100.0, 40.0)])
+    row, col = grid2.cell_of([(13.2, 47.3), (-100.0, 40.0)])
+    np.testing.assert_array_equal(vals, sim.field[row, col])
+    land = similarity_map(land_grid2, (13.0, 47.0), encoder=encoder)
+    assert np.isnan(land.at((-150.0, 0.0))[0]) and np.isfinite(land.at((13.0, 47.0))[0])
+
+
 def test_query_from_grid_cells_without_encoder(grid2):
     sim = similarity_map(grid2, (13.0, 47.0))
     assert np.nanmax(sim.field) == pytest.approx(1.0, abs=1e-5)
