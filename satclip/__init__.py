@@ -4,6 +4,8 @@ Public API: :func:`load`, :func:`list_models`, :func:`spherical_harmonics`, :cla
 """
 
 from satclip.encoding.spherical_harmonics import spherical_harmonics
+from satclip.featurizer import SatCLIPFeaturizer
+from satclip.registry import list_models, load
 
-__all__ = ["spherical_harmonics"]
+__all__ = ["SatCLIPFeaturizer", "list_models", "load", "spherical_harmonics"]
 __version__ = "0.1.0"

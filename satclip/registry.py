@@ -1,0 +1,93 @@
+"""Named models: the bundled default models, their files and pinned checksums, and ``load``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from satclip.cache import file_sha256
+from satclip.checkpoints import CheckpointError, load_model_file, load_satclip_checkpoint
+from satclip.encoder import Encoder
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+DEFAULT_MODEL = "satclip-bluemarble-l10"
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A model shipped inside the package: file name under ``satclip/weights`` and its sha256."""
+
+    name: str
+    filename: str
+    sha256: str
+    summary: str
+
+    @property
+    def path(self) -> Path:
+        return WEIGHTS_DIR / self.filename
+
+
+BUNDLED: dict[str, BundledModel] = {
+    m.name: m
+    for m in (
+        BundledModel(
+            "satclip-bluemarble-l10",
+            "satclip-bluemarble-l10.safetensors",
+            "",
+            "SH L=10 + SIREN 2x512 -> 256, trained by satclip on NASA Blue Marble patches (default)",
+        ),
+        BundledModel(
+            "satclip-bluemarble-l40",
+            "satclip-bluemarble-l40.safetensors",
+            "",
+            "SH L=40 + SIREN 2x512 -> 256, trained by satclip on NASA Blue Marble patches (finer detail)",
+        ),
+    )
+}
+
+
+def list_models() -> list[str]:
+    """Names of the bundled models that ``load`` accepts."""
+    return sorted(BUNDLED)
+
+
+def resolve_bundled(name: str) -> Path:
+    """Path of a bundled model file, checked against its pinned sha256."""
+    entry = BUNDLED[name]
+    if not entry.path.is_file():
+        raise CheckpointError(
+            f"bundled model {name!r} is missing from this installation ({entry.path}); reinstall satclip"
+        )
+    if entry.sha256 and file_sha256(entry.path) != entry.sha256:
+        raise CheckpointError(f"bundled model file {entry.path} does not match its pinned sha256 (corrupted?)")
+    return entry.path
+
+
+def load(
+    name_or_path: str | os.PathLike[str] = DEFAULT_MODEL,
+    device: str | torch.device = "cpu",
+    *,
+    trust_checkpoint: bool = False,
+) -> Encoder:
+    """Load a location encoder: a bundled name, one of our ``.safetensors`` model files, or a
+    released SatCLIP Lightning ``.ckpt``. ``trust_checkpoint=True`` allows unpickling for a
+    ``.ckpt`` that needs it: only for files you trust.
+    """
+    key = os.fspath(name_or_path)
+    if key in BUNDLED:
+        module, card = load_model_file(resolve_bundled(key))
+        card["name"] = key
+        return Encoder(module, card, device)
+    path = Path(key).expanduser()
+    if not path.exists():
+        raise CheckpointError(
+            f"{key!r} is neither a bundled model ({', '.join(list_models())}) nor an existing file"
+        )
+    if path.suffix == ".safetensors":
+        module, card = load_model_file(path)
+    else:
+        module, card = load_satclip_checkpoint(path, trust_checkpoint=trust_checkpoint)
+    return Encoder(module, card, device)
