@@ -1,0 +1,30 @@
+# Two entry points for newcomers: `make app` (install + run the main job) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test lint app bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check satclip tests benchmarks
+
+test: lint
+	$(PY) -m pytest
+
+# Embeds the example places with the bundled default model (the Streamlit app replaces this
+# once it lands).
+app: install
+	$(VENV)/bin/satclip embed examples/places.csv -o examples/places_embeddings.parquet
+
+bench: install
+	$(PY) benchmarks/bench_encoder.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

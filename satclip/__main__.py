@@ -1,0 +1,5 @@
+"""``python -m satclip`` runs the command line."""
+
+from satclip.cli import main
+
+main()

@@ -1,0 +1,127 @@
+"""The ``satclip`` command line: thin wrappers that parse, call the library and print."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+app = typer.Typer(
+    name="satclip",
+    help="Global location embeddings learned from satellite imagery (SatCLIP).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(func: F) -> F:
+    """Turn the library's input errors into one 'error: ...' line and exit status 1 (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from satclip.checkpoints import CheckpointError  # noqa: F401 - ValueError subclasses below
+        from satclip.geo import CoordinateError  # noqa: F401
+
+        try:
+            return func(*args, **kwargs)
+        except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+ModelOption = Annotated[str, typer.Option("--model", "-m", help="Bundled model name or path to a model file.")]
+
+
+@app.command()
+@user_errors
+def embed(
+    src: Annotated[Path, typer.Argument(help="Input CSV/TSV/Parquet with lon/lat columns.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .parquet, .csv or .npy.")],
+    model: ModelOption = "satclip-bluemarble-l10",
+    chunk_rows: Annotated[int, typer.Option(help="Rows read per chunk (bounds memory).")] = 100_000,
+    batch_size: Annotated[int, typer.Option(help="Points per forward pass.")] = 8192,
+    wrap: Annotated[bool, typer.Option(help="Wrap longitudes outside [-180, 180] instead of failing.")] = False,
+    lon_col: Annotated[str | None, typer.Option(help="Longitude column (default: lon/lng/longitude).")] = None,
+    lat_col: Annotated[str | None, typer.Option(help="Latitude column (default: lat/latitude).")] = None,
+    prefix: Annotated[str, typer.Option(help="Prefix of the embedding columns.")] = "emb_",
+    device: Annotated[str, typer.Option(help="torch device, e.g. cpu or cuda.")] = "cpu",
+    trust_checkpoint: Annotated[bool, typer.Option(help="Allow unpickling a trusted .ckpt.")] = False,
+) -> None:
+    """Embed every (lon, lat) row of a table; input columns are carried through."""
+    from tqdm import tqdm
+
+    from satclip.registry import load
+    from satclip.tables import embed_file
+
+    if not src.is_file():
+        raise FileNotFoundError(f"input file not found: {src}")
+    encoder = load(model, device=device, trust_checkpoint=trust_checkpoint)
+    with tqdm(unit=" rows", desc=f"embed ({encoder.name})", disable=not sys.stderr.isatty()) as bar:
+        n = embed_file(
+            src, output, encoder, chunk_rows=chunk_rows, batch_size=batch_size, wrap=wrap,
+            lon_col=lon_col, lat_col=lat_col, prefix=prefix, progress=lambda done: bar.update(done - bar.n),
+        )
+    typer.echo(f"wrote {n} embeddings of dimension {encoder.dim} to {output}")
+
+
+@app.command()
+@user_errors
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full model cards as JSON.")] = False,
+) -> None:
+    """List the bundled models with their model cards."""
+    from satclip.checkpoints import read_card
+    from satclip.registry import BUNDLED
+
+    cards = {}
+    for name, entry in sorted(BUNDLED.items()):
+        cards[name] = read_card(entry.path) if entry.path.is_file() else {"name": name, "missing": True}
+    if as_json:
+        typer.echo(json.dumps(cards, indent=2))
+        return
+    for name, card in cards.items():
+        if card.get("missing"):
+            typer.echo(f"{name}  (file missing from this installation)")
+            continue
+        cfg = card.get("config", {})
+        typer.echo(f"{name}  L={cfg.get('L')} dim={cfg.get('embed_dim')} hidden={cfg.get('hidden_dim')}")
+        typer.echo(f"    {BUNDLED[name].summary}")
+        training = card.get("training", {})
+        if training:
+            typer.echo(f"    training: {training.get('data', '?')}; {training.get('command', '')}")
+        for key, value in (card.get("metrics") or {}).items():
+            typer.echo(f"    {key}: {value}")
+
+
+@app.command()
+@user_errors
+def convert(
+    src: Annotated[Path, typer.Argument(help="Released SatCLIP Lightning checkpoint (.ckpt).")],
+    dst: Annotated[Path, typer.Argument(help="Output model file (.safetensors).")],
+    trust_checkpoint: Annotated[bool, typer.Option(help="Allow unpickling (only for files you trust).")] = False,
+) -> None:
+    """Convert a released SatCLIP checkpoint's location encoder to a satclip model file."""
+    from satclip.checkpoints import convert_checkpoint
+
+    if dst.suffix != ".safetensors":
+        raise ValueError(f"output must end in .safetensors, got {dst.name}")
+    path = convert_checkpoint(src, dst, trust_checkpoint=trust_checkpoint)
+    typer.echo(f"wrote {path}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
