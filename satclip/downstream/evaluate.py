@@ -154,10 +154,13 @@ def evaluate(cfg: EvalConfig, progress: Callable[[str], None] | None = None) -> 
     """Run every (task, encoder, split, probe[, seed]) combination of ``cfg``."""
     cfg.validate()
     say = progress or (lambda _msg: None)
+    from threadpoolctl import threadpool_limits
+
     threads_before = torch.get_num_threads()
     torch.set_num_threads(max(1, cfg.threads))
     try:
-        return _evaluate(cfg, say)
+        with threadpool_limits(max(1, cfg.threads)):  # BLAS threads too: oversubscribed threads crawl
+            return _evaluate(cfg, say)
     finally:
         torch.set_num_threads(threads_before)
 

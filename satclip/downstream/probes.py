@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 PROBES = ("ridge", "mlp", "knn")
-DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-3, 5, 17))
+DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-3, 5, 9))
 
 
 def _stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,13 +53,14 @@ def ridge_fit_predict(X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.
     Z = Xtr @ evecs  # (n, d)
     ZtY = Z.T @ Y  # (d, c)
     Z2 = Z**2
+    Z32, ZtY32, Y32 = Z.astype(np.float32), ZtY.astype(np.float32), Y.astype(np.float32)  # LOO search in float32
     best = (np.inf, alphas[0])
     n = len(train)
     for a in alphas:
         inv = 1.0 / (evals + a)
-        fitted = Z @ (ZtY * inv[:, None])
+        fitted = Z32 @ (ZtY32 * inv[:, None].astype(np.float32))
         hat = Z2 @ inv + 1.0 / n  # leverage incl. the (centred) intercept
-        loo = ((Y - fitted) / (1.0 - hat)[:, None]) ** 2
+        loo = ((Y32 - fitted) / (1.0 - hat).astype(np.float32)[:, None]) ** 2
         err = float(loo.mean())
         if err < best[0]:
             best = (err, a)
@@ -87,11 +88,11 @@ class MLPConfig:
     """MLP probe: hidden layers with ReLU, AdamW, early stopping on a held-out part of the training side."""
 
     hidden: tuple[int, ...] = (64,)
-    lr: float = 3e-3
+    lr: float = 5e-3
     weight_decay: float = 1e-4
-    batch_size: int = 512
+    batch_size: int = 1024
     max_epochs: int = 40
-    patience: int = 5
+    patience: int = 6
     val_fraction: float = 0.1
 
 
@@ -173,6 +174,7 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray
     best_loss = torch.full((S,), float("inf"))
     best = [p.detach().clone() for p in params]
     waited = torch.zeros(S, dtype=torch.long)
+    best_epoch = torch.zeros(S, dtype=torch.long)
     steps = int(np.ceil(fit_len.max().item() / cfg.batch_size))
     batch_gen = torch.Generator().manual_seed(int(sum(m[2] for m in members)) + S)
     ones = torch.ones(S, cfg.batch_size, dtype=torch.bool)
@@ -192,11 +194,12 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray
             improved = vl < best_loss - 1e-6
             best_loss = torch.where(improved, vl, best_loss)
             waited = torch.where(improved, torch.zeros_like(waited), waited + 1)
+            best_epoch = torch.where(improved, torch.full_like(best_epoch, epochs), best_epoch)
             for bp, p in zip(best, params, strict=True):
                 bp[improved] = p[improved]
         if bool((waited >= cfg.patience).all()):
             break
-    mlp_fit_predict.last_epochs = epochs  # type: ignore[attr-defined]
+    mlp_fit_predict.last_epochs = (epochs, best_epoch.tolist())  # type: ignore[attr-defined]
     preds = []
     with torch.no_grad():
         for s, (_, test, _) in enumerate(members):
