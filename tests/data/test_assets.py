@@ -9,7 +9,7 @@ import pytest
 from satclip.cache import file_sha256
 from satclip.data import assets
 from satclip.data.assets import ASSETS, Asset, AssetError, AssetMissingError, asset_path, fetch, is_available
-from tests.assets_helper import require_asset
+from tests.assets_helper import real_assets, require_asset  # noqa: F401
 
 PAYLOAD = b"hello satclip asset\n" * 100
 
@@ -17,6 +17,7 @@ PAYLOAD = b"hello satclip asset\n" * 100
 @pytest.fixture()
 def fake(monkeypatch, tmp_path):
     monkeypatch.setenv("SATCLIP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SATCLIP_ASSETS", raising=False)
     sha = hashlib.sha256(PAYLOAD).hexdigest()
     asset = Asset("fake", "satclip-fake-pkg", "9.9.9", (("fakepkg/data/x.bin", sha),), len(PAYLOAD), 1000,
                   "public domain", "a test asset")
@@ -83,6 +84,7 @@ def test_unknown_asset_lists_known():
         asset_path("nope")
 
 
+@pytest.mark.usefixtures("real_assets")
 @pytest.mark.parametrize("name", sorted(ASSETS))
 def test_fetched_assets_match_pins(name):
     require_asset(name)

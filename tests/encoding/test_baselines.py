@@ -19,7 +19,7 @@ from satclip.encoding.baselines import (
     xyz_encoder,
 )
 from satclip.geo import CoordinateError
-from tests.assets_helper import require_asset
+from tests.assets_helper import real_assets, require_asset  # noqa: F401
 
 FIXTURE = Path(__file__).parent / "fixtures" / "geoclip_reference.npz"
 PTS = np.array([[0.0, 0.0], [90.0, 0.0], [-180.0, 45.0], [12.5, -89.0]])
@@ -103,6 +103,7 @@ def test_geoclip_module_key_layout_matches_release():
     assert "LocEnc0.capsule.0.b" in keys and "LocEnc2.head.0.bias" in keys and "LocEnc1.capsule.5.weight" in keys
 
 
+@pytest.mark.usefixtures("real_assets")
 def test_geoclip_matches_reference_fixture():
     require_asset("geoclip-weights")
     ref = np.load(FIXTURE)
