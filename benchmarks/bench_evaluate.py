@@ -23,9 +23,10 @@ def main() -> None:
     ap.add_argument("--tasks", default=",".join(DEFAULT_TASKS))
     ap.add_argument("--encoders", default=",".join(default_encoders()))
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     cfg = EvalConfig(tasks=args.tasks.split(","), encoders=args.encoders.split(","), n_points=args.n,
-                     seeds=args.seeds)
+                     seeds=args.seeds, workers=args.workers)
     t0 = time.perf_counter()
     for t in cfg.tasks:
         task = load_task(t, cfg.n_points, cfg.point_seed)
@@ -39,6 +40,7 @@ def main() -> None:
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print(f"warm-up (task points + embeddings, cached afterwards): {warm:.1f} s")
+    print(f"probe times are summed over {cfg.workers} worker processes; the suite figure is wall-clock")
     print(f"suite {len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {len(cfg.splits)} splits x "
           f"{'+'.join(cfg.probes)} ({cfg.seeds} MLP seeds), n={cfg.n_points}: {total:.1f} s ({stages})")
 

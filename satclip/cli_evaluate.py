@@ -73,7 +73,8 @@ def evaluate_command(
     target: Annotated[str | None, typer.Option("--target", help="Target column of CSV/Parquet tasks.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (CSV, JSON, report, plots).")] = DEFAULT_OUT,
     maps: Annotated[bool, typer.Option("--maps/--no-maps", help="Draw prediction and residual maps.")] = True,
-    threads: Annotated[int, typer.Option("--threads", help="Torch/BLAS threads for the probes (1: fastest here).")] = 1,
+    threads: Annotated[int, typer.Option("--threads", help="Torch/BLAS threads per worker (1: fastest here).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes (one per core).")] = 2,
     mlp_hidden: Annotated[str, typer.Option("--mlp-hidden", help="MLP hidden layer widths, comma-separated.")] = "64",
     mlp_epochs: Annotated[int, typer.Option("--mlp-epochs", help="MLP maximum epochs (early stopping).")] = 40,
 ) -> None:
@@ -86,7 +87,7 @@ def evaluate_command(
     cfg = EvalConfig(
         tasks=_csv(tasks), encoders=_csv(encoders) or default_encoders(), splits=_csv(split), probes=_csv(probe),
         n_points=n_points, point_seed=point_seed, split_seed=split_seed, seeds=seeds, block_deg=block_deg,
-        k_folds=k_folds, holdouts=tuple(_csv(holdouts)), user_target=target, threads=threads,
+        k_folds=k_folds, holdouts=tuple(_csv(holdouts)), user_target=target, threads=threads, workers=workers,
         mlp=MLPConfig(hidden=tuple(int(h) for h in _csv(mlp_hidden)), max_epochs=mlp_epochs),
     )
     try:

@@ -113,7 +113,8 @@ class EvalConfig:
     knn_k: int = 10
     mlp: MLPConfig = field(default_factory=MLPConfig)
     user_target: str | None = None  # target column for tasks given as CSV/Parquet paths
-    threads: int = 1  # torch threads for probes: 1 is fastest for these small batched problems on shared CPUs
+    threads: int = 1  # torch/BLAS threads per worker: 1 is fastest for these small batched problems
+    workers: int = 2  # processes probing (task, encoder) pairs in parallel (one per core)
 
     def validate(self) -> None:
         for s in self.splits:
@@ -165,18 +166,71 @@ def evaluate(cfg: EvalConfig, progress: Callable[[str], None] | None = None) -> 
         torch.set_num_threads(threads_before)
 
 
-def _evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> EvalResult:
-    timings = {"tasks": 0.0, "embed": 0.0, "ridge": 0.0, "mlp": 0.0, "knn": 0.0}
+@dataclass
+class _Job:
+    """Probing one (task, encoder): everything a worker process needs, picklable."""
+
+    task: TaskData
+    encoder: str
+    X: np.ndarray
+    folds: list[Fold]
+    probes: list[str]
+    seeds: int
+    knn_k: int
+    mlp: MLPConfig
+    threads: int
+
+
+def _run_job(job: _Job) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[str, float]]:
+    """Fit every probe of one (task, encoder) on all folds; returns score rows, predictions, timings."""
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(max(1, job.threads))
+    task, X, folds = job.task, job.X, job.folds
+    n_classes = len(task.class_names)
     rows: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
+    timings: dict[str, float] = {}
+    with threadpool_limits(max(1, job.threads)):
+        for probe in job.probes:
+            t0 = time.perf_counter()
+            seeds = list(range(job.seeds)) if probe in STOCHASTIC else [0]
+            if probe == "mlp":
+                members = [(f.train, f.test, s) for s in seeds for f in folds]
+                out = mlp_fit_predict(X, task.y, members, task.kind, n_classes, job.mlp)
+                pairs = [(f, s) for s in seeds for f in folds]
+                results = [(f, s, p, {}) for (f, s), p in zip(pairs, out, strict=True)]
+            elif probe == "ridge":
+                results = []
+                for f in folds:
+                    r = ridge_fit_predict(X, task.y, f.train, f.test, task.kind, n_classes)
+                    results.append((f, 0, r.pred, {"alpha": r.alpha}))
+            else:
+                results = [(f, 0, knn_fit_predict(X, task.y, f.train, f.test, task.kind, job.knn_k), {})
+                           for f in folds]
+            timings[probe] = time.perf_counter() - t0
+            for f, s, p, extra in results:
+                rows.append({"task": task.name, "kind": task.kind, "encoder": job.encoder, "split": f.split,
+                             "fold": f.label, "probe": probe, "seed": s, "n_train": len(f.train),
+                             "n_test": len(f.test), **score(task.kind, task.y[f.test], p), **extra})
+                if s == 0:
+                    preds.append(pd.DataFrame({
+                        "task": task.name, "encoder": job.encoder, "split": f.split, "fold": f.label,
+                        "probe": probe, "lon": task.lonlat[f.test, 0], "lat": task.lonlat[f.test, 1],
+                        "y": task.y[f.test].astype(np.float64), "pred": np.asarray(p, dtype=np.float64)}))
+    return rows, preds, timings
+
+
+def _evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> EvalResult:
+    timings = {"tasks": 0.0, "embed": 0.0, "ridge": 0.0, "mlp": 0.0, "knn": 0.0}
     tasks: dict[str, TaskData] = {}
     encoders: dict[str, EncoderLike] = {}
+    jobs: list[_Job] = []
     for tname in cfg.tasks:
         t0 = time.perf_counter()
         task = _load(tname, cfg)
         tasks[task.name] = task
         timings["tasks"] += time.perf_counter() - t0
-        n_classes = len(task.class_names)
         folds: list[Fold] = []
         for split in _task_splits(task, cfg):
             folds += make_folds(split, task.lonlat, task.continent, seed=cfg.split_seed,
@@ -188,33 +242,35 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> EvalResult:
             t0 = time.perf_counter()
             X = embed_cached(encoders[ename], task.lonlat)
             timings["embed"] += time.perf_counter() - t0
-            say(f"{task.name} / {ename}: {len(folds)} folds, dim {X.shape[1]}")
-            for probe in cfg.probes:
-                t0 = time.perf_counter()
-                seeds = list(range(cfg.seeds)) if probe in STOCHASTIC else [0]
-                if probe == "mlp":
-                    members = [(f.train, f.test, s) for s in seeds for f in folds]
-                    out = mlp_fit_predict(X, task.y, members, task.kind, n_classes, cfg.mlp)
-                    results = [(f, s, p, {}) for (f, s), p in zip(((f, s) for s in seeds for f in folds), out,
-                                                                  strict=True)]
-                elif probe == "ridge":
-                    results = []
-                    for f in folds:
-                        r = ridge_fit_predict(X, task.y, f.train, f.test, task.kind, n_classes)
-                        results.append((f, 0, r.pred, {"alpha": r.alpha}))
-                else:
-                    results = [(f, 0, knn_fit_predict(X, task.y, f.train, f.test, task.kind, cfg.knn_k), {})
-                               for f in folds]
-                timings[probe] += time.perf_counter() - t0
-                for f, s, p, extra in results:
-                    rows.append({"task": task.name, "kind": task.kind, "encoder": ename, "split": f.split,
-                                 "fold": f.label, "probe": probe, "seed": s, "n_train": len(f.train),
-                                 "n_test": len(f.test), **score(task.kind, task.y[f.test], p), **extra})
-                    if s == 0:
-                        preds.append(pd.DataFrame({
-                            "task": task.name, "encoder": ename, "split": f.split, "fold": f.label,
-                            "probe": probe, "lon": task.lonlat[f.test, 0], "lat": task.lonlat[f.test, 1],
-                            "y": task.y[f.test].astype(np.float64), "pred": np.asarray(p, dtype=np.float64)}))
+            jobs.append(_Job(task, ename, X, folds, list(cfg.probes), cfg.seeds, cfg.knn_k, cfg.mlp, cfg.threads))
+    outputs: list[Any] = [None] * len(jobs)
+
+    def done(i: int, out: Any) -> None:
+        outputs[i] = out
+        n_done = sum(o is not None for o in outputs)
+        say(f"[{n_done}/{len(jobs)}] {jobs[i].task.name} / {jobs[i].encoder}: {len(jobs[i].folds)} folds, "
+            f"dim {jobs[i].X.shape[1]}")
+
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].X.shape[1])  # largest first: better balance
+    if cfg.workers > 1 and len(jobs) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_run_job, jobs[i]): i for i in order}
+            for fut in as_completed(futures):
+                done(futures[fut], fut.result())
+    else:
+        for i in order:
+            done(i, _run_job(jobs[i]))
+    rows: list[dict[str, Any]] = []
+    preds: list[pd.DataFrame] = []
+    for r, p, t in outputs:
+        rows += r
+        preds += p
+        for k, v in t.items():
+            timings[k] += v
     records = pd.DataFrame(rows)
     predictions = pd.concat(preds, ignore_index=True) if preds else pd.DataFrame()
     return EvalResult(cfg, records, predictions, timings, tasks)

@@ -75,7 +75,7 @@ def test_evaluate_real_task_end_to_end(tmp_path):
     for a in ("era5-climatology", "modis-landcover", "naturalearth-lowres"):
         require_asset(a)
     cfg = EvalConfig(tasks=["air_temperature", "land_cover"], encoders=["lonlat", "sh10"], n_points=800, seeds=2,
-                     probes=["ridge", "mlp", "knn"], k_folds=3, mlp=FAST_MLP)
+                     probes=["ridge", "mlp", "knn"], k_folds=3, mlp=FAST_MLP, workers=1)
     res = evaluate(cfg)
     rec = res.records
     n_folds = 1 + 3 + 3
