@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import time
 
 from satclip.downstream.datasets import DEFAULT_TASKS, load_task
@@ -33,16 +34,20 @@ def main() -> None:
         for e in cfg.encoders:
             embed_cached(resolve_encoder(e), task.lonlat)
     warm = time.perf_counter() - t0
+    cpu0 = sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime"))
     t0 = time.perf_counter()
     result = evaluate(cfg, progress=lambda m: print(f"[{time.perf_counter() - t0:6.1f}s] {m}", flush=True))
     total = time.perf_counter() - t0
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
     print(report_markdown(result, summarise(result.records)))
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print(f"warm-up (task points + embeddings, cached afterwards): {warm:.1f} s")
-    print(f"probe times are summed over {cfg.workers} worker processes; the suite figure is wall-clock")
+    print(f"probe times are summed over {cfg.workers} worker threads; the suite figure is wall-clock")
     print(f"suite {len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {len(cfg.splits)} splits x "
-          f"{'+'.join(cfg.probes)} ({cfg.seeds} MLP seeds), n={cfg.n_points}: {total:.1f} s ({stages})")
+          f"{'+'.join(cfg.probes)} ({cfg.seeds} MLP seeds), n={cfg.n_points}: {total:.1f} s wall, "
+          f"{cpu - cpu0:.0f} CPU-s in all processes ({stages})")
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def evaluate_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (CSV, JSON, report, plots).")] = DEFAULT_OUT,
     maps: Annotated[bool, typer.Option("--maps/--no-maps", help="Draw prediction and residual maps.")] = True,
     threads: Annotated[int, typer.Option("--threads", help="Torch/BLAS threads per worker (1: fastest here).")] = 1,
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes (one per core).")] = 2,
+    workers: Annotated[int, typer.Option("--workers", help="Parallel workers (threads; one per core).")] = 2,
     mlp_hidden: Annotated[str, typer.Option("--mlp-hidden", help="MLP hidden layer widths, comma-separated.")] = "64",
     mlp_epochs: Annotated[int, typer.Option("--mlp-epochs", help="MLP maximum epochs (early stopping).")] = 40,
 ) -> None:

@@ -114,7 +114,7 @@ class EvalConfig:
     mlp: MLPConfig = field(default_factory=MLPConfig)
     user_target: str | None = None  # target column for tasks given as CSV/Parquet paths
     threads: int = 1  # torch/BLAS threads per worker: 1 is fastest for these small batched problems
-    workers: int = 2  # processes probing (task, encoder) pairs in parallel (one per core)
+    workers: int = 2  # threads probing (task, encoder) pairs in parallel (one per core)
 
     def validate(self) -> None:
         for s in self.splits:
@@ -168,7 +168,7 @@ def evaluate(cfg: EvalConfig, progress: Callable[[str], None] | None = None) -> 
 
 @dataclass
 class _Job:
-    """Probing one (task, encoder): everything a worker process needs, picklable."""
+    """Probing one (task, encoder): everything a worker needs."""
 
     task: TaskData
     encoder: str
@@ -178,46 +178,41 @@ class _Job:
     seeds: int
     knn_k: int
     mlp: MLPConfig
-    threads: int
 
 
 def _run_job(job: _Job) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[str, float]]:
     """Fit every probe of one (task, encoder) on all folds; returns score rows, predictions, timings."""
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(max(1, job.threads))
     task, X, folds = job.task, job.X, job.folds
     n_classes = len(task.class_names)
     rows: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
     timings: dict[str, float] = {}
-    with threadpool_limits(max(1, job.threads)):
-        for probe in job.probes:
-            t0 = time.perf_counter()
-            seeds = list(range(job.seeds)) if probe in STOCHASTIC else [0]
-            if probe == "mlp":
-                members = [(f.train, f.test, s) for s in seeds for f in folds]
-                out = mlp_fit_predict(X, task.y, members, task.kind, n_classes, job.mlp)
-                pairs = [(f, s) for s in seeds for f in folds]
-                results = [(f, s, p, {}) for (f, s), p in zip(pairs, out, strict=True)]
-            elif probe == "ridge":
-                results = []
-                for f in folds:
-                    r = ridge_fit_predict(X, task.y, f.train, f.test, task.kind, n_classes)
-                    results.append((f, 0, r.pred, {"alpha": r.alpha}))
-            else:
-                results = [(f, 0, knn_fit_predict(X, task.y, f.train, f.test, task.kind, job.knn_k), {})
-                           for f in folds]
-            timings[probe] = time.perf_counter() - t0
-            for f, s, p, extra in results:
-                rows.append({"task": task.name, "kind": task.kind, "encoder": job.encoder, "split": f.split,
-                             "fold": f.label, "probe": probe, "seed": s, "n_train": len(f.train),
-                             "n_test": len(f.test), **score(task.kind, task.y[f.test], p), **extra})
-                if s == 0:
-                    preds.append(pd.DataFrame({
-                        "task": task.name, "encoder": job.encoder, "split": f.split, "fold": f.label,
-                        "probe": probe, "lon": task.lonlat[f.test, 0], "lat": task.lonlat[f.test, 1],
-                        "y": task.y[f.test].astype(np.float64), "pred": np.asarray(p, dtype=np.float64)}))
+    for probe in job.probes:
+        t0 = time.perf_counter()
+        seeds = list(range(job.seeds)) if probe in STOCHASTIC else [0]
+        if probe == "mlp":
+            members = [(f.train, f.test, s) for s in seeds for f in folds]
+            out = mlp_fit_predict(X, task.y, members, task.kind, n_classes, job.mlp)
+            pairs = [(f, s) for s in seeds for f in folds]
+            results = [(f, s, p, {}) for (f, s), p in zip(pairs, out, strict=True)]
+        elif probe == "ridge":
+            results = []
+            for f in folds:
+                r = ridge_fit_predict(X, task.y, f.train, f.test, task.kind, n_classes)
+                results.append((f, 0, r.pred, {"alpha": r.alpha}))
+        else:
+            results = [(f, 0, knn_fit_predict(X, task.y, f.train, f.test, task.kind, job.knn_k), {})
+                       for f in folds]
+        timings[probe] = time.perf_counter() - t0
+        for f, s, p, extra in results:
+            rows.append({"task": task.name, "kind": task.kind, "encoder": job.encoder, "split": f.split,
+                         "fold": f.label, "probe": probe, "seed": s, "n_train": len(f.train),
+                         "n_test": len(f.test), **score(task.kind, task.y[f.test], p), **extra})
+            if s == 0:
+                preds.append(pd.DataFrame({
+                    "task": task.name, "encoder": job.encoder, "split": f.split, "fold": f.label,
+                    "probe": probe, "lon": task.lonlat[f.test, 0], "lat": task.lonlat[f.test, 1],
+                    "y": task.y[f.test].astype(np.float64), "pred": np.asarray(p, dtype=np.float64)}))
     return rows, preds, timings
 
 
@@ -242,7 +237,7 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> EvalResult:
             t0 = time.perf_counter()
             X = embed_cached(encoders[ename], task.lonlat)
             timings["embed"] += time.perf_counter() - t0
-            jobs.append(_Job(task, ename, X, folds, list(cfg.probes), cfg.seeds, cfg.knn_k, cfg.mlp, cfg.threads))
+            jobs.append(_Job(task, ename, X, folds, list(cfg.probes), cfg.seeds, cfg.knn_k, cfg.mlp))
     outputs: list[Any] = [None] * len(jobs)
 
     def done(i: int, out: Any) -> None:
@@ -253,11 +248,11 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> EvalResult:
 
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i].X.shape[1])  # largest first: better balance
     if cfg.workers > 1 and len(jobs) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        # Threads, not processes: torch and BLAS release the GIL in the heavy kernels, and threads avoid
+        # re-importing the caller's __main__ and copying embeddings to workers.
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
+        with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
             futures = {pool.submit(_run_job, jobs[i]): i for i in order}
             for fut in as_completed(futures):
                 done(futures[fut], fut.result())
