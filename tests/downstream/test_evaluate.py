@@ -111,6 +111,19 @@ def test_cli_evaluate_user_table(tmp_path):
     lonlat = s[(s.encoder == "lonlat") & (s.probe == "knn") & (s.split == "random")]["mean"].item()
     assert lonlat > 0.5  # k-NN on (lon, lat) recovers a smooth field of latitude
 
+def test_cli_with_model_file_and_concat(tmp_path, small_model_file):
+    csv = _user_csv(tmp_path / "pts.csv", n=200)
+    enc = resolve_encoder(str(small_model_file))
+    assert enc.dim == 16 and enc.name == "small"
+    spec = f"{small_model_file}+lonlat"
+    r = CliRunner().invoke(_app(), ["evaluate", "--tasks", str(csv), "--target", "temp", "--encoders",
+                                    f"{small_model_file},{spec}", "--split", "random", "--probe", "ridge",
+                                    "--no-maps", "-o", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    s = pd.read_csv(tmp_path / "o" / "summary.csv")
+    assert set(s.encoder) == {str(small_model_file), spec}
+
+
 def test_cli_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("SATCLIP_ASSETS", str(tmp_path / "empty-assets"))
     r = CliRunner().invoke(_app(), ["evaluate", "--tasks", "air_temperature", "--encoders", "lonlat"])
