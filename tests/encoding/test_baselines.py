@@ -111,5 +111,5 @@ def test_geoclip_matches_reference_fixture():
     lonlat = ref["latlon"][:, ::-1].astype(np.float64)
     out = enc.embed(lonlat)
     assert out.shape == (20, 512)
-    np.testing.assert_allclose(out, ref["output"], atol=1e-6, rtol=0)  # bitwise equal here
+    np.testing.assert_allclose(out, ref["output"], atol=1e-5, rtol=0)  # bitwise equal on x86-64; BLAS may differ
     assert np.abs(ref["output"]).max() > 0.01  # the fixture is not trivially zero
