@@ -37,6 +37,7 @@ class TaskData:
     class_names: list[str] = field(default_factory=list)
     description: str = ""
     unit: str = ""
+    primary: str = ""  # metric the summary ranks by ("" = r2 or accuracy by kind)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -55,6 +56,7 @@ class TaskSpec:
     unit: str = ""
     class_names: Callable[[], dict[int, str]] | None = None
     splits: tuple[str, ...] = ("random", "block", "continent")
+    primary: str | None = None  # summary metric; default r2 (regression) or accuracy (classification)
 
 
 def _elevation_valid(ll: np.ndarray) -> np.ndarray:
@@ -103,7 +105,8 @@ TASKS: dict[str, TaskSpec] = {
                  splits=("random", "block")),  # a held-out continent has only countries unseen in training
         TaskSpec("urbanisation", "classification", ("degurba",), _degurba_valid, sources.degurba_code,
                  "GHS-WUP Degree of Urbanisation level-2 class (1 km, R2025A epoch 2025) over land", "",
-                 lambda: {k: v for k, v in sources.DEGURBA_CLASSES.items() if k != 10}),
+                 lambda: {k: v for k, v in sources.DEGURBA_CLASSES.items() if k != 10},
+                 primary="macro_f1"),  # 93 % of land is one class: accuracy would only measure the majority
     )
 }
 DEFAULT_TASKS = tuple(TASKS)
@@ -176,7 +179,8 @@ def load_task(name: str, n: int = 10_000, seed: int = 0, *, use_cache: bool = Tr
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, lonlat=lonlat, y=y, continent=continent, class_ids=cls_ids, class_names=cls_names)
     return TaskData(name, spec.kind, lonlat, y if spec.kind == "regression" else y.astype(np.int64),
-                    np.asarray(continent).astype(str), [str(c) for c in cls_names], spec.description, spec.unit)
+                    np.asarray(continent).astype(str), [str(c) for c in cls_names], spec.description, spec.unit,
+                    spec.primary or "")
 
 
 def infer_kind(values: pd.Series) -> Kind:

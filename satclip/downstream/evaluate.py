@@ -205,7 +205,8 @@ def _run_job(job: _Job) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[
                        for f in folds]
         timings[probe] = time.perf_counter() - t0
         for f, s, p, extra in results:
-            rows.append({"task": task.name, "kind": task.kind, "encoder": job.encoder, "split": f.split,
+            rows.append({"task": task.name, "kind": task.kind, "primary": task.primary, "encoder": job.encoder,
+                         "split": f.split,
                          "fold": f.label, "probe": probe, "seed": s, "n_train": len(f.train),
                          "n_test": len(f.test), **score(task.kind, task.y[f.test], p), **extra})
             if s == 0:

@@ -26,6 +26,8 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     rec = records.copy()
     rec["metric"] = rec["kind"].map(PRIMARY)
+    if "primary" in rec:
+        rec["metric"] = rec["primary"].fillna("").where(rec["primary"].fillna("") != "", rec["metric"])
     rec["value"] = [r[m] for m, (_, r) in zip(rec["metric"], rec.iterrows(), strict=True)]
     per_seed = rec.groupby(["task", "kind", "metric", "encoder", "split", "probe", "seed"], sort=False)["value"].mean()
     g = per_seed.groupby(level=["task", "kind", "metric", "encoder", "split", "probe"], sort=False)

@@ -136,3 +136,11 @@ def test_cli_errors(tmp_path, monkeypatch):
     assert r.exit_code == 0 and "era5-climatology" in r.output and "missing" in r.output
     r = CliRunner().invoke(_app(), ["fetch", "bogus"])
     assert r.exit_code != 0
+
+
+def test_summary_uses_task_primary_metric():
+    rows = [{"task": "u", "kind": "classification", "primary": "macro_f1", "encoder": e, "split": "random",
+             "fold": "random", "probe": "ridge", "seed": 0, "accuracy": 0.93, "macro_f1": f}
+            for e, f in (("a", 0.40), ("b", 0.15))]
+    s = summarise(pd.DataFrame(rows)).set_index("encoder")
+    assert (s.metric == "macro_f1").all() and s.loc["a", "mean"] == 0.40 and s.loc["a", "status"] == "best"
