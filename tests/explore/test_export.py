@@ -106,3 +106,15 @@ def test_embeddings_table_rejects_unknown_format(tmp_path, grid2):
     with pytest.raises(ValueError, match=r"parquet or \.csv"):
         export_embeddings_table(tmp_path / "grid.xlsx", grid2)
     assert embeddings_table(grid2).shape == (grid2.n_cells, 2 + grid2.dim)
+
+
+def test_exports_are_readable_by_others(tmp_path, grid2):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        path = export_embeddings_table(tmp_path / "g.parquet", grid2)
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
