@@ -75,3 +75,19 @@ def test_float32_encoder_close_to_float64() -> None:
         f64 = module(pts)
         f32 = module.float()(pts.float())
     torch.testing.assert_close(f32.double(), f64, rtol=0, atol=1e-4)
+
+
+def test_training_backward_and_inference_paths_agree() -> None:
+    torch.manual_seed(2)
+    module = LocationEncoder(LocationEncoderConfig(L=6, hidden_dim=32, embed_dim=8))
+    x = torch.tensor([[10.0, 20.0], [-100.0, -45.0]])
+    module.train()
+    module(x).pow(2).sum().backward()
+    grads = [p.grad for p in module.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert all(g.abs().sum() > 0 for g in grads)
+    module.eval()
+    with_grad = module(x)  # autograd path (out-of-place sine)
+    with torch.no_grad():
+        without = module(x)  # inference path (in-place sine)
+    torch.testing.assert_close(with_grad.detach(), without, rtol=0, atol=0)

@@ -37,7 +37,7 @@ import torch
 
 Convention = Literal["orthonormal", "satclip"]
 CONVENTIONS: tuple[str, ...] = ("orthonormal", "satclip")
-_CHUNK = 8192  # points per block: keeps the per-degree working set in cache
+_CHUNK = 2048  # points per block: keeps the per-degree working set in cache
 
 
 @functools.lru_cache(maxsize=64)
@@ -69,12 +69,16 @@ def spherical_harmonics(
     convention: Convention = "orthonormal",
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Real spherical harmonics of degree < ``L`` at (lon, lat) degrees -> tensor (N, L*L).
 
     ``lon`` and ``lat`` are 1-D array-likes or tensors of equal length, in degrees. The result
     is computed in ``dtype`` on ``device`` (default: the input tensor's device, else CPU). See the
     module docstring for the two conventions. Not differentiable with respect to the coordinates.
+    ``out`` (an (N, L*L) tensor of ``dtype``) is filled and returned instead of a new tensor:
+    reusing a buffer skips the page faults of a fresh allocation, which cost as much as the
+    computation itself at large L.
     """
     if not isinstance(L, int) or isinstance(L, bool) or L < 1:
         raise ValueError(f"L must be a positive integer, got {L!r}")
@@ -88,13 +92,17 @@ def spherical_harmonics(
     if lon_t.shape != lat_t.shape:
         raise ValueError(f"lon and lat must have the same length, got {lon_t.numel()} and {lat_t.numel()}")
     n = lon_t.numel()
-    out = torch.empty(n, L * L, dtype=dtype, device=lon_t.device)
+    if out is None:
+        out = torch.empty(n, L * L, dtype=dtype, device=lon_t.device)
+    elif out.shape != (n, L * L) or out.dtype != dtype or out.device != lon_t.device:
+        raise ValueError(f"out must be a ({n}, {L * L}) {dtype} tensor on {lon_t.device}, got "
+                         f"{tuple(out.shape)} {out.dtype} on {out.device}")
     chunk = n if out.is_cuda else _CHUNK
     work = _Workspace(L, min(chunk, max(n, 1)), dtype, out.device)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        block = _sh_block(lon_t[start:stop], lat_t[start:stop], L, convention, work)
-        out[start:stop].copy_(block.T)
+        # Write straight into the row-major result through a transposed view (no transpose pass).
+        _sh_block(lon_t[start:stop], lat_t[start:stop], L, convention, work, out[start:stop].T)
     return out
 
 
@@ -107,23 +115,27 @@ def spherical_harmonics_feature_major(
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"unknown convention {convention!r}; choose one of {CONVENTIONS}")
-    work = _Workspace(L, lonlat.shape[0], lonlat.dtype, lonlat.device)
+    n = lonlat.shape[0]
+    work = _Workspace(L, n, lonlat.dtype, lonlat.device)
+    out = torch.empty(L * L, n, dtype=lonlat.dtype, device=lonlat.device)
     with torch.no_grad():
-        return _sh_block(lonlat[:, 0], lonlat[:, 1], L, convention, work)
+        _sh_block(lonlat[:, 0], lonlat[:, 1], L, convention, work, out)
+    return out
 
 
 class _Workspace:
     """Buffers reused across the blocks of one call (fresh pages cost as much as the compute)."""
 
     def __init__(self, L: int, n: int, dtype: torch.dtype, device: torch.device) -> None:
-        self.out = torch.empty(L * L, n, dtype=dtype, device=device)
         # The Legendre recurrence always runs in float64: in float32 the rounding of x = sin(lat)
         # alone moves P_l(x) by up to l(l+1)/2 * 6e-8 relative near the poles (1e-4 at L=40).
         self.q = [torch.zeros(L, n, dtype=torch.float64, device=device) for _ in range(3)]
 
 
-def _sh_block(lon: torch.Tensor, lat: torch.Tensor, L: int, convention: str, work: _Workspace) -> torch.Tensor:
-    """Features of one block of points, feature-major: shape (L*L, n), a view into ``work``."""
+def _sh_block(
+    lon: torch.Tensor, lat: torch.Tensor, L: int, convention: str, work: _Workspace, out: torch.Tensor
+) -> None:
+    """Write the features of one block of n points into ``out``, an (L*L, n) tensor or view."""
     dtype, device, n = lon.dtype, lon.device, lon.numel()
     a, b, d = _coefficients(L, torch.float64, device)
     # Angles and their sines/cosines in float64 whatever the output dtype: near the poles
@@ -149,7 +161,6 @@ def _sh_block(lon: torch.Tensor, lat: torch.Tensor, L: int, convention: str, wor
     sin_t = torch.sin(mphi).mul_(math.sqrt(2.0)).to(dtype)
     sin_t_rev = sin_t.flip(0)  # row j holds |m| = L-1-j
 
-    out = work.out[:, :n]
     # Normalised associated Legendre functions Q_l^m (rows m) of the last two degrees and this one.
     prev2, prev, cur = (q[:, :n] for q in work.q)
     for q in (prev2, prev, cur):
@@ -167,7 +178,6 @@ def _sh_block(lon: torch.Tensor, lat: torch.Tensor, L: int, convention: str, wor
         cur[l].copy_(diag)
         _write_degree(out, cur, l, cos_t, sin_t_rev, L)
         prev2, prev, cur = prev, cur, prev2
-    return out
 
 
 def _write_degree(

@@ -42,7 +42,9 @@ class SirenLayer(nn.Module):
             return out
         if self.dropout > 0 and self.training:
             out = F.dropout(out, p=self.dropout, training=True)
-        return torch.sin(self.w0 * out) if self.w0 != 1.0 else torch.sin(out)
+        if torch.is_grad_enabled():
+            return torch.sin(self.w0 * out)
+        return out.mul_(self.w0).sin_()  # inference: no autograd history, so reuse the buffer
 
     def extra_repr(self) -> str:
         return f"{self.dim_in}->{self.dim_out}, w0={self.w0}, activation={self.activation}, dropout={self.dropout}"

@@ -149,3 +149,13 @@ def test_cuda_matches_cpu() -> None:
         gpu = spherical_harmonics(pts[:, 0], pts[:, 1], 40, dtype=dtype, device="cuda")
         assert gpu.is_cuda
         np.testing.assert_allclose(gpu.cpu().double().numpy(), cpu.numpy(), rtol=0, atol=atol)
+
+
+def test_out_buffer_is_filled_and_validated() -> None:
+    lon, lat = np.array([10.0, -20.0, 30.0]), np.array([5.0, 50.0, -70.0])
+    buf = torch.full((3, 25), float("nan"), dtype=torch.float64)
+    res = spherical_harmonics(lon, lat, 5, out=buf)
+    assert res is buf
+    torch.testing.assert_close(buf, spherical_harmonics(lon, lat, 5), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"out must be a \(3, 25\)"):
+        spherical_harmonics(lon, lat, 5, out=torch.empty(3, 16, dtype=torch.float64))
