@@ -9,6 +9,7 @@ trusts the file.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import json
 import math
 import os
@@ -139,8 +140,15 @@ def _load_state(module: LocationEncoder, state: Mapping[str, torch.Tensor], sour
 
 
 def _torch_load(path: Path, trust: bool) -> Any:
+    """``torch.load(weights_only=True)``; with ``trust``, the globals the file names are allow-listed.
+
+    Even a trusted file goes through the restricted unpickler: only the classes it references by
+    name are admitted (imported from installed modules), never arbitrary code paths.
+    """
+    allowed: list[Any] = _checkpoint_globals(path) if trust else []
     try:
-        return torch.load(path, map_location="cpu", weights_only=not trust)
+        with torch.serialization.safe_globals(allowed):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         first = str(err).strip().splitlines()
         detail = next((line for line in first if "Unsupported global" in line), first[0] if first else "")
@@ -150,6 +158,25 @@ def _torch_load(path: Path, trust: bool) -> Any:
         ) from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): {err}") from err
+
+
+def _checkpoint_globals(path: Path) -> list[Any]:
+    """Resolve the 'module.Name' globals a checkpoint references (for an explicitly trusted file)."""
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): {err}") from err
+    objects = []
+    for name in names:
+        module_name, _, attr = name.rpartition(".")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError) as err:
+            raise CheckpointError(f"{path}: the checkpoint needs {name!r}, which is not importable here") from err
+        objects.append(obj)
+    return objects
 
 
 def _closed_form_scale(L: int) -> torch.Tensor:
