@@ -72,9 +72,10 @@ class Explorer:
         return self.similarity(like, unlike).top_places(self.places, k, exclude_km, min_population)
 
     def similar_cells(self, like: Any, unlike: Any = None, k: int = 10, exclude_km: float | None = None,
-                      min_separation_km: float | None = None) -> pd.DataFrame:
-        """The ``k`` grid cells most like the query, optionally excluding a radius / spreading the picks."""
-        return self.similarity(like, unlike).top_cells(k, exclude_km, min_separation_km)
+                      min_separation_km: float | None = None, land_only: bool = False) -> pd.DataFrame:
+        """The ``k`` grid cells most like the query, optionally excluding a radius / spreading the picks /
+        skipping sea cells."""
+        return self.similarity(like, unlike).top_cells(k, exclude_km, min_separation_km, land_only=land_only)
 
     def projection(self, method: str = "pca", n_components: int = 3, **kwargs: Any) -> Projection:
         """PCA or UMAP projection of the grid (cached); see :func:`satclip.explore.project`."""

@@ -51,6 +51,7 @@ class EmbeddingGrid:
     _flat_index: np.ndarray | None = field(default=None, repr=False)
     _points: np.ndarray | None = field(default=None, repr=False)
     _xyz: np.ndarray | None = field(default=None, repr=False)
+    _land: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -103,6 +104,13 @@ class EmbeddingGrid:
             x /= np.maximum(norms, 1e-12)
             self._unit = x
         return self._unit
+
+    @property
+    def land(self) -> np.ndarray:
+        """(N,) True for stored cells whose centre is on land (land mask computed once, cached on disk)."""
+        if self._land is None:
+            self._land = land_mask(self.lons, self.lats).ravel()[self.flat_index]
+        return self._land
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:

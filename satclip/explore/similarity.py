@@ -152,24 +152,29 @@ class SimilarityMap:
         return auto_range(self.scores, symmetric=self.diverging)
 
     def image(self, cmap: str | None = None, vmin: float | None = None, vmax: float | None = None,
-              opacity: float = 1.0, width: int | None = None, height: int | None = None) -> MapImage:
-        """Colour-mapped RGBA image in Web Mercator (+-85.0511 deg) with bounds and legend."""
+              opacity: float = 1.0, width: int | None = None, height: int | None = None,
+              land_only: bool = False) -> MapImage:
+        """Colour-mapped RGBA image in Web Mercator (+-85.0511 deg) with bounds and legend;
+        ``land_only`` makes sea cells transparent."""
         cmap = cmap or ("RdBu_r" if self.diverging else "magma")
         if vmin is None or vmax is None:
             lo, hi = self.value_range()
             vmin = lo if vmin is None else vmin
             vmax = hi if vmax is None else vmax
-        rgba = colorize(self.field, cmap, vmin, vmax, opacity=opacity)  # colour at grid size, then resample
+        field = self.grid.to_field(np.where(self.grid.land, self.scores, np.nan)) if land_only else self.field
+        rgba = colorize(field, cmap, vmin, vmax, opacity=opacity)  # colour at grid size, then resample
         rgba = to_mercator(rgba, self.grid.resolution, self.grid.bounds[3], height=height, width=width)
         return MapImage(rgba=rgba, legend=Legend(cmap, float(vmin), float(vmax), self.label))
 
     def top_cells(self, k: int = 10, exclude_km: float | None = None, min_separation_km: float | None = None,
-                  with_places: bool = True) -> pd.DataFrame:
+                  with_places: bool = True, land_only: bool = False) -> pd.DataFrame:
         """The ``k`` most similar grid cells: rank, lon, lat, similarity, distance_km (to the nearest query
         point), and the nearest named place. ``exclude_km`` drops cells within that distance of the
-        query points; ``min_separation_km`` keeps the picks at least that far apart."""
+        query points; ``min_separation_km`` keeps the picks at least that far apart; ``land_only`` skips sea."""
         pts = self.grid.points
         keep = _outside(self.grid.xyz, self.like, exclude_km)
+        if land_only:
+            keep = self.grid.land if keep is None else keep & self.grid.land
         if min_separation_km:
             cand = top_k(self.scores, max(50 * k, 2000), keep)
             idx = _spread(pts, cand, k, float(min_separation_km))

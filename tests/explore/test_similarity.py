@@ -168,3 +168,13 @@ def test_query_to_image_latency_on_half_degree_grid(fresh_cache):
         times.append(time.perf_counter() - t0)
     # target is < 0.1 s on 2 idle cores; generous here because CI machines are shared
     assert np.median(times) < 0.5, times
+
+
+def test_land_only_display_and_ranking_on_global_grid(grid2, land_grid2, encoder):
+    sim = similarity_map(grid2, (20.0, 10.0), encoder=encoder)
+    full, land = sim.image(), sim.image(land_only=True)
+    assert (full.rgba[..., 3] == 255).all()
+    assert 0.2 < (land.rgba[..., 3] == 255).mean() < 0.6  # sea is transparent
+    cells = sim.top_cells(30, land_only=True, with_places=False)
+    assert (land_grid2.cell_index(cells[["lon", "lat"]].to_numpy()) >= 0).all()
+    assert grid2.land.sum() == land_grid2.n_cells
