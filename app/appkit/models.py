@@ -73,16 +73,23 @@ def explorer_for(encoder: Any, resolution: float, where: Any = None) -> Explorer
     return ex
 
 
+UPLOAD, LOCAL = "Upload a model file ...", "Local model file ..."
+
+
 def model_sidebar(default: str) -> Any | None:
     """Sidebar model selector; returns the current encoder (or None with a message when none loads).
 
-    A failed load (bad file, missing bundled model) shows an error and keeps the previous model."""
-    options = list(dict.fromkeys([*bundled_available(), default]))
-    options += ["Upload a model file ...", "Local model file ..."]
-    choice = st.sidebar.selectbox("Model", options, key="model_choice",
+    The choice is kept in plain session state, so it survives page switches. A failed load (bad file,
+    missing bundled model) shows an error and keeps the previous model."""
+    state = st.session_state
+    options = [*dict.fromkeys([*bundled_available(), default]), UPLOAD, LOCAL]
+    saved = state.get("model_choice_saved", options[0])
+    choice = st.sidebar.selectbox("Model", options, index=options.index(saved) if saved in options else 0,
+                                  key="model_choice", format_func=lambda o: Path(o).name if "/" in o else o,
                                   help="Bundled models, SATCLIP_APP_MODEL, or a .safetensors / SatCLIP .ckpt file")
+    state["model_choice_saved"] = choice
     key: str | None = choice
-    if choice == "Upload a model file ...":
+    if choice == UPLOAD:
         up = st.sidebar.file_uploader("Model file (.safetensors or SatCLIP .ckpt)", type=["safetensors", "ckpt"],
                                       key="model_upload")
         key = None
@@ -91,25 +98,30 @@ def model_sidebar(default: str) -> Any | None:
                 key = str(save_upload(up.name, up.getvalue()))
             except ValueError as err:
                 st.sidebar.error(str(err))
-    elif choice == "Local model file ...":
-        path = st.sidebar.text_input("Path to a model file", key="model_path").strip()
+    elif choice == LOCAL:
+        path = st.sidebar.text_input("Path to a model file", value=state.get("model_path_saved", ""),
+                                     key="model_path").strip()
+        state["model_path_saved"] = path
         key = path or None
+    failed = False
     if key is not None:
         try:
             enc = load_encoder(key)
-        except Exception as err:
+        except Exception as err:  # any load failure becomes a message
             st.sidebar.error(f"Cannot load model {key!r}: {err}")
+            failed = True
         else:
-            st.session_state["model_key"] = key
+            state["model_key"] = key
             return enc
-    prev = st.session_state.get("model_key")
-    if prev is not None:
+    prev = state.get("model_key")
+    if prev is None:
+        return None
+    if failed:
         st.sidebar.caption(f"Still using the previous model: {Path(prev).name}")
-        try:
-            return load_encoder(prev)
-        except Exception:
-            return None
-    return None
+    try:
+        return load_encoder(prev)
+    except Exception:  # the previous model vanished
+        return None
 
 
 def model_label(encoder: Any) -> str:

@@ -166,7 +166,8 @@ def features(name: str, lonlat: np.ndarray, encoder: Any = None) -> np.ndarray:
     if name == "spherical harmonics L=10 (untrained)":
         import satclip
 
-        return satclip.spherical_harmonics(lonlat[:, 0], lonlat[:, 1], 10).numpy().astype(np.float32)
+        ll = np.array(lonlat, dtype=np.float64)  # a writable copy for torch
+        return satclip.spherical_harmonics(ll[:, 0], ll[:, 1], 10).numpy().astype(np.float32)
     if name == "mean / majority":
         return np.zeros((len(lonlat), 1), np.float32)
     return encoder.embed(lonlat)

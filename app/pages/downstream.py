@@ -9,15 +9,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from appkit import probes
 from appkit.figures import point_map
+from appkit.page import setup
 from appkit.state import TABLE_TYPES, InputError, read_table
 
 from satclip.geo import CoordinateError
 
 MAX_POINTS = 20_000
-settings = st.session_state["settings"]
-encoder = st.session_state.get("encoder")
 state = st.session_state
-st.title("Downstream: how well do the embeddings predict a variable?")
+settings, encoder, notices = setup("Downstream: how well do the embeddings predict a variable?")
 st.write("Fit a probe on the embeddings of labelled places and compare it with baselines on held-out places. "
          f"Uploads: CSV/TSV/Parquet with lon, lat and a target column, up to {settings.max_upload_mb} MB and "
          f"{min(settings.max_rows, MAX_POINTS):,} rows. An optional `continent` column enables the continent "

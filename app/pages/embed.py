@@ -6,14 +6,13 @@ import tempfile
 from pathlib import Path
 
 import streamlit as st
+from appkit.page import setup
 from appkit.state import TABLE_TYPES, InputError, read_table
 
 from satclip.geo import CoordinateError, find_lonlat_columns
 from satclip.tables import TableError, embed_file
 
-settings = st.session_state["settings"]
-encoder = st.session_state.get("encoder")
-st.title("Embed a table of places")
+settings, encoder, notices = setup("Embed a table of places")
 st.write(f"Upload a CSV, TSV or Parquet file with longitude and latitude columns (lon/lng/longitude, "
          f"lat/latitude, degrees). Limits: {settings.max_upload_mb} MB per file and {settings.max_rows:,} rows; "
          "for bigger files use `satclip embed IN -o OUT` on the command line. Other columns are kept.")

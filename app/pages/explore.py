@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 from appkit import maps
 from appkit.models import explorer_for
+from appkit.page import setup
 from appkit.state import parse_lonlat
 from streamlit_folium import st_folium
 
@@ -17,10 +18,7 @@ from satclip.explore.render import colormap_names
 
 MAP_KEY = "explore_map"
 t0 = time.perf_counter()
-settings = st.session_state["settings"]
-encoder = st.session_state.get("encoder")
-st.title("Explore the embedding field")
-notices = st.container()  # progress and messages: a fixed slot, so the map below never moves (no remount)
+settings, encoder, notices = setup("Explore the embedding field")
 if encoder is None:
     notices.info("Load a model in the sidebar to start.")
     st.stop()
@@ -41,6 +39,8 @@ elif scale == "custom":
     vmax = sb.number_input("max", -1.0, 1.0, 1.0, 0.05, key="explore_vmax")
 k = sb.slider("Most similar: how many", 1, 30, 10, key="explore_k")
 exclude_km = sb.slider("Ignore places within (km) of the query", 0, 3000, 500, 50, key="explore_exclude")
+land_only = sb.toggle("Land only (hide the sea)", False, key="explore_land",
+                      help="Heat map and most similar cells on land only")
 min_pop = sb.select_slider("Places: minimum population", [0, 15_000, 100_000, 500_000, 1_000_000], 100_000,
                            key="explore_minpop")
 
@@ -92,10 +92,10 @@ if a is not None:
                     "like A, unlike B": (a, b)}[target]
     try:
         sim = ex.similarity(like, unlike)
-        image = sim.image(cmap=cmap, vmin=vmin, vmax=vmax)
-        query_pts = np.atleast_2d(np.asarray(like, dtype=float))
+        image = sim.image(cmap=cmap, vmin=vmin, vmax=vmax, land_only=land_only)
         places = sim.top_places(ex.places, k, exclude_km or None, min_pop)
-        cells = sim.top_cells(k, exclude_km or None, min_separation_km=max(300.0, 2 * 111 * settings.resolution))
+        cells = sim.top_cells(k, exclude_km or None, min_separation_km=max(300.0, 2 * 111 * settings.resolution),
+                              land_only=land_only)
     except ValueError as err:
         notices.error(f"Cannot compute the similarity map: {err}")
         sim = image = None

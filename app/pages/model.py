@@ -6,9 +6,9 @@ import json
 
 import pandas as pd
 import streamlit as st
+from appkit.page import setup
 
-encoder = st.session_state.get("encoder")
-st.title("Model")
+settings, encoder, notices = setup("Model")
 if encoder is None:
     st.info("Load a model in the sidebar to see its card.")
     st.stop()

@@ -9,16 +9,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from appkit import maps
 from appkit.models import explorer_for
+from appkit.page import setup
 from streamlit_folium import st_folium
 
 MAX_HIGHLIGHT = 400
-settings = st.session_state["settings"]
-encoder = st.session_state.get("encoder")
-st.title("Projection of the embedding field")
+settings, encoder, notices = setup("Projection of the embedding field")
 st.write("Every grid cell's embedding projected to three components, shown as red, green and blue: places that "
          "look alike to the model get similar colours. The scatter shows the first two components of a sample "
          "of cells (area-weighted); select points (box or lasso) to see where they are.")
-notices = st.container()  # a fixed slot for progress and messages: the map below keeps its place
 if encoder is None:
     notices.info("Load a model in the sidebar to start.")
     st.stop()
