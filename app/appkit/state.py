@@ -18,6 +18,11 @@ class InputError(ValueError):
     """Input the page cannot use; the message is shown as it is."""
 
 
+def fmt_lonlat(lon: float, lat: float) -> str:
+    """'48.850° N, 2.350° E' from (lon, lat) degrees."""
+    return f"{abs(lat):.3f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.3f}° {'E' if lon >= 0 else 'W'}"
+
+
 def parse_lonlat(text: str) -> tuple[float, float]:
     """'lon, lat' (degrees, comma or space separated) -> (lon, lat); clear ValueError otherwise."""
     parts = [p for p in re.split(r"[,\s;]+", text.strip()) if p]

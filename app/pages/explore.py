@@ -11,7 +11,7 @@ import streamlit as st
 from appkit import maps
 from appkit.models import explorer_for
 from appkit.page import setup
-from appkit.state import parse_lonlat
+from appkit.state import fmt_lonlat, parse_lonlat
 from streamlit_folium import st_folium
 
 from satclip.explore.render import colormap_names
@@ -131,25 +131,25 @@ with right:
         st.info("Click the map to embed a place" + (" (first click: A, second: B)." if compare else "."))
     else:
         near = ex.places.nearest(np.array([a]))
-        st.markdown(f"**A**: {a[1]:.3f} N, {a[0]:.3f} E, near {near['name'].iloc[0]} ({near['country'].iloc[0]})")
+        st.markdown(f"**A**: {fmt_lonlat(*a)}, near {near['name'].iloc[0]} ({near['country'].iloc[0]})")
         if b is not None:
             near_b = ex.places.nearest(np.array([b]))
             emb = ex.embed(np.array([a, b]))
             cos = float(emb[0] @ emb[1] / (np.linalg.norm(emb[0]) * np.linalg.norm(emb[1]) + 1e-12))
-            st.markdown(f"**B**: {b[1]:.3f} N, {b[0]:.3f} E, near {near_b['name'].iloc[0]} "
+            st.markdown(f"**B**: {fmt_lonlat(*b)}, near {near_b['name'].iloc[0]} "
                         f"({near_b['country'].iloc[0]})")
             st.metric("Cosine similarity A-B", f"{cos:.3f}")
         elif compare:
             st.caption("Click again to set place B.")
         if places is not None:
             st.subheader("Most similar places")
-            st.dataframe(places[["rank", "name", "country", "population", "similarity", "distance_km"]],
+            st.dataframe(places[["rank", "name", "country", "similarity", "distance_km", "population"]],
                          hide_index=True, key="explore_places_table",
                          column_config={"similarity": st.column_config.NumberColumn(format="%.3f"),
                                         "distance_km": st.column_config.NumberColumn(format="%.0f")})
         if cells is not None:
             st.subheader("Most similar grid cells")
-            cols = [c for c in ["rank", "lat", "lon", "similarity", "near", "country"] if c in cells.columns]
+            cols = [c for c in ["rank", "similarity", "lat", "lon", "near", "country"] if c in cells.columns]
             st.dataframe(cells[cols], hide_index=True, key="explore_cells_table",
                          column_config={"similarity": st.column_config.NumberColumn(format="%.3f")})
 

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app" / "streamlit_app.py"
-RESOLUTION = "2"  # degrees: 16,200 cells, builds in about a second
+RESOLUTION = os.environ.get("SATCLIP_TEST_APP_RESOLUTION", "2")  # degrees: 16,200 cells, builds in about a second
 
 pytest.importorskip("streamlit")
 pytest.importorskip("streamlit_folium")
