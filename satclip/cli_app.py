@@ -90,8 +90,12 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         cmd = streamlit_command(script, host=host, port=port, max_upload_mb=max_upload_mb, headless=not browser)
         typer.echo(f"satclip app: http://{host}:{port}  (Ctrl+C to stop)")
+        env = app_environment(model, resolution, max_rows)
+        if os.name == "posix":  # become the server: signals reach it directly, no orphaned child
+            sys.stdout.flush()
+            os.execve(sys.executable, cmd, env)
         try:
-            code = subprocess.call(cmd, env=app_environment(model, resolution, max_rows))
+            code = subprocess.call(cmd, env=env)
         except KeyboardInterrupt:
             code = 0
         raise typer.Exit(code)

@@ -37,7 +37,7 @@ def point_map(df: pd.DataFrame, column: str, label: str, vmin: float | None = No
         ax.imshow(bg, extent=(-180, 180, -90, 90), origin="upper", interpolation="bilinear")
     else:
         ax.set_facecolor("#1b2430")
-    sc = ax.scatter(df["lon"], df["lat"], c=df[column], s=6, cmap=cmap, vmin=vmin, vmax=vmax, linewidths=0)
+    sc = ax.scatter(df["lon"], df["lat"], c=df[column], s=10, cmap=cmap, vmin=vmin, vmax=vmax, linewidths=0)
     fig.colorbar(sc, ax=ax, shrink=0.8, label=label)
     ax.set(xlim=(-180, 180), ylim=(-90, 90), xlabel="lon", ylabel="lat", title=label)
     fig.tight_layout()

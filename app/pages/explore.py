@@ -52,14 +52,14 @@ state.setdefault("explore_next", "a")
 
 
 def _register(pt: tuple[float, float]) -> None:
-    if compare and state["explore_a"] is not None and state["explore_next"] == "b":
+    """A click sets A; in compare mode it sets B when A is set and B is empty or due next."""
+    if compare and state["explore_a"] is not None and (state["explore_b"] is None or state["explore_next"] == "b"):
         state["explore_b"] = pt
         state["explore_next"] = "a"
     else:
         state["explore_a"] = pt
-        if compare:
-            state["explore_next"] = "b"
-        else:
+        state["explore_next"] = "b"
+        if not compare:
             state["explore_b"] = None
 
 

@@ -69,6 +69,9 @@ def test_explore_offline_map_then_click(app_env: dict[str, str]) -> None:
     assert at.session_state["explore_a"] == (2.35, 48.85)
     _click(at, -58.38 + 360, -34.6)  # Leaflet longitudes beyond 180 after panning are wrapped
     assert at.session_state["explore_a"] == (-58.38, -34.6)
+    at.toggle(key="explore_compare").set_value(True).run()  # turning compare on: the next click is B
+    _click(at, 18.42, -33.92)
+    assert at.session_state["explore_a"] == (-58.38, -34.6) and at.session_state["explore_b"] == (18.42, -33.92)
 
 
 def test_explore_compare_two_places_and_controls(app_env: dict[str, str]) -> None:
@@ -78,6 +81,11 @@ def test_explore_compare_two_places_and_controls(app_env: dict[str, str]) -> Non
     _click(at, 36.82, -1.29)
     assert at.session_state["explore_a"] == (2.35, 48.85)
     assert at.session_state["explore_b"] == (36.82, -1.29)
+    _click(at, 100.5, 13.75)  # clicks alternate: A, B, A, B
+    assert at.session_state["explore_a"] == (100.5, 13.75) and at.session_state["explore_b"] == (36.82, -1.29)
+    _click(at, 36.82, -1.29)
+    _click(at, 36.82, -1.29)  # a repeated report of the same click is not a new click
+    assert at.session_state["explore_b"] == (36.82, -1.29) and at.session_state["explore_a"] == (100.5, 13.75)
     assert at.metric[0].label == "Cosine similarity A-B"
     assert -1.0 <= float(at.metric[0].value) <= 1.0
     at.radio(key="explore_target").set_value("like A, unlike B").run()
