@@ -1,6 +1,7 @@
 """Latency and throughput of the exploration engine on the default grid.
 
     python benchmarks/bench_explore.py [--model NAME|PATH] [--resolution 0.5] [--runs 20] [--skip-umap]
+                                       [--figures docs/figures]
 
 Uses the bundled default model when it is installed, else a random-init full-size encoder (SH L=10,
 SIREN 2 x 512, 256-d; same cost as a trained one) and says which. Runs against a fresh temporary
@@ -64,12 +65,29 @@ def _once(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
+def _figures(folder: str, grid: Any, sim: Any, pca: Any, model: str) -> None:
+    from pathlib import Path
+
+    from satclip.explore.figures import plot_map
+
+    out = Path(folder)
+    lo, hi = sim.value_range()
+    lon, lat = sim.like[0]
+    plot_map(grid, sim.field, out / "explore_similarity.png", cmap="magma", vmin=lo, vmax=hi, label=sim.label,
+             title=f"cosine similarity to Paris ({lon:g}, {lat:g}), model {model}", markers=sim.like)
+    plot_map(grid, pca.rgb(), out / "explore_pca.png", title=f"PCA of {model} (R, G, B = components 1-3)")
+    sim.image().save(out / "explore_similarity_mercator.png")
+    for name in ("explore_similarity.png", "explore_pca.png", "explore_similarity_mercator.png"):
+        print(f"wrote {out / name}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=None)
     ap.add_argument("--resolution", type=float, default=0.5)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--skip-umap", action="store_true")
+    ap.add_argument("--figures", default=None, help="Also write the docs figures (PNG) into this folder.")
     args = ap.parse_args()
 
     os.environ["SATCLIP_CACHE"] = tempfile.mkdtemp(prefix="satclip-bench-")
@@ -123,6 +141,8 @@ def main() -> None:
         print(f"  UMAP -> 2 components (JIT warm)        {t:8.2f} s")
         t, _ = _once(lambda: project(grid, "umap", 2))
         print(f"  UMAP, cached                           {t:8.3f} s")
+    if args.figures:
+        _figures(args.figures, grid, sim, p, enc.name)
     print(f"memory: unit matrix {grid.unit.nbytes / 2**20:.0f} MiB; numpy {np.__version__}, torch {torch.__version__}")
 
 
