@@ -15,6 +15,13 @@ from appkit.state import TABLE_TYPES, InputError, read_table
 from satclip.geo import CoordinateError
 
 MAX_POINTS = 20_000
+
+
+@st.cache_resource(show_spinner="Loading the task ...", max_entries=8)
+def _builtin(name: str, n: int) -> probes.Task:
+    return probes.load_builtin(name, n)
+
+
 state = st.session_state
 settings, encoder, notices = setup("Downstream: how well do the embeddings predict a variable?")
 st.write("Fit a probe on the embeddings of labelled places and compare it with baselines on held-out places. "
@@ -33,7 +40,7 @@ try:
         tasks = probes.builtin_tasks()
         name = st.selectbox("Task", list(tasks), format_func=lambda t: f"{t}: {tasks[t]}", key="ds_task")
         n = st.select_slider("Points", [500, 1000, 2000, 5000, 10000], 2000, key="ds_n")
-        task = probes.load_builtin(name, n)
+        task = _builtin(name, n)
     else:
         up = st.file_uploader("Table with lon, lat and a target column", type=TABLE_TYPES, key="ds_upload")
         if up is not None:

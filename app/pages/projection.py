@@ -59,14 +59,14 @@ with right:
         customdata=scatter[["place", "country", "lon", "lat"]].to_numpy(),
         hovertemplate="%{customdata[0]}, %{customdata[1]}<br>lon %{customdata[2]:.2f}, lat %{customdata[3]:.2f}"
                       "<extra></extra>"))
-    fig.update_layout(height=480, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="lasso",
+    fig.update_layout(height=480, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="select",
                       xaxis_title=f"{method} 1", yaxis_title=f"{method} 2", title=f"{method} of {len(scatter):,} cells")
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="proj_scatter",
                             width="stretch")
     selected = list(getattr(getattr(event, "selection", None), "point_indices", None) or [])
     if selected:
         picked = scatter.iloc[selected]
-        st.caption(f"{len(picked):,} cells selected" + (f" (first {MAX_HIGHLIGHT} drawn)"
+        st.caption(f"{len(picked):,} cells selected" + (f" ({MAX_HIGHLIGHT} of them drawn)"
                                                          if len(picked) > MAX_HIGHLIGHT else ""))
         st.dataframe(picked[["place", "country", "lon", "lat"]].head(200), hide_index=True, key="proj_selected")
     else:
@@ -79,7 +79,8 @@ with right:
 with left:
     m = maps.base_map(st.session_state.get("basemap_url") or "")
     fg = maps.overlay_group(proj.image(), opacity, name="projection")
+    drawn = picked if len(picked) <= MAX_HIGHLIGHT else picked.sample(MAX_HIGHLIGHT, random_state=0)  # spread out
     maps.add_points(fg, [{**r, "color": "#ffffff", "tooltip": f"{r['place']}, {r['country']}"} for r in
-                         picked.head(MAX_HIGHLIGHT).to_dict("records")], "#ffffff", radius=5)
+                         drawn.to_dict("records")], "#ffffff", radius=3.5)
     st_folium(m, key="proj_map", feature_group_to_add=fg, returned_objects=[], height=520,
               use_container_width=True, pixelated=True)

@@ -100,3 +100,30 @@ def test_click_map_shows_marker_heatmap_and_similar_places(server: str, tmp_path
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
     assert not outside, f"requests left the machine: {outside[:5]}"
     print("browser timings (s):", timings, file=sys.stderr)
+
+
+@pytest.mark.slow
+def test_projection_selection_highlights_cells_on_the_map(server: str, tmp_path: Path) -> None:
+    from appkit.serve import browser
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    outside: list[str] = []
+    with browser(tmp_path / "profile", server, CHROMIUM, outside) as ctx:
+        page = ctx.new_page()
+        page.goto(f"{server}/projection", timeout=120_000)
+        page.get_by_text("Explained variance").wait_for(timeout=120_000)
+        frame = page.frame_locator("iframe[title*='st_folium']").first
+        frame.locator("img.satclip-overlay").wait_for(timeout=60_000)
+        plot = page.locator(".js-plotly-plot .nsewdrag").first
+        plot.wait_for(timeout=60_000)
+        box = plot.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.7, steps=8)
+        page.mouse.up()
+        page.get_by_text("cells selected").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        assert frame.locator("path.leaflet-interactive").count() > 0  # the selected cells drawn on the map
+        page.screenshot(path=str(ARTIFACTS / "04-projection-selection.png"))
+    assert not outside, f"requests left the machine: {outside[:5]}"
