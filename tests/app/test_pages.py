@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -230,3 +231,23 @@ def test_model_page(app_env: dict[str, str]) -> None:
     metrics = at.dataframe[0].value
     assert "test / r2" in list(metrics["metric"])
     assert "random init" in _texts(at) or at.json
+
+
+def test_missing_default_model_then_uploaded_model(app_env: dict[str, str], monkeypatch) -> None:
+    monkeypatch.setenv("SATCLIP_APP_MODEL", str(Path(app_env["tmp"]) / "does-not-exist.safetensors"))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Cannot load model" in e.value and "does-not-exist" in e.value for e in at.sidebar.error)
+    assert any("Load a model" in i.value for i in at.info)
+    at.selectbox(key="model_choice").set_value("Upload a model file ...").run()
+    data = Path(app_env["SATCLIP_APP_MODEL"]).read_bytes()
+    at.sidebar.file_uploader[0].set_value(("mine.safetensors", data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.sidebar.error
+    _click(at, 2.35, 48.85)
+    assert len(at.dataframe[0].value) == 10
+    at.sidebar.file_uploader[0].set_value(("broken.safetensors", b"\x00" * 64, "application/octet-stream")).run()
+    assert not at.exception
+    assert any("Cannot load model" in e.value for e in at.sidebar.error)
+    assert len(at.dataframe[0].value) == 10  # still shown, with the previous (uploaded) model
