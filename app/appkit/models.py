@@ -4,6 +4,7 @@ file. Loaded encoders and their explorers are kept per process (one grid per mod
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -17,6 +18,7 @@ from satclip.explore import Explorer
 from satclip.registry import BUNDLED
 
 MODEL_SUFFIXES = (".safetensors", ".ckpt")
+GEOCLIP = "GeoCLIP (baseline)"
 _EXPLORERS: OrderedDict[tuple[str, float], Explorer] = OrderedDict()
 _LOCK = threading.Lock()
 _MAX_EXPLORERS = 2
@@ -27,9 +29,21 @@ def bundled_available() -> list[str]:
     return [name for name, m in BUNDLED.items() if m.path.is_file()]
 
 
+def geoclip_available() -> bool:
+    """GeoCLIP's location encoder is offered when the baseline encoders (``satclip.encoding.baselines``) exist."""
+    try:
+        return importlib.util.find_spec("satclip.encoding.baselines") is not None
+    except ImportError:
+        return False
+
+
 @st.cache_resource(show_spinner="Loading model ...", max_entries=4)
 def load_encoder(key: str) -> Any:
-    """A loaded encoder for a bundled name or a file path (errors propagate to the caller's message)."""
+    """A loaded encoder for a bundled name, a file path or GeoCLIP (errors propagate to the caller's message)."""
+    if key == GEOCLIP:
+        from satclip.encoding.baselines import geoclip_encoder
+
+        return geoclip_encoder()
     return satclip.load(key)
 
 
@@ -82,7 +96,8 @@ def model_sidebar(default: str) -> Any | None:
     The choice is kept in plain session state, so it survives page switches. A failed load (bad file,
     missing bundled model) shows an error and keeps the previous model."""
     state = st.session_state
-    options = [*dict.fromkeys([*bundled_available(), default]), UPLOAD, LOCAL]
+    options = [*dict.fromkeys([*bundled_available(), default]), *([GEOCLIP] if geoclip_available() else []),
+               UPLOAD, LOCAL]
     saved = state.get("model_choice_saved", options[0])
     choice = st.sidebar.selectbox("Model", options, index=options.index(saved) if saved in options else 0,
                                   key="model_choice", format_func=lambda o: Path(o).name if "/" in o else o,
@@ -125,5 +140,5 @@ def model_sidebar(default: str) -> Any | None:
 
 
 def model_label(encoder: Any) -> str:
-    c = encoder.card.get("config", {})
+    c = getattr(encoder, "card", {}).get("config", {})
     return f"{encoder.name} (L={c.get('L', '?')}, {encoder.dim}-d)"

@@ -13,13 +13,14 @@ if encoder is None:
     st.info("Load a model in the sidebar to see its card.")
     st.stop()
 
-card = dict(encoder.card)
+card = dict(getattr(encoder, "card", None) or {"name": encoder.name})  # baselines such as GeoCLIP have no card
 config = card.get("config", {})
 st.header(encoder.name)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Spherical harmonics L", config.get("L", "?"))
 c2.metric("Embedding dim", encoder.dim)
-c3.metric("Parameters", f"{sum(p.numel() for p in encoder.module.parameters()):,}")
+module = getattr(encoder, "module", None)
+c3.metric("Parameters", f"{sum(p.numel() for p in module.parameters()):,}" if module is not None else "?")
 c4.metric("Fingerprint", str(encoder.fingerprint)[:12])
 if card.get("summary") or card.get("description"):
     st.write(card.get("summary") or card.get("description"))
