@@ -119,6 +119,16 @@ def convert(
     typer.echo(f"wrote {path}")
 
 
+def _register_area_commands() -> None:
+    """Commands of the other areas live beside their code (cli_<area>.py) and register here."""
+    from satclip import cli_explore
+
+    cli_explore.register(app)
+
+
+_register_area_commands()
+
+
 def main() -> None:
     app()
 
