@@ -25,6 +25,8 @@ def setup(title: str) -> tuple[Settings, Any, Any]:
     st.session_state["settings"] = settings
     st.title(title)
     notices = st.container()
+    if not (assets.STATIC_DIR / "leaflet" / "leaflet.js").is_file():  # static folder removed while running
+        _install_assets.clear()
     try:
         st.session_state["basemap_url"] = _install_assets(settings.base_width)
     except assets.AssetError as err:
