@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from satclip.cache import atomic_path
 from satclip.explore.grid import EmbeddingGrid
-from satclip.explore.render import atomic_output
 
 # GeoTIFF tag codes and GeoKeys
 _MODEL_PIXEL_SCALE, _MODEL_TIEPOINT, _GEO_KEY_DIRECTORY = 33550, 33922, 34735
@@ -90,7 +90,7 @@ def write_geotiff(
     elif arr.ndim == 3 and photometric == "minisblack" and n_bands > 1:
         extrasamples = ["unspecified"] * (n_bands - 1)
     path = Path(path)
-    with atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         tifffile.imwrite(
             tmp, arr, photometric=photometric, planarconfig="contig" if arr.ndim == 3 else None,
             extrasamples=extrasamples, compression="zlib" if compress else None, extratags=tags,
@@ -160,7 +160,7 @@ def export_embeddings_table(path: str | Path, grid: EmbeddingGrid, prefix: str =
     if suffix not in (".parquet", ".csv"):
         raise ValueError(f"unsupported table format {path.suffix!r}: use .parquet or .csv")
     df = embeddings_table(grid, prefix)
-    with atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         if suffix == ".parquet":
             df.to_parquet(tmp, index=False, engine="pyarrow")
         else:

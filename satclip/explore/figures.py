@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from satclip.cache import atomic_path
 from satclip.explore.grid import EmbeddingGrid
-from satclip.explore.render import atomic_output, colormap_lut
+from satclip.explore.render import colormap_lut
 
 
 @functools.lru_cache(maxsize=2)
@@ -73,7 +74,7 @@ def plot_map(
     ax.set_title(title)
     if path is not None:
         path = Path(path)
-        with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             fig.savefig(f, format=path.suffix.lstrip(".") or "png")
         plt.close(fig)
     return fig

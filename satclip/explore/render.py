@@ -8,12 +8,9 @@ Dependency-free (numpy + zlib): colour maps are stored as control points, PNGs a
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
-import os
 import struct
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,23 +163,6 @@ def to_mercator(image: np.ndarray, resolution: float, north: float = 90.0, heigh
     return out
 
 
-# ---------------------------------------------------------------------------------------------- files
-@functools.lru_cache(maxsize=1)
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | Path) -> Iterator[Path]:
-    """:func:`satclip.cache.atomic_path` for files meant for the user: the result gets the usual
-    permissions (0o666 minus the umask) instead of the temporary file's private 0o600."""
-    with atomic_path(path) as tmp:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())
-
-
 # ---------------------------------------------------------------------------------------------- PNG
 def encode_png(image: np.ndarray, level: int = 1) -> bytes:
     """PNG bytes of a uint8 image: (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA."""
@@ -210,7 +190,7 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     """Write a uint8 image as PNG, atomically."""
     path = Path(path)
     data = encode_png(image, level=6)
-    with atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path
 
