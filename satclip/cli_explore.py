@@ -3,34 +3,19 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-F = TypeVar("F", bound=Callable[..., Any])
+from satclip.cli_common import user_errors
+
 DEFAULT_MODEL = "satclip-bluemarble-l10"
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Bundled model name or path to a model file.")]
 ResolutionOpt = Annotated[float, typer.Option(help="Grid resolution in degrees (must divide 180).")]
 LandOpt = Annotated[bool, typer.Option("--land-only", help="Only grid cells whose centre is on land.")]
-
-
-def _errors(func: F) -> F:
-    """Report input errors as one 'error: ...' line with exit status 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError, ImportError) as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def parse_point(text: str) -> tuple[float, float]:
@@ -169,9 +154,9 @@ def export_grid(
 def register(app: typer.Typer) -> None:
     """Add the exploration commands to the ``satclip`` CLI."""
     # ignore_unknown_options lets negative coordinates through as arguments: satclip similar -58.4 -34.6
-    app.command("similar", context_settings={"ignore_unknown_options": True})(_errors(similar))
-    app.command("explore-map")(_errors(explore_map))
-    app.command("export-grid")(_errors(export_grid))
+    app.command("similar", context_settings={"ignore_unknown_options": True})(user_errors(similar))
+    app.command("explore-map")(user_errors(explore_map))
+    app.command("export-grid")(user_errors(export_grid))
 
 
 def main() -> None:  # pragma: no cover - convenience entry point: python -m satclip.cli_explore ...
