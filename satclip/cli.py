@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
+
+from satclip.cli_common import user_errors
 
 app = typer.Typer(
     name="satclip",
@@ -18,26 +18,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def user_errors(func: F) -> F:
-    """Turn the library's input errors into one 'error: ...' line and exit status 1 (no traceback)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from satclip.checkpoints import CheckpointError  # noqa: F401 - ValueError subclasses below
-        from satclip.geo import CoordinateError  # noqa: F401
-
-        try:
-            return func(*args, **kwargs)
-        except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
-
 
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="Bundled model name or path to a model file.")]
 
@@ -117,6 +97,18 @@ def convert(
         raise ValueError(f"output must end in .safetensors, got {dst.name}")
     path = convert_checkpoint(src, dst, trust_checkpoint=trust_checkpoint)
     typer.echo(f"wrote {path}")
+
+
+def _register_area_commands() -> None:
+    """Commands of the other areas live beside their code (cli_<area>.py) and register here."""
+    from satclip import cli_app, cli_evaluate, cli_explore
+
+    cli_explore.register(app)
+    cli_evaluate.register(app)
+    cli_app.register(app)
+
+
+_register_area_commands()
 
 
 def main() -> None:

@@ -74,3 +74,13 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
     # Output 500k x 16 float32 = 32 MB, validated coordinates 8 MB; one unbatched pass would add
     # > 300 MB of features and activations.
     assert growth_mb < 32 + 8 + 60, growth_mb
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device on this machine")
+def test_embed_on_cuda_matches_cpu(small_model_file: Path) -> None:
+    rng = np.random.default_rng(0)
+    pts = np.c_[rng.uniform(-180, 180, 5000), rng.uniform(-90, 90, 5000)]
+    cpu = satclip.load(small_model_file).embed(pts)
+    gpu_enc = satclip.load(small_model_file, device="cuda")
+    assert next(gpu_enc.module.parameters()).is_cuda
+    np.testing.assert_allclose(gpu_enc.embed(pts, batch_size=1024), cpu, rtol=0, atol=1e-4)

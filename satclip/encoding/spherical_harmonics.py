@@ -37,7 +37,12 @@ import torch
 
 Convention = Literal["orthonormal", "satclip"]
 CONVENTIONS: tuple[str, ...] = ("orthonormal", "satclip")
-_CHUNK = 2048  # points per block: keeps the per-degree working set in cache
+
+
+def _block_size(L: int) -> int:
+    """Points per block: large enough to amortise per-operation overhead at small L, small enough
+    for the per-degree working set to stay in cache at large L (measured on a 2-core x86-64)."""
+    return min(8192, max(2048, 2**23 // (8 * L * L)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -97,7 +102,7 @@ def spherical_harmonics(
     elif out.shape != (n, L * L) or out.dtype != dtype or out.device != lon_t.device:
         raise ValueError(f"out must be a ({n}, {L * L}) {dtype} tensor on {lon_t.device}, got "
                          f"{tuple(out.shape)} {out.dtype} on {out.device}")
-    chunk = n if out.is_cuda else _CHUNK
+    chunk = n if out.is_cuda else _block_size(L)
     work = _Workspace(L, min(chunk, max(n, 1)), dtype, out.device)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)

@@ -1,0 +1,1 @@
+"""Helpers of the satclip Streamlit app (not part of the satclip package)."""

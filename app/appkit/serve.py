@@ -1,0 +1,83 @@
+"""Run the app in a background ``streamlit run`` on a free local port and drive Debian's Chromium against it
+(used by the browser test and by ``app/screenshots.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from satclip.cli_app import app_environment, streamlit_command
+
+APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_app(model: str | None, resolution: float | None, log: Path, timeout: float = 120) -> Iterator[str]:
+    """Serve the app on 127.0.0.1 with the flags of ``satclip app``; yields its URL, stops it afterwards."""
+    port = free_port()
+    cmd = streamlit_command(APP, host="127.0.0.1", port=port, max_upload_mb=50, headless=True)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=app_environment(model, resolution, None), stdout=out,
+                                stderr=subprocess.STDOUT, cwd=APP.parent.parent)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def browser(profile: Path, url: str, chromium: str = CHROMIUM, blocked: list[str] | None = None,
+            viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Any]:
+    """A Playwright persistent Chromium context where every request outside ``url`` is aborted (and listed
+    in ``blocked``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(str(profile), executable_path=chromium, headless=True,
+                                                   args=CHROMIUM_ARGS,
+                                                   viewport={"width": viewport[0], "height": viewport[1]})
+
+        def guard(route: Any) -> None:
+            if route.request.url.startswith((url, "data:", "blob:")):
+                route.continue_()
+            else:
+                if blocked is not None:
+                    blocked.append(route.request.url)
+                route.abort()
+
+        try:
+            ctx.route("**/*", guard)
+            yield ctx
+        finally:
+            ctx.close()

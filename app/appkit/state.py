@@ -1,0 +1,66 @@
+"""Small input helpers shared by pages (parsing typed input, reading uploads within limits)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from satclip.geo import validate_lonlat
+
+TABLE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
+
+
+class InputError(ValueError):
+    """Input the page cannot use; the message is shown as it is."""
+
+
+def fmt_lonlat(lon: float, lat: float) -> str:
+    """'48.850° N, 2.350° E' from (lon, lat) degrees."""
+    return f"{abs(lat):.3f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.3f}° {'E' if lon >= 0 else 'W'}"
+
+
+def parse_lonlat(text: str) -> tuple[float, float]:
+    """'lon, lat' (degrees, comma or space separated) -> (lon, lat); clear ValueError otherwise."""
+    parts = [p for p in re.split(r"[,\s;]+", text.strip()) if p]
+    if len(parts) != 2:
+        raise ValueError(f"expected 'lon, lat' (two numbers), got {text!r}")
+    try:
+        lon, lat = (float(p) for p in parts)
+    except ValueError as err:
+        raise ValueError(f"expected two numbers 'lon, lat', got {text!r}") from err
+    pt = validate_lonlat([lon, lat])[0]
+    return float(pt[0]), float(pt[1])
+
+
+def read_table(upload: Any, max_rows: int) -> pd.DataFrame:
+    """An uploaded CSV/TSV/Parquet file as a DataFrame, with at most ``max_rows`` rows (ValueError otherwise)."""
+    name = getattr(upload, "name", "upload")
+    suffix = Path(name).suffix.lower()
+    data = upload.getvalue()
+    if not data:
+        raise InputError(f"{name} is empty")
+    try:
+        if suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            f = pq.ParquetFile(io.BytesIO(data))
+            if f.metadata.num_rows > max_rows:
+                raise InputError(f"{name} has {f.metadata.num_rows:,} rows; the limit is {max_rows:,}")
+            df = f.read().to_pandas()
+        else:
+            sep = "\t" if suffix == ".tsv" else None
+            df = pd.read_csv(io.BytesIO(data), sep=sep, engine="python", nrows=max_rows + 1)
+            if len(df) > max_rows:
+                raise InputError(f"{name} has more than {max_rows:,} rows (the limit); split it or use the CLI "
+                                 "`satclip embed`")
+    except InputError:
+        raise
+    except Exception as err:
+        raise InputError(f"cannot read {name} as a table: {err}") from err
+    if df.empty:
+        raise InputError(f"{name} has no rows")
+    return df

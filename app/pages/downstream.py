@@ -1,0 +1,120 @@
+"""Downstream: a built-in task or an uploaded CSV (lon, lat, target) -> split, probe, metrics with baselines,
+prediction and residual maps, predicted vs true, download."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from appkit import probes
+from appkit.figures import point_map
+from appkit.page import setup
+from appkit.state import TABLE_TYPES, InputError, read_table
+
+from satclip.geo import CoordinateError
+
+MAX_POINTS = 20_000
+
+
+@st.cache_resource(show_spinner="Loading the task ...", max_entries=8)
+def _builtin(name: str, n: int) -> probes.Task:
+    return probes.load_builtin(name, n)
+
+
+state = st.session_state
+settings, encoder, notices = setup("Downstream: how well do the embeddings predict a variable?")
+st.write("Fit a probe on the embeddings of labelled places and compare it with baselines on held-out places. "
+         f"Uploads: CSV/TSV/Parquet with lon, lat and a target column, up to {settings.max_upload_mb} MB and "
+         f"{min(settings.max_rows, MAX_POINTS):,} rows. An optional `continent` column enables the continent "
+         "hold-out." + ("" if probes.suite_available() else " (Evaluation suite not installed: scikit-learn probes "
+                             "and two offline tasks are used.)"))
+if encoder is None:
+    st.info("Load a model in the sidebar first.")
+    st.stop()
+
+source = st.radio("Data", ["Built-in task", "Upload a CSV/Parquet"], horizontal=True, key="ds_source")
+task = None
+try:
+    if source == "Built-in task":
+        tasks = probes.builtin_tasks()
+        name = st.selectbox("Task", list(tasks), format_func=lambda t: f"{t}: {tasks[t]}", key="ds_task")
+        n = st.select_slider("Points", [500, 1000, 2000, 5000, 10000], 2000, key="ds_n")
+        task = _builtin(name, n)
+    else:
+        up = st.file_uploader("Table with lon, lat and a target column", type=TABLE_TYPES, key="ds_upload")
+        if up is not None:
+            df = read_table(up, min(settings.max_rows, MAX_POINTS))
+            cols = [c for c in df.columns if c.lower() not in ("lon", "lng", "long", "longitude", "lat", "latitude")]
+            if not cols:
+                raise InputError(f"{up.name} has no column besides lon/lat to predict")
+            target = st.selectbox("Target column", cols, key="ds_target")
+            kind = st.radio("Kind", ["auto", "regression", "classification"], horizontal=True, key="ds_kind")
+            task = probes.table_task(df, target, None if kind == "auto" else kind)
+except (InputError, CoordinateError, ValueError, KeyError, ImportError, OSError, RuntimeError) as err:
+    st.error(f"Cannot use this data: {err}")
+
+c1, c2 = st.columns(2)
+split = c1.selectbox("Split", list(probes.SPLITS), format_func=probes.SPLITS.get, key="ds_split")
+probe = c2.selectbox("Probe", probes.PROBES, key="ds_probe",
+                     format_func={"ridge": "ridge (linear)", "knn": "k nearest neighbours", "mlp": "MLP"}.get)
+baselines = st.multiselect("Baselines", probes.BASELINES, list(probes.BASELINES), key="ds_baselines")
+
+if task is not None and st.button("Run", type="primary", key="ds_run"):
+    encoders = {encoder.name: encoder, **{b: None for b in baselines}}
+    bar = st.progress(0.0, text="Fitting ...")
+    try:
+        metrics, preds = probes.run(task, split, probe, encoders,
+                                    progress=lambda f, e: bar.progress(f, text=f"done: {e}"))
+        state["ds_result"] = {"metrics": metrics, "preds": preds, "task": task.name, "kind": task.kind,
+                              "model": encoder.name, "split": split, "probe": probe, "unit": task.unit,
+                              "classes": task.class_names}
+    except (ValueError, ImportError, RuntimeError) as err:
+        st.error(f"Cannot run the probe: {err}")
+    finally:
+        bar.empty()
+
+res = state.get("ds_result")
+if res:
+    st.subheader(f"{res['task']}: {res['probe']} probe, {probes.SPLITS[res['split']]} split")
+    metric_cols = [c for c in res["metrics"].columns if c not in ("encoder", "folds")]
+    st.dataframe(res["metrics"], hide_index=True, key="ds_metrics",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in metric_cols})
+    preds = res["preds"]
+    shown = st.selectbox("Maps for", list(res["metrics"]["encoder"]), key="ds_shown")
+    p = preds[preds["encoder"] == shown]
+    reg = res["kind"] == "regression"
+    m1, m2 = st.columns(2)
+    if reg:
+        lo, hi = np.percentile(np.concatenate([p["y"], p["pred"]]), [1, 99])
+        m1.pyplot(point_map(p, "pred", f"prediction ({res['unit'] or 'target units'})", vmin=lo, vmax=hi))
+        r = p["pred"] - p["y"]
+        lim = float(np.percentile(np.abs(r), 99)) or 1.0
+        m2.pyplot(point_map(p.assign(residual=r), "residual", "residual (pred - true)", vmin=-lim, vmax=lim,
+                            cmap="RdBu_r"))
+        fig = go.Figure(go.Scattergl(x=p["y"], y=p["pred"], mode="markers", marker={"size": 4, "opacity": 0.6},
+                                     customdata=p[["lon", "lat"]].to_numpy(),
+                                     hovertemplate="true %{x:.3g}, pred %{y:.3g}<br>lon %{customdata[0]:.2f}, "
+                                                   "lat %{customdata[1]:.2f}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"dash": "dash", "color": "grey"},
+                                 showlegend=False))
+        fig.update_layout(height=420, xaxis_title="true", yaxis_title="predicted", title=f"{shown}: predicted vs true",
+                          showlegend=False)
+        st.plotly_chart(fig, width="stretch", key="ds_pvt")
+    else:
+        correct = (p["pred"] == p["y"]).astype(float)
+        m1.pyplot(point_map(p.assign(correct=correct), "correct", "correct (1) / wrong (0)", vmin=0, vmax=1,
+                            cmap="RdBu"))
+        names = res["classes"]
+        ct = pd.crosstab(p["y"].map(lambda i: names[int(i)] if names else i),
+                         p["pred"].map(lambda i: names[int(i)] if names else i), rownames=["true"],
+                         colnames=["predicted"])
+        m2.write("Confusion matrix (test points)")
+        m2.dataframe(ct, key="ds_confusion")
+    out = preds.copy()
+    if not reg and res["classes"]:
+        out["y_label"] = out["y"].map(lambda i: res["classes"][int(i)])
+        out["pred_label"] = out["pred"].map(lambda i: res["classes"][int(i)])
+    st.download_button("Download predictions (CSV)", out.to_csv(index=False),
+                       file_name=f"{res['task']}_{res['split']}_{res['probe']}_predictions.csv", mime="text/csv",
+                       key="ds_download")

@@ -1,0 +1,171 @@
+"""Explore: click the map -> marker, embedding, similarity heat map, most similar places and cells;
+optionally a second place to compare."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from appkit import maps
+from appkit.models import explorer_for
+from appkit.page import setup
+from appkit.state import fmt_lonlat, parse_lonlat
+from streamlit_folium import st_folium
+
+from satclip.explore.render import colormap_names
+
+MAP_KEY = "explore_map"
+t0 = time.perf_counter()
+settings, encoder, notices = setup("Explore the embedding field")
+if encoder is None:
+    notices.info("Load a model in the sidebar to start.")
+    st.stop()
+ex = explorer_for(encoder, settings.resolution, notices)
+
+# ------------------------------------------------------------------ controls
+sb = st.sidebar
+compare = sb.toggle("Compare two places", key="explore_compare",
+                    help="Clicks alternate between place A and place B")
+cmap = sb.selectbox("Colour map", colormap_names(), index=colormap_names().index("magma"), key="explore_cmap")
+opacity = sb.slider("Heat map opacity", 0.0, 1.0, 0.7, 0.05, key="explore_opacity")
+scale = sb.radio("Colour scale", ["robust (1-99.5 %)", "full [-1, 1]", "custom"], key="explore_scale")
+vmin = vmax = None
+if scale == "full [-1, 1]":
+    vmin, vmax = -1.0, 1.0
+elif scale == "custom":
+    vmin = sb.number_input("min", -1.0, 1.0, 0.0, 0.05, key="explore_vmin")
+    vmax = sb.number_input("max", -1.0, 1.0, 1.0, 0.05, key="explore_vmax")
+k = sb.slider("Most similar: how many", 1, 30, 10, key="explore_k")
+exclude_km = sb.slider("Ignore places within (km) of the query", 0, 3000, 500, 50, key="explore_exclude")
+land_only = sb.toggle("Land only (hide the sea)", False, key="explore_land",
+                      help="Heat map and most similar cells on land only")
+min_pop = sb.select_slider("Places: minimum population", [0, 15_000, 100_000, 500_000, 1_000_000], 100_000,
+                           key="explore_minpop")
+
+# ------------------------------------------------------------------ clicks (read before drawing: no lost clicks)
+state = st.session_state
+state.setdefault("explore_a", None)
+state.setdefault("explore_b", None)
+state.setdefault("explore_next", "a")
+
+
+def _register(pt: tuple[float, float]) -> None:
+    """A click sets A; in compare mode it sets B when A is set and B is empty or due next."""
+    if compare and state["explore_a"] is not None and (state["explore_b"] is None or state["explore_next"] == "b"):
+        state["explore_b"] = pt
+        state["explore_next"] = "a"
+    else:
+        state["explore_a"] = pt
+        state["explore_next"] = "b"
+        if not compare:
+            state["explore_b"] = None
+
+
+clicked = maps.clicked_lonlat(state.get(MAP_KEY))
+if clicked is not None and clicked != state.get("explore_seen"):
+    state["explore_seen"] = clicked
+    _register(clicked)
+if not compare:
+    state["explore_b"] = None
+
+with st.expander("Type coordinates instead of clicking", expanded=False), st.form("explore_coords"):
+    text = st.text_input("lon, lat (degrees)", placeholder="2.35, 48.86", key="explore_text")
+    if st.form_submit_button("Show"):
+        try:
+            _register(parse_lonlat(text))
+        except ValueError as err:
+            st.error(str(err))
+target_slot = st.container()
+
+a, b = state["explore_a"], state["explore_b"]
+
+# ------------------------------------------------------------------ compute
+sim = places = cells = None
+target = "A"
+if a is not None:
+    if b is not None:
+        target = target_slot.radio("Heat map of", ["A", "B", "like A and B", "like A, unlike B"], horizontal=True,
+                          key="explore_target")
+    like, unlike = {"A": (a, None), "B": (b, None), "like A and B": ([a, b], None),
+                    "like A, unlike B": (a, b)}[target]
+    try:
+        sim = ex.similarity(like, unlike)
+        image = sim.image(cmap=cmap, vmin=vmin, vmax=vmax, land_only=land_only)
+        places = sim.top_places(ex.places, k, exclude_km or None, min_pop)
+        cells = sim.top_cells(k, exclude_km or None, min_separation_km=max(300.0, 2 * 111 * settings.resolution),
+                              land_only=land_only)
+    except ValueError as err:
+        notices.error(f"Cannot compute the similarity map: {err}")
+        sim = image = None
+else:
+    image = None
+
+# ------------------------------------------------------------------ map
+left, right = st.columns([3, 2], gap="medium")
+with left:
+    base_url = state.get("basemap_url")
+    m = maps.base_map(base_url or "", online_layers=st.sidebar.toggle("Online tile layers (optional)", False,
+                                                                      key="explore_online"))
+    fg = maps.overlay_group(image, opacity, name="similarity")
+    if cells is not None:
+        maps.add_points(fg, [{**r, "tooltip": f"cell #{r['rank']}: {r['lat']:.1f}, {r['lon']:.1f} "
+                              f"(near {r.get('near', '')}) sim {r['similarity']:.3f}"}
+                             for r in cells.to_dict("records")], "#22d3ee", radius=5)
+    if places is not None:
+        maps.add_points(fg, [{**r, "tooltip": f"{r['rank']}. {r['name']}, {r['country']} ({r['similarity']:.3f})"}
+                             for r in places.to_dict("records")], "#f97316", radius=7)
+    if a is not None:
+        maps.add_query_marker(fg, a[0], a[1], "A")
+    if b is not None:
+        maps.add_query_marker(fg, b[0], b[1], "B")
+    st_folium(m, key=MAP_KEY, feature_group_to_add=fg, returned_objects=["last_clicked"], height=520,
+              use_container_width=True, pixelated=True)
+    if sim is not None and image is not None and image.legend is not None:
+        st.markdown(image.legend.html(width_px=320, fmt="{:.3f}"), unsafe_allow_html=True)
+    st.caption("Click anywhere on the map. Orange: most similar named places; cyan: most similar grid cells.")
+
+with right:
+    if a is None:
+        st.info("Click the map to embed a place" + (" (first click: A, second: B)." if compare else "."))
+    else:
+        near = ex.places.nearest(np.array([a]))
+        st.markdown(f"**A**: {fmt_lonlat(*a)}, near {near['name'].iloc[0]} ({near['country'].iloc[0]})")
+        if b is not None:
+            near_b = ex.places.nearest(np.array([b]))
+            emb = ex.embed(np.array([a, b]))
+            cos = float(emb[0] @ emb[1] / (np.linalg.norm(emb[0]) * np.linalg.norm(emb[1]) + 1e-12))
+            st.markdown(f"**B**: {fmt_lonlat(*b)}, near {near_b['name'].iloc[0]} "
+                        f"({near_b['country'].iloc[0]})")
+            st.metric("Cosine similarity A-B", f"{cos:.3f}")
+        elif compare:
+            st.caption("Click again to set place B.")
+        if places is not None:
+            st.subheader("Most similar places")
+            st.dataframe(places[["rank", "name", "country", "similarity", "distance_km", "population"]],
+                         hide_index=True, key="explore_places_table",
+                         column_config={"similarity": st.column_config.NumberColumn(format="%.3f"),
+                                        "distance_km": st.column_config.NumberColumn(format="%.0f")})
+        if cells is not None:
+            st.subheader("Most similar grid cells")
+            cols = [c for c in ["rank", "similarity", "lat", "lon", "near", "country"] if c in cells.columns]
+            st.dataframe(cells[cols], hide_index=True, key="explore_cells_table",
+                         column_config={"similarity": st.column_config.NumberColumn(format="%.3f")})
+
+if a is not None:
+    pts = [a] if b is None else [a, b]
+    emb = ex.embed(np.array(pts))
+    df = pd.DataFrame(emb.T, columns=["A", "B"][: len(pts)])
+    df.index.name = "dimension"
+    st.subheader(f"Embedding ({emb.shape[1]} dimensions)")
+    st.line_chart(df, height=220)
+    st.download_button("Download embedding (CSV)", pd.DataFrame(
+        emb, columns=[f"emb_{i}" for i in range(emb.shape[1])]).assign(lon=[p[0] for p in pts],
+                                                                        lat=[p[1] for p in pts]).to_csv(index=False),
+        file_name="embedding.csv", mime="text/csv", key="explore_download")
+
+elapsed = (time.perf_counter() - t0) * 1000
+state["explore_ms"] = elapsed
+st.caption(f"Page updated in {elapsed:.0f} ms on the server (grid {settings.resolution} deg, "
+           f"{ex.grid.n_cells:,} cells).")

@@ -1,0 +1,52 @@
+"""Model: the loaded model's card (architecture, training data, provenance, metrics)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+from appkit.page import setup
+
+settings, encoder, notices = setup("Model")
+if encoder is None:
+    st.info("Load a model in the sidebar to see its card.")
+    st.stop()
+
+card = dict(getattr(encoder, "card", None) or {"name": encoder.name})  # baselines such as GeoCLIP have no card
+config = card.get("config", {})
+st.header(encoder.name)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Spherical harmonics L", config.get("L", "?"))
+c2.metric("Embedding dim", encoder.dim)
+module = getattr(encoder, "module", None)
+c3.metric("Parameters", f"{sum(p.numel() for p in module.parameters()):,}" if module is not None else "?")
+c4.metric("Fingerprint", str(encoder.fingerprint)[:12])
+if card.get("summary") or card.get("description"):
+    st.write(card.get("summary") or card.get("description"))
+
+st.subheader("Training data")
+training = card.get("training_data") or card.get("training") or card.get("data")
+if training:
+    st.json(training) if isinstance(training, dict | list) else st.write(str(training))
+else:
+    st.caption("The card names no training data (e.g. a randomly initialised or converted model).")
+
+st.subheader("Metrics")
+metrics = card.get("metrics")
+if isinstance(metrics, dict) and metrics:
+    flat = pd.json_normalize(metrics, sep=" / ").T.reset_index()
+    flat.columns = ["metric", "value"]
+    flat["value"] = flat["value"].astype(str)
+    st.dataframe(flat, hide_index=True, key="model_metrics")
+elif metrics:
+    st.write(metrics)
+else:
+    st.caption("No metrics recorded in the card.")
+
+st.subheader("Architecture")
+st.json(config, expanded=False)
+st.subheader("Full model card")
+st.json(card, expanded=False)
+st.download_button("Download model card (JSON)", json.dumps(card, indent=2, default=str),
+                   file_name=f"{encoder.name}-card.json", mime="application/json", key="model_card_download")

@@ -1,0 +1,96 @@
+"""Screenshots of every page for docs/app.md: ``python app/screenshots.py [--model M] [--out docs/figures]``.
+
+Serves the app on 127.0.0.1 (network blocked), drives Debian's Chromium with Playwright, and writes small
+palette PNGs ``app_explore.png``, ``app_compare.png``, ``app_projection.png``, ``app_downstream.png``,
+``app_embed.png``, ``app_model.png``. Model: --model, else SATCLIP_APP_MODEL, else the default bundled model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+APP_DIR = Path(__file__).resolve().parent
+sys.path[:0] = [str(APP_DIR.parent), str(APP_DIR)]
+
+from appkit.serve import CHROMIUM, browser, running_app  # noqa: E402
+
+
+def _shrink(path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", default=os.environ.get("SATCLIP_APP_MODEL") or "satclip-bluemarble-l10")
+    ap.add_argument("--resolution", type=float, default=0.5)
+    ap.add_argument("--out", type=Path, default=APP_DIR.parent / "docs" / "figures")
+    ap.add_argument("--chromium", default=CHROMIUM)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="satclip-shots-"))
+    blocked: list[str] = []
+    shots: list[Path] = []
+    with running_app(args.model, args.resolution, tmp / "server.log", timeout=600) as url, \
+            browser(tmp / "profile", url, args.chromium, blocked, viewport=(1360, 940)) as ctx:
+        page = ctx.new_page()
+
+        def shot(name: str) -> None:
+            page.wait_for_timeout(1500)
+            path = args.out / f"app_{name}.png"
+            page.screenshot(path=str(path))
+            shots.append(path)
+
+        page.goto(url, timeout=600_000)
+        frame = page.frame_locator("iframe[title*='st_folium']").first
+        leaflet = frame.locator(".leaflet-container")
+        leaflet.wait_for(timeout=600_000)
+        box = leaflet.bounding_box()
+        assert box is not None
+        leaflet.click(position={"x": box["width"] * 0.515, "y": box["height"] * 0.335})  # western Europe
+        page.get_by_text("Most similar places").wait_for(timeout=120_000)
+        shot("explore")
+
+        page.get_by_text("Compare two places").click()
+        page.wait_for_timeout(1500)
+        leaflet.click(position={"x": box["width"] * 0.58, "y": box["height"] * 0.55})  # Sahel / East Africa
+        page.get_by_text("Cosine similarity A-B").wait_for(timeout=120_000)
+        page.get_by_text("like A, unlike B").click()
+        shot("compare")
+
+        page.get_by_role("link", name="Projection").click()
+        page.get_by_text("Explained variance").wait_for(timeout=600_000)
+        shot("projection")
+
+        page.get_by_role("link", name="Downstream").click()
+        page.get_by_role("button", name="Run").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Run").click()
+        page.get_by_text("Download predictions (CSV)").wait_for(timeout=600_000)
+        page.mouse.wheel(0, 500)
+        shot("downstream")
+
+        page.get_by_role("link", name="Embed").click()
+        page.locator("input[type=file]").first.set_input_files(str(APP_DIR.parent / "examples" / "places.csv"))
+        page.get_by_role("button", name="Embed", exact=True).click()
+        page.get_by_text("Embedded ").first.wait_for(timeout=120_000)
+        shot("embed")
+
+        page.get_by_role("link", name="Model").click()
+        page.get_by_role("heading", name="Training data").wait_for(timeout=120_000)
+        shot("model")
+    for p in shots:
+        _shrink(p)
+        print(f"{p}  {p.stat().st_size / 1024:.0f} KiB")
+    if blocked:
+        print(f"blocked requests (the app must not need them): {blocked[:5]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""``satclip app``: launch the Streamlit explorer (``app/streamlit_app.py`` of a source checkout).
+
+Wired into the main CLI by ``register(app)``. It runs ``python -m streamlit run`` with the settings the app
+needs offline (static serving of Leaflet and the base map, upload limit, no usage statistics) and passes the
+model and grid resolution to the app through environment variables. Nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_PORT = 8501
+
+
+def find_app_script() -> Path:
+    """``app/streamlit_app.py``: from $SATCLIP_APP_DIR, else next to this package's source checkout."""
+    candidates = []
+    if os.environ.get("SATCLIP_APP_DIR"):
+        candidates.append(Path(os.environ["SATCLIP_APP_DIR"]) / "streamlit_app.py")
+    candidates.append(Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py")
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise FileNotFoundError(
+        "the Streamlit app (app/streamlit_app.py) was not found: run `satclip app` from a source checkout of "
+        "satclip, or set SATCLIP_APP_DIR to the folder holding streamlit_app.py"
+    )
+
+
+def streamlit_command(script: Path, *, host: str, port: int, max_upload_mb: int, headless: bool) -> list[str]:
+    """The ``streamlit run`` command line with the flags the app relies on."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true" if headless else "false",
+        "--server.enableStaticServing", "true",
+        "--server.maxUploadSize", str(max_upload_mb),
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+    ]
+
+
+def app_environment(model: str | None, resolution: float | None, max_rows: int | None) -> dict[str, str]:
+    """Environment for the app process (SATCLIP_APP_* settings; the parent's environment is kept)."""
+    env = dict(os.environ)
+    if model:
+        path = Path(model).expanduser()
+        env["SATCLIP_APP_MODEL"] = str(path.resolve()) if path.exists() else model
+    if resolution is not None:
+        env["SATCLIP_APP_RESOLUTION"] = str(resolution)
+    if max_rows is not None:
+        env["SATCLIP_APP_MAX_ROWS"] = str(max_rows)
+    # the app imports satclip from the checkout it lives in, even when satclip is not installed
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``app`` command to the satclip CLI."""
+
+    @app.command("app")
+    def run_app(
+        model: Annotated[str | None, typer.Option("--model", "-m", help="Bundled model name or model file "
+                                                  "(default: satclip-bluemarble-l10)")] = None,
+        port: Annotated[int, typer.Option(help="Port to serve on")] = DEFAULT_PORT,
+        host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to share on the network)")] = "localhost",
+        resolution: Annotated[float | None, typer.Option(help="Global grid resolution in degrees (0.5)")] = None,
+        max_upload_mb: Annotated[int, typer.Option(help="Largest uploaded file in MB")] = 50,
+        max_rows: Annotated[int | None, typer.Option(help="Largest uploaded table in rows (200000)")] = None,
+        browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open a web browser")] = True,
+    ) -> None:
+        """Open the interactive explorer: click a map to embed places, similarity heat maps, projections,
+        downstream probes, table embedding. Works offline."""
+        try:
+            script = find_app_script()
+        except FileNotFoundError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
+        if importlib_missing("streamlit") or importlib_missing("streamlit_folium"):
+            typer.echo("error: the app needs streamlit and streamlit-folium: pip install 'satclip[app]'", err=True)
+            raise typer.Exit(1)
+        cmd = streamlit_command(script, host=host, port=port, max_upload_mb=max_upload_mb, headless=not browser)
+        typer.echo(f"satclip app: http://{host}:{port}  (Ctrl+C to stop)")
+        env = app_environment(model, resolution, max_rows)
+        if os.name == "posix":  # become the server: signals reach it directly, no orphaned child
+            sys.stdout.flush()
+            os.execve(sys.executable, cmd, env)
+        try:
+            code = subprocess.call(cmd, env=env)
+        except KeyboardInterrupt:
+            code = 0
+        raise typer.Exit(code)
+
+
+def importlib_missing(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is None
+
+
+if __name__ == "__main__":  # python -m satclip.cli_app [options]
+    _cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    register(_cli)
+
+    @_cli.callback()
+    def _root() -> None:
+        """satclip app launcher."""
+
+    _cli(["app", *sys.argv[1:]])

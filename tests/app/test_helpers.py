@@ -1,0 +1,184 @@
+"""The app's helpers without a Streamlit runtime: launcher, offline assets, input parsing, probes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from satclip import cli_app
+from tests.app.conftest import APP
+
+
+# ---------------------------------------------------------------------------------------------- launcher
+def test_streamlit_command_has_offline_flags() -> None:
+    cmd = cli_app.streamlit_command(APP, host="127.0.0.1", port=8765, max_upload_mb=20, headless=True)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(APP)
+    flags = dict(zip(cmd[5::2], cmd[6::2], strict=True))
+    assert flags["--server.enableStaticServing"] == "true"
+    assert flags["--server.maxUploadSize"] == "20" and flags["--server.port"] == "8765"
+    assert flags["--browser.gatherUsageStats"] == "false" and flags["--server.headless"] == "true"
+
+
+def test_app_environment_and_script(tmp_path: Path) -> None:
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(b"x")
+    env = cli_app.app_environment(str(model), 2.0, 1000)
+    assert env["SATCLIP_APP_MODEL"] == str(model.resolve())
+    assert env["SATCLIP_APP_RESOLUTION"] == "2.0" and env["SATCLIP_APP_MAX_ROWS"] == "1000"
+    named = cli_app.app_environment("satclip-bluemarble-l40", None, None)
+    assert named["SATCLIP_APP_MODEL"] == "satclip-bluemarble-l40"
+    assert cli_app.find_app_script() == APP
+
+
+def test_cli_register_help_and_missing_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    app = typer.Typer()
+    cli_app.register(app)
+
+    @app.callback()
+    def _root() -> None:
+        """root"""
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["app", "--help"])
+    assert res.exit_code == 0 and "--model" in res.output and "--resolution" in res.output
+    monkeypatch.setattr(cli_app, "find_app_script", lambda: (_ for _ in ()).throw(FileNotFoundError("no app here")))
+    res = runner.invoke(app, ["app", "--no-browser"])
+    assert res.exit_code == 1 and "no app here" in res.output
+
+
+# ---------------------------------------------------------------------------------------------- assets
+def test_leaflet_is_copied_from_xstatic(tmp_path: Path) -> None:
+    from appkit import assets
+
+    dst = assets.install_leaflet(tmp_path)
+    assert (dst / "leaflet.js").read_bytes().startswith(b"/* @preserve")
+    assert (dst / "leaflet.css").is_file() and (dst / "images" / "marker-icon.png").is_file()
+    assert "1.9.3" in (dst / "leaflet.js").read_text()[:200]
+    js, _css, icons = assets.leaflet_urls()
+    assert js == "/app/static/leaflet/leaflet.js" and icons.endswith("/images/")
+
+
+def test_bluemarble_mercator_base_map(app_env: dict[str, str], tmp_path: Path) -> None:
+    from appkit import assets
+    from PIL import Image
+
+    path = assets.bluemarble_mercator(256)
+    with Image.open(path) as im:
+        assert im.size == (256, 256) and im.format == "JPEG"
+        arr = np.asarray(im)
+    assert arr.mean() > 10  # not blank
+    url = assets.install_basemap(256, tmp_path)
+    assert url == "/app/static/bluemarble-mercator-256.jpg" and (tmp_path / path.name).is_file()
+
+
+def test_clicked_lonlat() -> None:
+    from appkit.maps import clicked_lonlat
+
+    assert clicked_lonlat(None) is None and clicked_lonlat({"last_clicked": None}) is None
+    assert clicked_lonlat({"last_clicked": {"lat": 10.0, "lng": 190.0}}) == (-170.0, 10.0)
+    assert clicked_lonlat({"last_clicked": {"lat": -5.5, "lng": -30.25}}) == (-30.25, -5.5)
+
+
+# ---------------------------------------------------------------------------------------------- input
+def test_parse_lonlat() -> None:
+    from appkit.state import fmt_lonlat, parse_lonlat
+
+    assert parse_lonlat(" 2.35, 48.86 ") == (2.35, 48.86)
+    assert parse_lonlat("-58.4 -34.6") == (-58.4, -34.6)
+    for bad, msg in [("1", "two numbers"), ("a, b", "two numbers"), ("0, 91", "latitude"), ("181, 0", "longitude")]:
+        with pytest.raises(ValueError, match=msg):
+            parse_lonlat(bad)
+    assert fmt_lonlat(-58.4, -34.6) == "34.600° S, 58.400° W"
+
+
+class _Upload:
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_read_table_limits_and_corrupt_files() -> None:
+    from appkit.state import InputError, read_table
+
+    df = read_table(_Upload("a.csv", b"lon,lat\n1,2\n3,4\n"), 10)
+    assert df.shape == (2, 2)
+    buf = io.BytesIO()
+    pd.DataFrame({"lon": np.zeros(20), "lat": np.zeros(20)}).to_parquet(buf)
+    with pytest.raises(InputError, match="20 rows; the limit is 10"):
+        read_table(_Upload("a.parquet", buf.getvalue()), 10)
+    with pytest.raises(InputError, match="more than 10 rows"):
+        read_table(_Upload("a.csv", b"lon,lat\n" + b"0,0\n" * 11), 10)
+    with pytest.raises(InputError, match=r"cannot read a\.parquet"):
+        read_table(_Upload("a.parquet", b"PAR1 not really"), 10)
+    with pytest.raises(InputError, match="empty"):
+        read_table(_Upload("a.csv", b""), 10)
+
+
+# ---------------------------------------------------------------------------------------------- probes
+def _task(n: int = 400, seed: int = 0):
+    from appkit.probes import table_task
+
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-70, 70, n)})
+    df["t"] = 0.3 * df["lat"] + 0.05 * df["lon"] + rng.normal(0, 1, n)
+    df["cls"] = np.where(df["lat"] > 0, "north", "south")
+    return df, table_task(df, "t"), table_task(df, "cls")
+
+
+def test_table_task_kinds_and_errors() -> None:
+    from appkit.probes import table_task
+
+    df, reg, cls = _task()
+    assert reg.kind == "regression" and cls.kind == "classification" and cls.class_names == ["north", "south"]
+    with pytest.raises(ValueError, match="not found"):
+        table_task(df, "nope")
+    bad = df.assign(t=df["t"].where(df.index != 3))
+    with pytest.raises(ValueError, match=r"missing \(NaN\) at rows \[3\]"):
+        table_task(bad, "t")
+    with pytest.raises(ValueError, match="single class"):
+        table_task(df.assign(c="x"), "c")
+    with pytest.raises(ValueError, match="not numeric"):
+        table_task(df.assign(t=["1"] * (len(df) - 1) + ["x"]), "t", kind="regression")
+
+
+@pytest.mark.parametrize("probe", ["ridge", "knn", "mlp"])
+def test_probes_beat_the_mean_on_a_simple_target(probe: str) -> None:
+    from appkit import probes
+
+    _, reg, cls = _task()
+    metrics, preds = probes.run(reg, "random", probe, {"lon/lat": None, "mean / majority": None})
+    r2 = metrics.set_index("encoder")["R2"]
+    assert r2["lon/lat"] > 0.5 and abs(r2["mean / majority"]) < 0.1
+    assert set(preds.columns) == {"encoder", "fold", "lon", "lat", "y", "pred"} and len(preds) == 2 * 80
+    metrics, _ = probes.run(cls, "block", probe, {"lon/lat": None})
+    assert metrics["accuracy"].iloc[0] > 0.8 and metrics["folds"].iloc[0] == 5
+
+
+def test_continent_split_needs_continents() -> None:
+    from appkit import probes
+
+    df, reg, _ = _task()
+    if not probes.suite_available():
+        with pytest.raises(ValueError, match="continent"):
+            probes.folds("continent", reg)
+    reg.continent = np.where(df["lon"] < 0, "Africa", "Asia")
+    folds = probes.folds("continent", reg)
+    assert [f[0] for f in folds] == ["Africa", "Asia"]
+    for _, train, test in folds:
+        assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(df)
+
+
+def test_offline_builtin_tasks(app_env: dict[str, str]) -> None:
+    from appkit import probes
+
+    t = probes.load_builtin("city_population", 300)
+    assert t.kind == "regression" and t.lonlat.shape == (300, 2) and (t.y >= np.log10(15000) - 1e-9).all()
+    assert "land_or_water" in probes.builtin_tasks()

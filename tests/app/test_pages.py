@@ -1,0 +1,253 @@
+"""Every page through ``streamlit.testing.v1.AppTest``, including simulated map clicks and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import APP
+
+TIMEOUT = 240  # first run builds the grid and the place index of the tiny model (seconds on a busy machine)
+
+
+def _app(app_env: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _map_args(at: AppTest, index: int = 0) -> tuple[str, dict]:
+    comp = at.get("component_instance")[index].proto
+    assert comp.component_name.endswith("st_folium")
+    return comp.id, json.loads(comp.json_args)
+
+
+def _click(at: AppTest, lon: float, lat: float, key: str = "explore_map") -> AppTest:
+    """What streamlit-folium's on_change callback stores for a map click."""
+    at.session_state[key] = {"last_clicked": {"lat": lat, "lng": lon}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    return " ".join(str(e.value) for kind in ("markdown", "caption", "subheader", "info", "error", "warning",
+                                               "success", "title") for e in getattr(at, kind))
+
+
+def test_explore_offline_map_then_click(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    comp_id, args = _map_args(at)
+    assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]  # nothing from a CDN
+    assert args["css_links"] == ["/app/static/leaflet/leaflet.css"]
+    assert "/app/static/bluemarble-mercator-512.jpg" in args["script"]
+    assert "imagePath" in args["script"] and "/app/static/leaflet/images/" in args["script"]
+    assert "Click the map" in _texts(at)
+
+    _click(at, 2.35, 48.85)
+    assert at.session_state["explore_a"] == (2.35, 48.85)
+    new_id, args = _map_args(at)
+    assert new_id == comp_id  # same component: the map is not remounted, so no click or view is lost
+    fg = args["feature_group"]
+    assert "L.marker" in fg and "satclip-overlay" in fg and "data:image/png;base64," in fg
+    assert "Paris" in _texts(at)
+    subheaders = [s.value for s in at.subheader]
+    assert "Most similar places" in subheaders and "Most similar grid cells" in subheaders
+    places, cells = at.dataframe[0].value, at.dataframe[1].value
+    assert len(places) == 10 and {"name", "similarity"} <= set(places.columns)
+    assert len(cells) == 10 and places["similarity"].is_monotonic_decreasing
+    assert at.session_state["explore_ms"] < 5000
+    assert any(c.value.startswith("Page updated in") for c in at.caption)
+
+    # the same click reported again (a redraw) changes nothing; a new one moves A
+    _click(at, 2.35, 48.85)
+    assert at.session_state["explore_a"] == (2.35, 48.85)
+    _click(at, -58.38 + 360, -34.6)  # Leaflet longitudes beyond 180 after panning are wrapped
+    assert at.session_state["explore_a"] == (-58.38, -34.6)
+    at.toggle(key="explore_compare").set_value(True).run()  # turning compare on: the next click is B
+    _click(at, 18.42, -33.92)
+    assert at.session_state["explore_a"] == (-58.38, -34.6) and at.session_state["explore_b"] == (18.42, -33.92)
+
+
+def test_explore_compare_two_places_and_controls(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.toggle(key="explore_compare").set_value(True).run()
+    _click(at, 2.35, 48.85)
+    _click(at, 36.82, -1.29)
+    assert at.session_state["explore_a"] == (2.35, 48.85)
+    assert at.session_state["explore_b"] == (36.82, -1.29)
+    _click(at, 100.5, 13.75)  # clicks alternate: A, B, A, B
+    assert at.session_state["explore_a"] == (100.5, 13.75) and at.session_state["explore_b"] == (36.82, -1.29)
+    _click(at, 36.82, -1.29)
+    _click(at, 36.82, -1.29)  # a repeated report of the same click is not a new click
+    assert at.session_state["explore_b"] == (36.82, -1.29) and at.session_state["explore_a"] == (100.5, 13.75)
+    assert at.metric[0].label == "Cosine similarity A-B"
+    assert -1.0 <= float(at.metric[0].value) <= 1.0
+    at.radio(key="explore_target").set_value("like A, unlike B").run()
+    assert not at.exception
+    assert "similarity to like minus unlike" in at.markdown[0].value  # the legend of the diverging map
+    at.selectbox(key="explore_cmap").set_value("viridis").run()
+    at.radio(key="explore_scale").set_value("full [-1, 1]").run()
+    at.slider(key="explore_k").set_value(5).run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 5
+    assert "-1.000" in at.markdown[0].value and "1.000" in at.markdown[0].value
+
+
+def test_explore_bad_typed_coordinates_keep_what_is_shown(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    _click(at, 13.40, 52.52)
+    before = at.dataframe[0].value.copy()
+    at.text_input(key="explore_text").set_value("12, 95")  # latitude out of range
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("latitude outside [-90, 90]" in e.value for e in at.error)
+    assert at.session_state["explore_a"] == (13.40, 52.52)
+    pd.testing.assert_frame_equal(at.dataframe[0].value, before)
+    at.text_input(key="explore_text").set_value("not a place")
+    at.button[0].click().run()
+    assert any("expected" in e.value for e in at.error)
+    at.text_input(key="explore_text").set_value("-74.0, 40.7")
+    at.button[0].click().run()
+    assert at.session_state["explore_a"] == (-74.0, 40.7)
+
+
+def test_bad_model_file_keeps_previous_model(app_env: dict[str, str], tmp_path) -> None:
+    at = _app(app_env)
+    _click(at, 2.35, 48.85)
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"this is not a model")
+    at.selectbox(key="model_choice").set_value("Local model file ...").run()
+    at.text_input(key="model_path").set_value(str(bad)).run()
+    assert not at.exception
+    assert any("Cannot load model" in e.value for e in at.sidebar.error)
+    assert at.session_state["explore_a"] == (2.35, 48.85)
+    assert len(at.dataframe) >= 2  # the explore results are still shown with the previous model
+    assert any("Still using the previous model" in c.value for c in at.sidebar.caption)
+
+
+def test_projection_page_pca(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.switch_page("pages/projection.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    _, args = _map_args(at)
+    assert "satclip-overlay" in args["feature_group"]
+    assert at.get("plotly_chart"), "the scatter is shown"
+    assert any("Explained variance" in c.value for c in at.caption)
+    at.radio(key="proj_method").set_value("UMAP").run()
+    assert not at.exception
+    assert any("UMAP needs" in i.value for i in at.info)  # UMAP waits for the button (slow fit)
+
+
+def test_downstream_builtin_task_with_baselines(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.switch_page("pages/downstream.py").run()
+    at.selectbox(key="ds_task").set_value("city_population")
+    at.select_slider(key="ds_n").set_value(500)
+    at.selectbox(key="ds_split").set_value("block")
+    at.run()
+    at.button(key="ds_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = at.dataframe[0].value
+    assert list(metrics["encoder"]) == ["tiny-test", "mean / majority", "lon/lat", "spherical harmonics L=10 "
+                                        "(untrained)"]
+    assert {"R2", "RMSE", "MAE"} <= set(metrics.columns) and (metrics["folds"] == 5).all()
+    assert abs(metrics.loc[metrics["encoder"] == "mean / majority", "R2"].iloc[0]) < 0.2
+    assert len([e for e in at.main if type(e).__name__ == "Image"]) >= 2  # prediction and residual maps
+    assert at.get("plotly_chart"), "predicted vs true"
+    assert at.get("download_button")
+
+
+def test_downstream_uploaded_csv_and_bad_csv(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.switch_page("pages/downstream.py").run()
+    at.radio(key="ds_source").set_value("Upload a CSV/Parquet").run()
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-60, 70, n)})
+    df["temp"] = 30 - 0.5 * np.abs(df["lat"]) + rng.normal(0, 1, n)
+    df["continent"] = np.where(df["lon"] < -30, "Americas", np.where(df["lon"] < 60, "Africa", "Asia"))
+    at.file_uploader(key="ds_upload").set_value(("temps.csv", df.to_csv(index=False).encode(), "text/csv")).run()
+    at.selectbox(key="ds_target").set_value("temp")
+    at.selectbox(key="ds_probe").set_value("ridge")
+    at.selectbox(key="ds_split").set_value("continent")
+    at.run()
+    at.button(key="ds_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = at.dataframe[0].value
+    best_baseline = metrics.set_index("encoder").loc["lon/lat", "R2"]
+    assert np.isfinite(best_baseline)
+    shown = len(metrics)
+
+    bad = df.copy()
+    bad.loc[7, "lat"] = 123.0
+    at.file_uploader(key="ds_upload").set_value(("bad.csv", bad.to_csv(index=False).encode(), "text/csv")).run()
+    assert not at.exception
+    assert any("latitude outside [-90, 90] at row 7" in e.value for e in at.error)
+    assert len(at.dataframe[0].value) == shown  # the earlier results are still there
+    at.file_uploader(key="ds_upload").set_value(("junk.csv", b"\x00\x01\x02garbage", "text/csv")).run()
+    assert not at.exception
+    assert at.error, "a corrupt file gives a message"
+
+
+def test_embed_page_upload_and_errors(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.switch_page("pages/embed.py").run()
+    assert "5,000 rows" in _texts(at) and "MB per file" in _texts(at)
+    pts = pd.DataFrame({"id": [1, 2, 3], "longitude": [2.35, -74.0, 151.2], "latitude": [48.85, 40.7, -33.9]})
+    buf = io.BytesIO()
+    pts.to_parquet(buf, index=False)
+    at.file_uploader(key="embed_upload").set_value(("pts.parquet", buf.getvalue(), "application/octet-stream"))
+    at.radio(key="embed_format").set_value("csv")
+    at.run()
+    at.button(key="embed_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Embedded 3 rows" in s.value for s in at.success)
+    out = pd.read_csv(io.BytesIO(at.session_state["embed_result"]["data"]))
+    assert list(out.columns[:3]) == ["id", "longitude", "latitude"] and out.shape == (3, 3 + 256)
+
+    at.file_uploader(key="embed_upload").set_value(("nolat.csv", b"x,y\n1,2\n", "text/csv")).run()
+    at.button(key="embed_go").click().run()
+    assert any("no latitude column" in e.value or "no longitude column" in e.value for e in at.error)
+    assert at.session_state["embed_result"]["rows"] == 3  # the previous result is kept
+    big = "lon,lat\n" + "0,0\n" * 5001
+    at.file_uploader(key="embed_upload").set_value(("big.csv", big.encode(), "text/csv")).run()
+    at.button(key="embed_go").click().run()
+    assert any("limit" in e.value for e in at.error)
+
+
+def test_model_page(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.switch_page("pages/model.py").run()
+    assert not at.exception
+    assert at.header[0].value == "tiny-test"
+    assert at.metric[0].value == "10" and at.metric[1].value == "256"
+    metrics = at.dataframe[0].value
+    assert "test / r2" in list(metrics["metric"])
+    assert "random init" in _texts(at) or at.json
+
+
+def test_missing_default_model_then_uploaded_model(app_env: dict[str, str], monkeypatch) -> None:
+    monkeypatch.setenv("SATCLIP_APP_MODEL", str(Path(app_env["tmp"]) / "does-not-exist.safetensors"))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Cannot load model" in e.value and "does-not-exist" in e.value for e in at.sidebar.error)
+    assert any("Load a model" in i.value for i in at.info)
+    at.selectbox(key="model_choice").set_value("Upload a model file ...").run()
+    data = Path(app_env["SATCLIP_APP_MODEL"]).read_bytes()
+    at.sidebar.file_uploader[0].set_value(("mine.safetensors", data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.sidebar.error
+    _click(at, 2.35, 48.85)
+    assert len(at.dataframe[0].value) == 10
+    at.sidebar.file_uploader[0].set_value(("broken.safetensors", b"\x00" * 64, "application/octet-stream")).run()
+    assert not at.exception
+    assert any("Cannot load model" in e.value for e in at.sidebar.error)
+    assert len(at.dataframe[0].value) == 10  # still shown, with the previous (uploaded) model
