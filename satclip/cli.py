@@ -101,8 +101,9 @@ def convert(
 
 def _register_area_commands() -> None:
     """Commands of the other areas live beside their code (cli_<area>.py) and register here."""
-    from satclip import cli_app, cli_evaluate, cli_explore
+    from satclip import cli_app, cli_evaluate, cli_explore, cli_train
 
+    cli_train.register(app)
     cli_explore.register(app)
     cli_evaluate.register(app)
     cli_app.register(app)

@@ -96,7 +96,7 @@ def model_sidebar(default: str) -> Any | None:
     The choice is kept in plain session state, so it survives page switches. A failed load (bad file,
     missing bundled model) shows an error and keeps the previous model."""
     state = st.session_state
-    options = [*dict.fromkeys([*bundled_available(), default]), *([GEOCLIP] if geoclip_available() else []),
+    options = [*dict.fromkeys([default, *bundled_available()]), *([GEOCLIP] if geoclip_available() else []),
                UPLOAD, LOCAL]
     saved = state.get("model_choice_saved", options[0])
     choice = st.sidebar.selectbox("Model", options, index=options.index(saved) if saved in options else 0,
