@@ -76,11 +76,47 @@ def models(
         cfg = card.get("config", {})
         typer.echo(f"{name}  L={cfg.get('L')} dim={cfg.get('embed_dim')} hidden={cfg.get('hidden_dim')}")
         typer.echo(f"    {BUNDLED[name].summary}")
-        training = card.get("training", {})
-        if training:
-            typer.echo(f"    training: {training.get('data', '?')}; {training.get('command', '')}")
-        for key, value in (card.get("metrics") or {}).items():
+        typer.echo(f"    training: {_training_summary(card.get('training') or {})}")
+        command = (card.get("training") or {}).get("command")
+        if command:
+            typer.echo(f"    reproduce: {command}")
+        for key, value in _headline_metrics(card.get("metrics") or {}).items():
             typer.echo(f"    {key}: {value}")
+    typer.echo("Full cards: satclip models --json")
+
+
+_HEADLINE_KEYS = ("img2loc_top1", "img2loc_top10", "median_km", "transfer_ratio")
+
+
+def _training_summary(training: dict) -> str:
+    """One line: data source, number of patches and their mix, image encoder, wall time."""
+    if isinstance(training.get("data"), dict):
+        training = {**training, **training["data"]}
+    elif "data" in training:
+        return str(training["data"])
+    spec, counts = training.get("spec") or {}, training.get("counts") or {}
+    parts = [str(training.get("image", spec.get("source", "?")))]
+    if spec.get("n"):
+        mix = ", ".join(f"{k} {v}" for k, v in counts.items())
+        parts.append(f"{spec['n']} patches" + (f" ({mix})" if mix else ""))
+    if isinstance(training.get("image_encoder"), dict):
+        parts.append(f"image encoder {training['image_encoder'].get('name')}")
+    if training.get("wall_time_s"):
+        parts.append(f"{float(training['wall_time_s']) / 60:.0f} min")
+    return "; ".join(parts)
+
+
+def _headline_metrics(metrics: dict) -> dict[str, str]:
+    """The few numbers worth a glance (retrieval, geolocation, transfer), formatted compactly."""
+    out = {}
+    for name, value in metrics.items():
+        if isinstance(value, dict):
+            picked = {k: v for k, v in value.items() if k in _HEADLINE_KEYS and isinstance(v, int | float)}
+            if picked:
+                out[name] = ", ".join(f"{k} {v:.3g}" for k, v in picked.items())
+        elif isinstance(value, int | float):
+            out[name] = f"{value:.4g}"
+    return out
 
 
 @app.command()
