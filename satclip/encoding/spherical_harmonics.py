@@ -40,9 +40,10 @@ CONVENTIONS: tuple[str, ...] = ("orthonormal", "satclip")
 
 
 def _block_size(L: int) -> int:
-    """Points per block: large enough to amortise per-operation overhead at small L, small enough
-    for the per-degree working set to stay in cache at large L (measured on a 2-core x86-64)."""
-    return min(8192, max(2048, 2**23 // (8 * L * L)))
+    """Points per block: large enough to amortise per-operation overhead (and let both cores work on
+    each operation) at small L, small enough for the working set to stay in cache at large L
+    (measured on a 2-core x86-64: 41,943 points at L=10, 2,621 at L=40)."""
+    return min(65536, max(2048, 2**25 // (8 * L * L)))
 
 
 @functools.lru_cache(maxsize=64)
