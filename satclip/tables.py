@@ -184,23 +184,30 @@ class _CsvWriter(_Writer):
 
 
 class _NpyWriter(_Writer):
+    """Header for the known (N, D) shape, then each chunk appended with plain sequential writes (a
+    memory map would keep every written page resident until the end)."""
+
     def __init__(self, path: Path, emb_names: list[str], total: int | None) -> None:
         super().__init__(path, emb_names, total)
-        self.array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(total or 0, len(emb_names)))
+        self.file = open(path, "wb")  # closed in close() or abort()
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+                  "shape": (total or 0, len(emb_names))}
+        np.lib.format.write_array_header_2_0(self.file, header)
         self.done = 0
 
     def write(self, chunk: pd.DataFrame, emb: np.ndarray) -> None:
-        if self.done + len(emb) > self.array.shape[0]:
+        if self.done + len(emb) > (self.total or 0):
             raise TableError("input grew while it was being read")
-        self.array[self.done : self.done + len(emb)] = emb
+        self.file.write(np.ascontiguousarray(emb, dtype=np.float32).tobytes())
         self.done += len(emb)
 
     def close(self, columns: list[str]) -> None:
-        self.array.flush()
-        del self.array
+        self.file.close()
+        if self.done != (self.total or 0):
+            raise TableError(f"expected {self.total} rows but read {self.done}: input changed while reading")
 
     def abort(self) -> None:
-        del self.array
+        self.file.close()
 
 
 __all__ = ["CoordinateError", "TableError", "count_rows", "embed_file", "read_chunks"]
