@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _healthy(port: int) -> bool:
+    """Whether the app we started answers its health check (loopback only, never another host)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/_stcore/health")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
 @contextlib.contextmanager
 def running_app(model: str | None, resolution: float | None, log: Path, timeout: float = 120) -> Iterator[str]:
     """Serve the app on 127.0.0.1 with the flags of ``satclip app``; yields its URL, stops it afterwards."""
@@ -38,12 +50,8 @@ def running_app(model: str | None, resolution: float | None, log: Path, timeout:
     try:
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
+            if _healthy(port):
+                break
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the app did not start: {log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.5)
