@@ -88,7 +88,10 @@ def register(app: typer.Typer) -> None:
         if importlib_missing("streamlit") or importlib_missing("streamlit_folium"):
             typer.echo("error: the app needs streamlit and streamlit-folium: pip install 'satclip[app]'", err=True)
             raise typer.Exit(1)
-        cmd = streamlit_command(script, host=host, port=port, max_upload_mb=max_upload_mb, headless=not browser)
+        # Streamlit only opens a browser (and asks first-time users for an e-mail on stdin) when not
+        # headless: do that only in an interactive session with a display, never under make/CI/ssh.
+        headless = not (browser and interactive_display())
+        cmd = streamlit_command(script, host=host, port=port, max_upload_mb=max_upload_mb, headless=headless)
         typer.echo(f"satclip app: http://{host}:{port}  (Ctrl+C to stop)")
         env = app_environment(model, resolution, max_rows)
         if os.name == "posix":  # become the server: signals reach it directly, no orphaned child
@@ -99,6 +102,13 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             code = 0
         raise typer.Exit(code)
+
+
+def interactive_display() -> bool:
+    """A terminal on stdin and a screen to open a browser on."""
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    has_screen = sys.platform in ("darwin", "win32") or bool(display)
+    return sys.stdin.isatty() and has_screen
 
 
 def importlib_missing(module: str) -> bool:
