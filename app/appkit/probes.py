@@ -7,7 +7,6 @@ no downloads: land vs water (global-land-mask) and city population (GeoNames, vi
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,14 +24,6 @@ OFFLINE_TASKS = {
 BASELINES = ("mean / majority", "lon/lat", "spherical harmonics L=10 (untrained)")
 
 
-def suite_available() -> bool:
-    """Whether the downstream evaluation suite (``satclip.downstream``) is installed."""
-    try:
-        return importlib.util.find_spec("satclip.downstream.evaluate") is not None
-    except ImportError:
-        return False
-
-
 @dataclass
 class Task:
     name: str
@@ -45,13 +36,10 @@ class Task:
 
 
 def builtin_tasks() -> dict[str, str]:
-    """Task name -> description: the suite's tasks (if installed) and the offline ones."""
-    out = dict(OFFLINE_TASKS)
-    if suite_available():
-        from satclip.downstream.datasets import TASKS
+    """Task name -> description: the evaluation suite's tasks and the offline ones."""
+    from satclip.downstream.datasets import TASKS
 
-        out = {**out, **{k: f"{v.description} ({v.kind})" for k, v in TASKS.items()}}
-    return out
+    return {**OFFLINE_TASKS, **{k: f"{v.description} ({v.kind})" for k, v in TASKS.items()}}
 
 
 def load_builtin(name: str, n: int, seed: int = 0) -> Task:
@@ -76,8 +64,6 @@ def load_builtin(name: str, n: int, seed: int = 0) -> Task:
         p = p.iloc[rng.choice(len(p), size=min(n, len(p)), replace=False)]
         return Task(name, "regression", p[["lon", "lat"]].to_numpy(np.float64),
                     np.log10(p["population"].to_numpy(np.float64).clip(1)), unit="log10 people")
-    if not suite_available():
-        raise ValueError(f"unknown task {name!r}")
     from satclip.downstream.datasets import load_task
 
     t = load_task(name, n=n, seed=seed)
@@ -114,14 +100,16 @@ def table_task(df: pd.DataFrame, target: str, kind: str | None = None) -> Task:
 
 
 def continents(task: Task) -> np.ndarray | None:
-    """Continent of every point: the task's own, else from the suite's Natural Earth data if installed."""
+    """Continent of every point: the task's own, else from the suite's Natural Earth data (if fetched)."""
     if task.continent is not None:
         return task.continent
-    if suite_available():
-        from satclip.downstream.naturalearth import load_countries
+    from satclip.data.assets import is_available
 
-        return np.asarray(load_countries().continent_of(task.lonlat)).astype(str)
-    return None
+    if not is_available("naturalearth-lowres"):
+        return None
+    from satclip.downstream.naturalearth import load_countries
+
+    return np.asarray(load_countries().continent_of(task.lonlat)).astype(str)
 
 
 def folds(split: str, task: Task, seed: int = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -130,33 +118,12 @@ def folds(split: str, task: Task, seed: int = 0) -> list[tuple[str, np.ndarray, 
     if split == "continent":
         cont = continents(task)
         if cont is None:
-            raise ValueError("a continent hold-out needs a 'continent' column (or the downstream suite installed)")
+            raise ValueError("a continent hold-out needs a 'continent' column (or `satclip fetch naturalearth-lowres`)")
     else:
         cont = np.full(n, "unknown")
-    if suite_available():
-        from satclip.downstream.splits import make_folds
+    from satclip.downstream.splits import make_folds
 
-        return [(f.label, f.train, f.test) for f in make_folds(split, task.lonlat, cont, seed=seed)]
-    rng = np.random.default_rng(seed)
-    if split == "random":
-        perm = rng.permutation(n)
-        n_test = max(1, round(0.2 * n))
-        return [("random", np.sort(perm[n_test:]), np.sort(perm[:n_test]))]
-    if split == "block":
-        ids = (np.floor((task.lonlat[:, 1] + 90) / 10) * 36 + np.floor((task.lonlat[:, 0] + 180) / 10) % 36)
-        uniq = np.unique(ids)
-        if len(uniq) < 5:
-            raise ValueError(f"only {len(uniq)} occupied 10 deg blocks: too few for 5 spatial folds")
-        fold = (rng.permutation(len(uniq)) % 5)[np.searchsorted(uniq, ids)]
-        return [(f"fold{j}", np.flatnonzero(fold != j), np.flatnonzero(fold == j)) for j in range(5)]
-    out = []
-    for name in ("Africa", "Asia", "South America", "Europe", "North America", "Oceania"):
-        test = np.flatnonzero(cont == name)
-        if len(test) >= 20 and len(test) < n:
-            out.append((name, np.flatnonzero(cont != name), test))
-    if not out:
-        raise ValueError(f"no continent has >= 20 points to hold out; present: {sorted(set(cont.tolist()))}")
-    return out
+    return [(f.label, f.train, f.test) for f in make_folds(split, task.lonlat, cont, seed=seed)]
 
 
 def features(name: str, lonlat: np.ndarray, encoder: Any = None) -> np.ndarray:
@@ -180,50 +147,23 @@ def fit_predict(probe: str, X: np.ndarray, y: np.ndarray, train: np.ndarray, tes
         if kind == "regression":
             return np.full(len(test), float(y[train].mean()))
         return np.full(len(test), int(np.bincount(y[train].astype(np.int64)).argmax()))
-    if suite_available():
-        from satclip.downstream import probes as sp
+    from satclip.downstream import probes as sp
 
-        if probe == "ridge":
-            return sp.ridge_fit_predict(X, y, train, test, kind, n_classes).pred
-        if probe == "knn":
-            return sp.knn_fit_predict(X, y, train, test, kind, 10)
-        return sp.mlp_fit_predict(X, y, [(train, test, 0)], kind, n_classes)[0]
-    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    reg = kind == "regression"
     if probe == "ridge":
-        from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+        return sp.ridge_fit_predict(X, y, train, test, kind, n_classes).pred
+    if probe == "knn":
+        return sp.knn_fit_predict(X, y, train, test, kind, 10)
+    return sp.mlp_fit_predict(X, y, [(train, test, 0)], kind, n_classes)[0]
 
-        alphas = np.logspace(-3, 5, 17)
-        model = RidgeCV(alphas=alphas) if reg else RidgeClassifierCV(alphas=alphas)
-    elif probe == "knn":
-        model = KNeighborsRegressor(10) if reg else KNeighborsClassifier(10)
-    else:
-        kw = {"hidden_layer_sizes": (128, 128), "early_stopping": True, "max_iter": 200, "random_state": 0}
-        model = MLPRegressor(**kw) if reg else MLPClassifier(**kw)
-    model = make_pipeline(StandardScaler(), model)
-    if reg:
-        mu, sd = float(y[train].mean()), float(y[train].std() or 1.0)
-        model.fit(X[train], (y[train] - mu) / sd)
-        return model.predict(X[test]) * sd + mu
-    model.fit(X[train], y[train])
-    return model.predict(X[test])
+
+_DISPLAY = {"r2": "R2", "rmse": "RMSE", "mae": "MAE", "accuracy": "accuracy", "macro_f1": "macro F1"}
 
 
 def score(kind: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """R2 / RMSE / MAE (regression) or accuracy / macro-F1 (classification)."""
-    from sklearn.metrics import f1_score
+    """The suite's metrics (R2 / RMSE / MAE or accuracy / macro-F1) under display names."""
+    from satclip.downstream.evaluate import score as suite_score
 
-    if kind == "regression":
-        err = pred - y
-        ss = float(((y - y.mean()) ** 2).sum())
-        return {"R2": 1 - float((err**2).sum()) / ss if ss > 0 else float("nan"),
-                "RMSE": float(np.sqrt((err**2).mean())), "MAE": float(np.abs(err).mean())}
-    return {"accuracy": float((pred == y).mean()), "macro F1": float(f1_score(y, pred, average="macro",
-                                                                             zero_division=0))}
+    return {_DISPLAY[k]: v for k, v in suite_score(kind, y, pred).items()}
 
 
 def run(task: Task, split: str, probe: str, encoders: dict[str, Any], seed: int = 0,

@@ -27,8 +27,7 @@ settings, encoder, notices = setup("Downstream: how well do the embeddings predi
 st.write("Fit a probe on the embeddings of labelled places and compare it with baselines on held-out places. "
          f"Uploads: CSV/TSV/Parquet with lon, lat and a target column, up to {settings.max_upload_mb} MB and "
          f"{min(settings.max_rows, MAX_POINTS):,} rows. An optional `continent` column enables the continent "
-         "hold-out." + ("" if probes.suite_available() else " (Evaluation suite not installed: scikit-learn probes "
-                             "and two offline tasks are used.)"))
+         "hold-out.")
 if encoder is None:
     st.info("Load a model in the sidebar first.")
     st.stop()
