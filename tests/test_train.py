@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from satclip.configs import ConfigError, apply_overrides, load_config, parse_cli_overrides
 from satclip.train import fit, learning_curve_ok
+from tests.assets_helper import real_assets, require_asset  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,9 +66,13 @@ def test_overrides_parse_and_apply():
     assert load_config("bluemarble-l40")["location_encoder"]["L"] == 40
 
 
+@pytest.mark.usefixtures("real_assets")
 def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache):
     from satclip.registry import load
-    from satclip.train import build_card, export_model, final_evaluation
+    from satclip.train_report import build_card, export_model, final_evaluation
+
+    require_asset("modis-landcover")
+    require_asset("naturalearth-lowres")
 
     r = fit(tiny_config(tmp_path / "run"), progress=False)
     assert r["epochs"] == 4
@@ -85,14 +90,20 @@ def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache):
     assert m["val/img2loc_top10"] >= m["val/img2loc_top1"]
     csv = next((tmp_path / "run" / "logs").rglob("metrics.csv"))
     assert learning_curve_ok(csv)
-    ev = final_evaluation(r, probe_seeds=(0,))
+    ev = final_evaluation(r, probe_seeds=(0,), transfer_points=1500)
     assert set(ev) >= {
         "retrieval_mixed",
         "retrieval_land",
         "transfer_linear_land",
         "transfer_linear_mixed",
         "transfer_mlp_land",
+        "transfer_land_cover",
     }
+    real = ev["transfer_land_cover"]
+    assert 0 < real["location_accuracy"] < 1 and 0 < real["image_accuracy"] < 1
+    assert real["transfer_ratio"] == pytest.approx(real["location_accuracy"] / real["image_accuracy"])
+    skipped = final_evaluation(r, probe_seeds=())["transfer_land_cover"]
+    assert skipped == {"skipped": "no MLP probe seeds (--probe-seeds 0)"}
     card = build_card(r["module"].cfg, r, ev, "satclip train --config bluemarble-l10")
     path = export_model(r, tmp_path / "m.safetensors", card)
     enc = load(path)

@@ -152,6 +152,19 @@ class EquirectSampler:
         return out.reshape(*shape, 3)
 
 
+def cut_patches(
+    sampler: EquirectSampler, lonlat: np.ndarray, patch_size: int, pixel_rad: float, *, progress: bool = False
+) -> np.ndarray:
+    """uint8 (N, patch_size, patch_size, 3) patches centred on each (lon, lat), on the local tangent plane."""
+    from tqdm.auto import tqdm
+
+    patches = np.empty((len(lonlat), patch_size, patch_size, 3), dtype=np.uint8)
+    for start in tqdm(range(0, len(lonlat), _CHUNK), desc="cutting patches", unit="chunk", disable=not progress):
+        stop = min(start + _CHUNK, len(lonlat))
+        patches[start:stop] = sampler.sample(tangent_plane_lonlat(lonlat[start:stop], patch_size, pixel_rad))
+    return patches
+
+
 def _draw_locations(cfg: PatchConfig, pixel_rad: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Area-uniform candidates, classified land/coast/ocean, taken in draw order until each quota is met."""
     need = cfg.counts()
@@ -189,7 +202,6 @@ def prepare_equirect(
     force: bool = False,
 ) -> Path:
     """Sample, cut and cache patches; return the cache directory (reused when already prepared)."""
-    from tqdm.auto import tqdm
 
     cfg = config or PatchConfig()
     path = Path(image_path) if image_path is not None else find_bluemarble()
@@ -206,12 +218,7 @@ def prepare_equirect(
     pixel_rad = math.radians(pixel_deg)
     rng = np.random.default_rng(cfg.seed)
     lonlat, kind = _draw_locations(cfg, pixel_rad, rng)
-    sampler = EquirectSampler(image)
-    patches = np.empty((cfg.n, cfg.patch_size, cfg.patch_size, 3), dtype=np.uint8)
-    for start in tqdm(range(0, cfg.n, _CHUNK), desc="cutting patches", unit="chunk", disable=not progress):
-        stop = min(start + _CHUNK, cfg.n)
-        grid = tangent_plane_lonlat(lonlat[start:stop], cfg.patch_size, pixel_rad)
-        patches[start:stop] = sampler.sample(grid)
+    patches = cut_patches(EquirectSampler(image), lonlat, cfg.patch_size, pixel_rad, progress=progress)
     for name, arr in (("patches.npy", patches), ("lonlat.npy", lonlat), ("kind.npy", kind)):
         with atomic_path(out / name) as tmp, open(tmp, "wb") as f:
             np.save(f, arr)

@@ -47,6 +47,18 @@ def _sample_images(dataset: Dataset, n: int, seed: int) -> torch.Tensor:
     return torch.stack([dataset[int(i)][0] for i in idx])
 
 
+def fitted_image_encoder(dataset: Dataset, spec: dict[str, Any], *, fit_images: int = 4096) -> torch.nn.Module:
+    """The frozen encoder of ``spec`` in eval mode; RCF filters are drawn from ``dataset`` (seeded), so the
+    same dataset and spec always give the same encoder as the cached features."""
+    name = spec.get("name", "rcf")
+    if name not in FROZEN:
+        raise ValueError(f"image encoder {name!r} is trainable; only frozen encoders {FROZEN} can be cached")
+    enc = build_image_encoder(spec, dataset.channels)
+    if isinstance(enc, RCF):
+        enc.fit(_sample_images(dataset, fit_images, enc.config.seed))
+    return enc.eval()
+
+
 @torch.no_grad()
 def compute_features(
     dataset: Dataset,
@@ -62,12 +74,7 @@ def compute_features(
     from tqdm.auto import tqdm
 
     name = spec.get("name", "rcf")
-    if name not in FROZEN:
-        raise ValueError(f"image encoder {name!r} is trainable; only frozen encoders {FROZEN} can be cached")
-    enc = build_image_encoder(spec, dataset.channels)
-    if isinstance(enc, RCF):
-        enc.fit(_sample_images(dataset, fit_images, enc.config.seed))
-    enc = enc.to(device).eval()
+    enc = fitted_image_encoder(dataset, spec, fit_images=fit_images).to(device)
     out = np.empty((len(dataset), enc.out_dim), dtype=np.float32)
     done = 0
     with tqdm(total=len(dataset), desc=f"{name} features", unit="img", disable=not progress) as bar:

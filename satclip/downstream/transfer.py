@@ -1,0 +1,84 @@
+"""Transfer ratio on real land cover: does the location embedding carry what the ground looks like to an
+unseen continent as well as the imagery itself does?
+
+Points are the downstream suite's ``land_cover`` task (MODIS IGBP classes at area-uniform land points).
+The same continent hold-out probe (Africa, Asia, South America held out in turn; MLP averaged over
+probe seeds) is fitted once on the location embedding and once on the frozen image features of a patch
+cut at each point from the training imagery, with the encoder the training features came from.
+ratio = mean hold-out accuracy of the embedding / that of the image features.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from satclip.downstream.datasets import TaskData, load_task
+from satclip.downstream.evaluate import score
+from satclip.downstream.probes import mlp_fit_predict
+from satclip.downstream.splits import DEFAULT_HOLDOUTS, make_folds
+
+TRANSFER_TASK = "land_cover"
+
+
+def holdout_scores(X: np.ndarray, task: TaskData, seeds: tuple[int, ...] = (0, 1, 2),
+                   holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS) -> dict[str, float]:
+    """Primary metric (accuracy or R2) of the MLP probe per held-out continent, averaged over ``seeds``."""
+    folds = make_folds("continent", task.lonlat, task.continent, holdouts=holdouts)
+    members = [(f.train, f.test, s) for f in folds for s in seeds]
+    n_classes = len(task.class_names) if task.kind == "classification" else 0
+    preds = mlp_fit_predict(X, task.y, members, task.kind, n_classes=n_classes)
+    metric = task.primary or ("r2" if task.kind == "regression" else "accuracy")
+    out: dict[str, float] = {}
+    for i, f in enumerate(folds):
+        vals = [score(task.kind, task.y[f.test], preds[i * len(seeds) + j])[metric] for j in range(len(seeds))]
+        out[f.label] = float(np.mean(vals))
+    return out
+
+
+def image_features_at(lonlat: np.ndarray, dataset: Any, image_spec: dict[str, Any],
+                      image_path: str | None = None) -> np.ndarray:
+    """Frozen image features of patches cut at ``lonlat`` from the equirectangular image ``dataset`` was
+    prepared from (``image_path``; None = Blue Marble), through the encoder fitted exactly as for its cached
+    training features."""
+    from satclip.cache import file_sha256
+    from satclip.data.bluemarble import EquirectSampler, cut_patches, find_bluemarble, load_equirect
+    from satclip.data.features import fitted_image_encoder
+
+    arrays = getattr(dataset, "arrays", None)
+    if arrays is None or "pixel_deg" not in arrays.meta:
+        raise ValueError("image features at arbitrary points need an equirectangular source (bluemarble/equirect)")
+    meta = arrays.meta
+    source = image_path or find_bluemarble()
+    if file_sha256(source) != meta["image_sha256"]:
+        raise ValueError(f"{source} is not the image the training patches were cut from (sha256 differs)")
+    image = load_equirect(source)
+    patches = cut_patches(EquirectSampler(image), lonlat, int(meta["config"]["patch_size"]),
+                          math.radians(float(meta["pixel_deg"])))
+    encoder = fitted_image_encoder(dataset, image_spec)
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(patches), 1024):
+            x = torch.from_numpy(patches[start : start + 1024]).permute(0, 3, 1, 2).float().div_(255.0)
+            out.append(encoder(x).float().numpy())
+    return np.concatenate(out)
+
+
+def land_cover_transfer(embed: Any, dataset: Any, image_spec: dict[str, Any], *, image_path: str | None = None,
+                        n: int = 10_000, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, Any]:
+    """Transfer ratio of a location encoder (``embed``: (N, 2) lon/lat -> (N, D)) on MODIS land cover."""
+    task = load_task(TRANSFER_TASK, n=n)
+    loc = holdout_scores(np.asarray(embed(task.lonlat), dtype=np.float32), task, seeds)
+    img = holdout_scores(image_features_at(task.lonlat, dataset, image_spec, image_path), task, seeds)
+    loc_mean, img_mean = float(np.mean(list(loc.values()))), float(np.mean(list(img.values())))
+    return {
+        "task": f"{TRANSFER_TASK} (MODIS IGBP), {len(task)} points",
+        "probe": f"MLP, {len(seeds)} seeds, continent hold-out",
+        "location_accuracy": loc_mean,
+        "image_accuracy": img_mean,
+        "transfer_ratio": loc_mean / img_mean,
+        "per_continent": {k: {"location": loc[k], "image": img[k]} for k in loc},
+    }

@@ -1,0 +1,63 @@
+"""Transfer ratio on MODIS land cover: image features cut at arbitrary points match the cached training
+features exactly, and the ratio is the plain quotient of the two continent hold-out probe scores."""
+
+import numpy as np
+import pytest
+
+from satclip.data.bluemarble import PatchConfig, load_prepared, prepare_equirect
+from satclip.data.datasets import PatchArrayDataset
+from satclip.data.features import compute_features
+from satclip.downstream.datasets import load_task
+from satclip.downstream.transfer import holdout_scores, image_features_at, land_cover_transfer
+from tests.assets_helper import real_assets, require_asset  # noqa: F401
+
+SPEC = {"name": "rcf", "n_filters": 8}
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> PatchArrayDataset:
+    import os
+
+    old = os.environ.get("SATCLIP_CACHE")
+    os.environ["SATCLIP_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    try:
+        cfg = PatchConfig(n=300, patch_size=8, seed=3)
+        return PatchArrayDataset(load_prepared(prepare_equirect(None, cfg, progress=False), mmap=False))
+    finally:
+        if old is None:
+            os.environ.pop("SATCLIP_CACHE")
+        else:
+            os.environ["SATCLIP_CACHE"] = old
+
+
+def test_features_at_training_points_equal_the_training_features(tiny_dataset: PatchArrayDataset) -> None:
+    train = compute_features(tiny_dataset, SPEC, progress=False)
+    again = image_features_at(tiny_dataset.lonlat, tiny_dataset, SPEC)
+    assert again.shape == train.shape == (300, 16)
+    np.testing.assert_allclose(again, train, rtol=1e-5, atol=1e-6)
+
+
+def test_features_refuse_a_different_image(tiny_dataset: PatchArrayDataset, tmp_path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "other.png"
+    Image.fromarray(np.zeros((90, 180, 3), np.uint8)).save(path)
+    with pytest.raises(ValueError, match="not the image the training patches were cut from"):
+        image_features_at(tiny_dataset.lonlat[:5], tiny_dataset, SPEC, image_path=str(path))
+
+
+@pytest.mark.usefixtures("real_assets")
+def test_land_cover_transfer_ratio(tiny_dataset: PatchArrayDataset) -> None:
+    require_asset("modis-landcover")
+    require_asset("naturalearth-lowres")
+    task = load_task("land_cover", n=1500)
+    # an "embedding" that is the image features themselves transfers exactly as well as they do
+    same = land_cover_transfer(lambda ll: image_features_at(ll, tiny_dataset, SPEC), tiny_dataset, SPEC,
+                               n=1500, seeds=(0,))
+    assert same["transfer_ratio"] == pytest.approx(1.0)
+    assert set(same["per_continent"]) == {"Africa", "Asia", "South America"}
+    coords = land_cover_transfer(lambda ll: np.asarray(ll, np.float32), tiny_dataset, SPEC, n=1500, seeds=(0,))
+    direct = holdout_scores(task.lonlat.astype(np.float32), task, (0,))
+    assert coords["location_accuracy"] == pytest.approx(np.mean(list(direct.values())))
+    assert coords["transfer_ratio"] == pytest.approx(coords["location_accuracy"] / same["image_accuracy"])
+    assert 0.0 < coords["location_accuracy"] < 1.0
