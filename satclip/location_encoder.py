@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from satclip.encoding.spherical_harmonics import CONVENTIONS, spherical_harmonics_feature_major
-from satclip.nn.siren import SirenNet
+from satclip.nn.siren import DROPOUT_POSITIONS, SirenNet
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class LocationEncoderConfig:
     w0_initial: float = 30.0
     w0: float = 1.0
     dropout: float = 0.5
+    dropout_at: str = "pre_sine"  # SatCLIP drops pre-activations; "post_sine" drops the sine outputs instead
 
     def __post_init__(self) -> None:
         if self.L < 1 or self.hidden_dim < 1 or self.embed_dim < 1 or self.num_hidden_layers < 1:
@@ -33,6 +34,8 @@ class LocationEncoderConfig:
             raise ValueError(f"unknown SH convention {self.convention!r}; choose one of {CONVENTIONS}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.dropout_at not in DROPOUT_POSITIONS:
+            raise ValueError(f"dropout_at must be one of {DROPOUT_POSITIONS}, got {self.dropout_at!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -58,7 +61,7 @@ class LocationEncoder(nn.Module):
         c = self.config
         self.nnet = SirenNet(
             c.L * c.L, c.hidden_dim, c.embed_dim, c.num_hidden_layers,
-            w0=c.w0, w0_initial=c.w0_initial, dropout=c.dropout,
+            w0=c.w0, w0_initial=c.w0_initial, dropout=c.dropout, dropout_at=c.dropout_at,
         )
 
     @property

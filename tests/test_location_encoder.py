@@ -56,6 +56,28 @@ def test_dropout_acts_before_the_sine_in_training_only() -> None:
     assert 0.35 < zero_fraction < 0.65
 
 
+def test_post_sine_dropout_drops_sine_outputs_and_keeps_eval_identical() -> None:
+    torch.manual_seed(0)
+    cfg = LocationEncoderConfig(L=4, hidden_dim=64, embed_dim=8, dropout=0.5, dropout_at="post_sine")
+    module = LocationEncoder(cfg)
+    pre = LocationEncoder(LocationEncoderConfig(**{**cfg.to_dict(), "dropout_at": "pre_sine"}))
+    pre.load_state_dict(module.state_dict())
+    x = torch.tensor([[10.0, 20.0]] * 4)
+    module.eval(), pre.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(module(x), pre(x))  # dropout's position changes training only
+    module.train()
+    first = module.nnet.layers[0]
+    with torch.no_grad():
+        z = first.w0 * torch.nn.functional.linear(module.positional_encoding(x), first.weight, first.bias)
+        h = first(module.positional_encoding(x))
+    kept = h != 0
+    assert 0.35 < kept.float().mean().item() < 0.65
+    torch.testing.assert_close(h[kept], 2 * torch.sin(z)[kept])  # kept sine outputs scaled by 1 / (1 - p)
+    with pytest.raises(ValueError, match="dropout_at"):
+        LocationEncoderConfig(dropout_at="after")
+
+
 def test_config_validation_and_round_trip() -> None:
     cfg = LocationEncoderConfig(L=12, convention="satclip", hidden_dim=64)
     assert LocationEncoderConfig.from_dict(cfg.to_dict()) == cfg
