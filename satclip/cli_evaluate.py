@@ -1,4 +1,4 @@
-"""CLI commands ``satclip evaluate`` and ``satclip fetch``; ``register(app)`` adds them to the typer app."""
+"""CLI commands ``satclip evaluate``, ``fetch`` and ``transfer``; ``register(app)`` adds them to the typer app."""
 
 from __future__ import annotations
 
@@ -121,7 +121,30 @@ def evaluate_command(
                f"evaluation {t_eval:.1f} s ({stages}); outputs {t_write:.1f} s -> {out} ({len(paths)} files)")
 
 
+def transfer_command(
+    model: Annotated[str, typer.Argument(help="Bundled model name or model file trained by `satclip train`.")],
+    n_points: Annotated[int, typer.Option("--n", help="Land-cover points (area-uniform over land).")] = 10_000,
+    seeds: Annotated[int, typer.Option("--seeds", help="MLP probe seeds averaged.")] = 3,
+) -> None:
+    """Land-cover transfer ratio: continent hold-out accuracy of the embedding / of the image features."""
+    import json
+
+    from satclip.data.assets import AssetMissingError
+    from satclip.downstream.transfer import model_transfer
+
+    t0 = time.perf_counter()
+    try:
+        r = model_transfer(model, n=n_points, seeds=tuple(range(seeds)))
+    except (ValueError, KeyError, FileNotFoundError, AssetMissingError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(json.dumps(r, indent=1))
+    typer.echo(f"{model}: transfer ratio {r['transfer_ratio']:.3f} = {r['location_accuracy']:.3f} (embedding) / "
+               f"{r['image_accuracy']:.3f} (image features), {r['task']}; {time.perf_counter() - t0:.0f} s")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``evaluate`` and ``fetch`` to the satclip typer app."""
+    """Add ``evaluate``, ``fetch`` and ``transfer`` to the satclip typer app."""
     app.command("evaluate")(evaluate_command)
     app.command("fetch")(fetch_command)
+    app.command("transfer")(transfer_command)

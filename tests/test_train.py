@@ -111,6 +111,11 @@ def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache):
     assert emb.shape == (2, 8) and np.isfinite(emb).all()
     assert enc.card["training"]["n_samples"] == 500 and enc.card["config"]["L"] == 3
     assert enc.card["weights_dtype"] == "float16"
+    from satclip.downstream.transfer import model_transfer
+
+    again = model_transfer(str(path), n=1500, seeds=(0,))  # data and image encoder rebuilt from the card
+    assert again["image_accuracy"] == real["image_accuracy"]
+    assert again["location_accuracy"] == pytest.approx(real["location_accuracy"], abs=0.05)  # float16 weights
     with pytest.raises(FileExistsError, match="--resume"):
         fit(tiny_config(tmp_path / "run"), progress=False)
 

@@ -82,3 +82,22 @@ def land_cover_transfer(embed: Any, dataset: Any, image_spec: dict[str, Any], *,
         "transfer_ratio": loc_mean / img_mean,
         "per_continent": {k: {"location": loc[k], "image": img[k]} for k in loc},
     }
+
+
+def model_transfer(name_or_path: str, *, n: int = 10_000, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, Any]:
+    """Transfer ratio of a saved model, with the training data and image encoder named in its card."""
+    from satclip.data.datasets import build_dataset
+    from satclip.registry import load
+
+    encoder = load(name_or_path)
+    data = encoder.card.get("training", {}).get("data", {})
+    if "spec" not in data or "image_encoder" not in data:
+        raise ValueError(f"{name_or_path}: the model card names no training data and image encoder "
+                         "(only models trained by `satclip train` carry them)")
+    spec = dict(data["spec"])
+    if spec.get("source", "bluemarble") not in ("bluemarble", "equirect"):
+        raise ValueError(f"{name_or_path} was trained on data.source {spec.get('source')!r}; the transfer ratio "
+                         "needs imagery that can be cut at any point (bluemarble or equirect)")
+    dataset = build_dataset({**spec, "progress": False})
+    return land_cover_transfer(encoder.embed, dataset, data["image_encoder"], image_path=spec.get("image"), n=n,
+                               seeds=seeds)

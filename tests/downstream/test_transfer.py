@@ -61,3 +61,13 @@ def test_land_cover_transfer_ratio(tiny_dataset: PatchArrayDataset) -> None:
     assert coords["location_accuracy"] == pytest.approx(np.mean(list(direct.values())))
     assert coords["transfer_ratio"] == pytest.approx(coords["location_accuracy"] / same["image_accuracy"])
     assert 0.0 < coords["location_accuracy"] < 1.0
+
+
+def test_cli_transfer_refuses_a_model_without_training_card(small_model_file) -> None:
+    from typer.testing import CliRunner
+
+    from satclip.cli import app
+
+    r = CliRunner().invoke(app, ["transfer", str(small_model_file)])
+    assert r.exit_code == 2
+    assert "names no training data and image encoder" in r.output
