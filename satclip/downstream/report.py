@@ -110,12 +110,23 @@ def write_outputs(result: EvalResult, summary: pd.DataFrame, out_dir: str | Path
     return written
 
 
-def plot_metrics(summary: pd.DataFrame, encoders: list[str], out: Path) -> list[Path]:
-    """One figure per probe: a panel per task, bars per encoder grouped by split, error bars = spread."""
+def _pyplot() -> Any:
+    """matplotlib.pyplot, on the Agg backend unless pyplot is already in use: a notebook keeps its inline
+    backend (switching it to Agg would stop every later figure in the notebook from showing)."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_metrics(summary: pd.DataFrame, encoders: list[str], out: Path) -> list[Path]:
+    """One figure per probe: a panel per task, bars per encoder grouped by split, error bars = spread."""
+    plt = _pyplot()
 
     paths = []
     for probe, sub in summary.groupby("probe", sort=False):
@@ -145,10 +156,7 @@ def plot_metrics(summary: pd.DataFrame, encoders: list[str], out: Path) -> list[
 
 def plot_maps(result: EvalResult, out: Path, probe: str | None = None) -> list[Path]:
     """Per task and split: target, then for each encoder the prediction and residual (or errors) maps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     pr = result.predictions
     probe = probe or ("mlp" if "mlp" in set(pr.probe) else pr.probe.iloc[0])

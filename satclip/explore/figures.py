@@ -4,6 +4,7 @@ papers and notebooks. Interactive maps use :class:`~satclip.explore.render.MapIm
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ def plot_map(
     try:
         import matplotlib
 
-        matplotlib.use("Agg", force=False)
+        if "matplotlib.pyplot" not in sys.modules:  # keep a backend the caller chose (e.g. a notebook's inline)
+            matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         from matplotlib.colors import ListedColormap
     except ImportError as err:  # pragma: no cover - depends on the environment
