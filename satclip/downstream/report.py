@@ -111,13 +111,14 @@ def write_outputs(result: EvalResult, summary: pd.DataFrame, out_dir: str | Path
 
 
 def _pyplot() -> Any:
-    """matplotlib.pyplot, on the Agg backend unless pyplot is already in use: a notebook keeps its inline
-    backend (switching it to Agg would stop every later figure in the notebook from showing)."""
+    """matplotlib.pyplot, on the Agg backend unless the caller chose a backend (pyplot in use, or MPLBACKEND
+    set, as ipykernel does): switching a notebook to Agg would stop every later figure in it from showing."""
+    import os
     import sys
 
     import matplotlib
 
-    if "matplotlib.pyplot" not in sys.modules:
+    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,3 +37,24 @@ def test_plot_map_keeps_the_callers_backend(grid2: EmbeddingGrid, tmp_path: Path
     plot_map(grid2, rgb, tmp_path / "rgb.png", outline=False)
     assert (tmp_path / "rgb.png").stat().st_size > 1000
     assert matplotlib.get_backend() == "svg"
+
+
+SCRIPT = """
+import matplotlib
+import numpy as np
+from satclip.explore.figures import plot_map
+from satclip.explore.grid import EmbeddingGrid
+
+lons, lats = np.arange(-175.0, 180, 10), np.arange(85.0, -90, -10)
+grid = EmbeddingGrid(10.0, lons, lats, np.ones((18, 36), bool), np.zeros((18 * 36, 4), np.float16))
+plot_map(grid, np.zeros((18, 36)), outline=False)
+print(matplotlib.get_backend().lower())
+"""
+
+
+@pytest.mark.parametrize(("mplbackend", "expected"), [("svg", "svg"), ("", "agg")])
+def test_plot_map_backend_before_pyplot_is_imported(mplbackend: str, expected: str) -> None:
+    """ipykernel selects its inline backend through MPLBACKEND before any pyplot import; a script gets Agg."""
+    env = {**os.environ, "MPLBACKEND": mplbackend}
+    out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected
