@@ -4,6 +4,8 @@ papers and notebooks. Interactive maps use :class:`~satclip.explore.render.MapIm
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,8 @@ def plot_map(
     try:
         import matplotlib
 
-        matplotlib.use("Agg", force=False)
+        if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+            matplotlib.use("Agg")  # no GUI windows from scripts; a backend the caller chose (a notebook's) is kept
         import matplotlib.pyplot as plt
         from matplotlib.colors import ListedColormap
     except ImportError as err:  # pragma: no cover - depends on the environment

@@ -1,6 +1,7 @@
 """End to end: evaluate(), summaries with ties, outputs, embedding cache, and the CLI commands."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -144,3 +145,21 @@ def test_summary_uses_task_primary_metric():
             for e, f in (("a", 0.40), ("b", 0.15))]
     s = summarise(pd.DataFrame(rows)).set_index("encoder")
     assert (s.metric == "macro_f1").all() and s.loc["a", "mean"] == 0.40 and s.loc["a", "status"] == "best"
+
+
+def test_plots_keep_the_callers_backend(tmp_path: Path) -> None:
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from satclip.downstream.report import plot_metrics
+
+    rows = [{"task": "t", "kind": "regression", "encoder": e, "split": s, "fold": s, "probe": "ridge", "seed": 0,
+             "r2": v} for e, v in (("a", 0.5), ("b", 0.7)) for s in ("random", "continent")]
+    before = matplotlib.get_backend()
+    plt.switch_backend("svg")  # as a notebook selects its inline backend
+    try:
+        paths = plot_metrics(summarise(pd.DataFrame(rows)), ["a", "b"], tmp_path)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        plt.switch_backend(before)
+    assert [p.name for p in paths] == ["metrics_ridge.png"] and paths[0].stat().st_size > 1000
