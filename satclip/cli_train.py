@@ -71,7 +71,7 @@ def train(
     """Train a location encoder. Extra options override config keys: --train.lr 1e-3 --data.n 20000."""
     from satclip.configs import ConfigError, load_config, parse_cli_overrides
     from satclip.train import fit
-    from satclip.train_report import build_card, export_model, final_evaluation
+    from satclip.train_report import save_trained_model
 
     try:
         overrides: dict[str, Any] = parse_cli_overrides(list(ctx.args))
@@ -89,13 +89,8 @@ def train(
     shown = ("val/img2loc_top1", "val/img2loc_top10", "val/median_km", "transfer/transfer_ratio")
     typer.echo("  ".join(f"{k}={m[k]:.4g}" for k in shown if k in m))
     if export is not None:
-        evaluation = final_evaluation(result, probe_seeds=tuple(range(probe_seeds)))
-        command = shlex.join(
-            ["satclip", "train", "--config", config, *ctx.args, *(["--export", str(export)] if export else [])]
-        )
-        card = build_card(cfg, result, evaluation, command)
-        path = export_model(result, export, card)
-        (Path(result["run_dir"]) / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
+        command = shlex.join(["satclip", "train", "--config", config, *ctx.args, "--export", str(export)])
+        path, evaluation = save_trained_model(result, export, command=command, probe_seeds=tuple(range(probe_seeds)))
         typer.echo(json.dumps(evaluation, indent=1))
         typer.echo(f"model written to {path}")
 

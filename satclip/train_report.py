@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from satclip.cache import atomic_path
 from satclip.model import retrieval_metrics
 from satclip.train import TRAIN_DEFAULTS, SatCLIPData
 
@@ -141,3 +142,17 @@ def export_model(result: dict[str, Any], path: str | Path, card: dict[str, Any])
     loc = result["module"].model.location.float().eval()
     save_model(Path(path), loc, card, dtype=torch.float16)
     return Path(path)
+
+
+def save_trained_model(result: dict[str, Any], path: str | Path, *, command: str,
+                       probe_seeds: tuple[int, ...] = (0, 1, 2)) -> tuple[Path, dict[str, Any]]:
+    """Evaluate a finished run, write its model card and the float16 model file (and the run's
+    ``evaluation.json``). Returns (model path, evaluation). ``command`` is recorded as how to reproduce it."""
+    import json
+
+    evaluation = final_evaluation(result, probe_seeds=probe_seeds)
+    card = build_card(result["module"].cfg, result, evaluation, command)
+    out = export_model(result, path, card)
+    with atomic_path(Path(result["run_dir"]) / "evaluation.json") as tmp:
+        tmp.write_text(json.dumps(evaluation, indent=2))
+    return out, evaluation
