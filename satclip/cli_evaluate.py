@@ -57,7 +57,8 @@ def evaluate_command(
     )] = ",".join(DEFAULT_TASKS),
     encoders: Annotated[str | None, typer.Option(
         "--encoders", help="Comma-separated: bundled model names, model file or .ckpt paths, geoclip, lonlat, xyz, "
-        "wrap, sh<L>, satclip-random, NAME+lonlat. Default: 7 encoders (a bundled model when present).",
+        "wrap, sh<L>, satclip-random, imagery:MODEL (image features of its training imagery), NAME+lonlat. "
+        "Default: 7 encoders (a bundled model when present).",
     )] = None,
     split: Annotated[str, typer.Option("--split", help="Any of: random, block, continent")] = ",".join(SPLITS),
     probe: Annotated[str, typer.Option("--probe", help="Comma-separated: ridge, mlp, knn.")] = "ridge,mlp",

@@ -51,9 +51,14 @@ def default_encoders() -> list[str]:
 
 def resolve_encoder(spec: str) -> EncoderLike:
     """An encoder from a name: a baseline (lonlat, xyz, wrap, sh<L>, geoclip, satclip-random[-l<L>]), a
-    bundled model, a model file / released checkpoint path, or ``<any of these>+lonlat``."""
+    bundled model, a model file / released checkpoint path, ``imagery:<model>`` (the image features of
+    that model's training imagery at each point), or ``<any of these>+lonlat``."""
     if spec.endswith("+lonlat"):
         return ConcatEncoder(resolve_encoder(spec[: -len("+lonlat")]))
+    if spec.startswith("imagery:"):
+        from satclip.downstream.transfer import imagery_encoder
+
+        return imagery_encoder(spec[len("imagery:"):])
     if spec in baselines.BASELINES:
         return baselines.BASELINES[spec]()
     if m := re.fullmatch(r"sh(\d+)", spec):

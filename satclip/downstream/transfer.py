@@ -10,6 +10,7 @@ ratio = mean hold-out accuracy of the embedding / that of the image features.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -39,24 +40,31 @@ def holdout_scores(X: np.ndarray, task: TaskData, seeds: tuple[int, ...] = (0, 1
     return out
 
 
+@functools.lru_cache(maxsize=2)
+def _checked_sampler(path: str, sha256: str) -> Any:
+    """Sampler of the equirectangular image at ``path`` after checking it is the one with ``sha256``."""
+    from satclip.cache import file_sha256
+    from satclip.data.bluemarble import EquirectSampler, load_equirect
+
+    if file_sha256(path) != sha256:
+        raise ValueError(f"{path} is not the image the training patches were cut from (sha256 differs)")
+    return EquirectSampler(load_equirect(path))
+
+
 def image_features_at(lonlat: np.ndarray, dataset: Any, image_spec: dict[str, Any],
                       image_path: str | None = None) -> np.ndarray:
     """Frozen image features of patches cut at ``lonlat`` from the equirectangular image ``dataset`` was
     prepared from (``image_path``; None = Blue Marble), through the encoder fitted exactly as for its cached
     training features."""
-    from satclip.cache import file_sha256
-    from satclip.data.bluemarble import EquirectSampler, cut_patches, find_bluemarble, load_equirect
+    from satclip.data.bluemarble import cut_patches, find_bluemarble
     from satclip.data.features import fitted_image_encoder
 
     arrays = getattr(dataset, "arrays", None)
     if arrays is None or "pixel_deg" not in arrays.meta:
         raise ValueError("image features at arbitrary points need an equirectangular source (bluemarble/equirect)")
     meta = arrays.meta
-    source = image_path or find_bluemarble()
-    if file_sha256(source) != meta["image_sha256"]:
-        raise ValueError(f"{source} is not the image the training patches were cut from (sha256 differs)")
-    image = load_equirect(source)
-    patches = cut_patches(EquirectSampler(image), lonlat, int(meta["config"]["patch_size"]),
+    sampler = _checked_sampler(str(image_path or find_bluemarble()), meta["image_sha256"])
+    patches = cut_patches(sampler, np.asarray(lonlat, dtype=np.float64), int(meta["config"]["patch_size"]),
                           math.radians(float(meta["pixel_deg"])))
     encoder = fitted_image_encoder(dataset, image_spec)
     out = []
@@ -84,8 +92,8 @@ def land_cover_transfer(embed: Any, dataset: Any, image_spec: dict[str, Any], *,
     }
 
 
-def model_transfer(name_or_path: str, *, n: int = 10_000, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, Any]:
-    """Transfer ratio of a saved model, with the training data and image encoder named in its card."""
+def training_imagery(name_or_path: str) -> tuple[Any, Any, dict[str, Any], str | None]:
+    """(encoder, dataset, image encoder spec, image path) of a model trained by ``satclip train``, from its card."""
     from satclip.data.datasets import build_dataset
     from satclip.registry import load
 
@@ -96,8 +104,26 @@ def model_transfer(name_or_path: str, *, n: int = 10_000, seeds: tuple[int, ...]
                          "(only models trained by `satclip train` carry them)")
     spec = dict(data["spec"])
     if spec.get("source", "bluemarble") not in ("bluemarble", "equirect"):
-        raise ValueError(f"{name_or_path} was trained on data.source {spec.get('source')!r}; the transfer ratio "
-                         "needs imagery that can be cut at any point (bluemarble or equirect)")
-    dataset = build_dataset({**spec, "progress": False})
-    return land_cover_transfer(encoder.embed, dataset, data["image_encoder"], image_path=spec.get("image"), n=n,
-                               seeds=seeds)
+        raise ValueError(f"{name_or_path} was trained on data.source {spec.get('source')!r}; image features at "
+                         "arbitrary points need imagery that can be cut anywhere (bluemarble or equirect)")
+    return encoder, build_dataset({**spec, "progress": False}), data["image_encoder"], spec.get("image")
+
+
+def imagery_encoder(name_or_path: str) -> Any:
+    """The frozen image features of a model's training imagery at each point, as an encoder: what the
+    imagery itself knows, the reference a location embedding is measured against (``imagery:<model>``)."""
+    from satclip.encoding.baselines import FeatureEncoder
+
+    encoder, dataset, image_spec, image_path = training_imagery(name_or_path)
+    from satclip.image.factory import build_image_encoder
+
+    dim = int(build_image_encoder(image_spec, dataset.channels).out_dim)
+    return FeatureEncoder(f"imagery:{encoder.name}", dim,
+                          lambda c: image_features_at(c, dataset, image_spec, image_path),
+                          params=(dataset.fingerprint, image_spec))
+
+
+def model_transfer(name_or_path: str, *, n: int = 10_000, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, Any]:
+    """Transfer ratio of a saved model, with the training data and image encoder named in its card."""
+    encoder, dataset, image_spec, image_path = training_imagery(name_or_path)
+    return land_cover_transfer(encoder.embed, dataset, image_spec, image_path=image_path, n=n, seeds=seeds)

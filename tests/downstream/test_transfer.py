@@ -71,3 +71,24 @@ def test_cli_transfer_refuses_a_model_without_training_card(small_model_file) ->
     r = CliRunner().invoke(app, ["transfer", str(small_model_file)])
     assert r.exit_code == 2
     assert "names no training data and image encoder" in r.output
+
+
+def test_imagery_encoder_gives_the_training_image_features(tiny_dataset: PatchArrayDataset, tmp_path) -> None:
+    import torch
+
+    from satclip.checkpoints import save_model
+    from satclip.downstream.evaluate import resolve_encoder
+    from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+
+    cfg = tiny_dataset.arrays.meta["config"]
+    card = {"name": "tiny", "training": {"data": {"spec": {"source": "bluemarble", **cfg}, "image_encoder": SPEC}}}
+    path = tmp_path / "tiny.safetensors"
+    module = LocationEncoder(LocationEncoderConfig(L=3, hidden_dim=8, embed_dim=4))
+    save_model(path, module, card, dtype=torch.float32)
+    enc = resolve_encoder(f"imagery:{path}+lonlat")
+    pts = tiny_dataset.lonlat[:50]
+    X = enc.embed(pts)
+    assert enc.dim == X.shape[1] == 16 + 2 and enc.name == "imagery:tiny+lonlat"
+    train = compute_features(tiny_dataset, SPEC, progress=False)
+    np.testing.assert_allclose(X[:, :16], train[:50], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(X[:, 16:], pts)
