@@ -36,13 +36,13 @@ BUNDLED: dict[str, BundledModel] = {
         BundledModel(
             "satclip-bluemarble-l10",
             "satclip-bluemarble-l10.safetensors",
-            "c486e2ad691e033ae6f3d76a10ce42035828f3656414baa05296cc5d5b9cb25d",
+            "c9e1a9498072f3120e1e2fff638674cfc74a4b75b95a7eefcc4d5b9db3376dcd",
             "SH L=10 + SIREN 2x512 -> 256, trained by satclip on NASA Blue Marble patches (default)",
         ),
         BundledModel(
             "satclip-bluemarble-l40",
             "satclip-bluemarble-l40.safetensors",
-            "4971395b3da52e0954b4efc972202a23fbb7318f7c30e607e4438f51f307519d",
+            "beb45e08c9e9ef3562d58f22bc4a48b03452d43216e7ede3602878723034ee1a",
             "SH L=40 + SIREN 2x512 -> 256, trained by satclip on NASA Blue Marble patches (finer detail)",
         ),
     )
