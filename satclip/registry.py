@@ -42,7 +42,7 @@ BUNDLED: dict[str, BundledModel] = {
         BundledModel(
             "satclip-bluemarble-l40",
             "satclip-bluemarble-l40.safetensors",
-            "beb45e08c9e9ef3562d58f22bc4a48b03452d43216e7ede3602878723034ee1a",
+            "4971395b3da52e0954b4efc972202a23fbb7318f7c30e607e4438f51f307519d",
             "SH L=40 + SIREN 2x512 -> 256, trained by satclip on NASA Blue Marble patches (finer detail)",
         ),
     )

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from satclip.data.pca_map import pca_rgb
 from satclip.data.proxy import centre_colour, colour_classes, continent_mask, transfer_scores
 
 
@@ -48,10 +47,3 @@ def test_mlp_probe_seeds_averaged():
     assert 0.5 < s["holdout_loc"] <= 1.0
     with pytest.raises(ValueError, match="unknown probe"):
         transfer_scores(feats, feats, y, lonlat, probe="svm")
-
-
-def test_pca_rgb_is_an_image_of_the_main_axes():
-    grid = np.linspace(0, 1, 200)
-    emb = np.stack([grid, grid**2, np.sin(grid * 6), np.zeros(200)], 1)
-    img = pca_rgb(emb, (10, 20))
-    assert img.shape == (10, 20, 3) and img.dtype == np.uint8 and img.max() == 255 and img.min() == 0
