@@ -11,6 +11,7 @@ import pandas as pd
 
 from satclip.cache import atomic_path
 from satclip.downstream.evaluate import EvalResult
+from satclip.plotting import pyplot
 
 PRIMARY = {"regression": "r2", "classification": "accuracy"}
 
@@ -110,24 +111,9 @@ def write_outputs(result: EvalResult, summary: pd.DataFrame, out_dir: str | Path
     return written
 
 
-def _pyplot() -> Any:
-    """matplotlib.pyplot, on the Agg backend unless the caller chose a backend (pyplot in use, or MPLBACKEND
-    set, as ipykernel does): switching a notebook to Agg would stop every later figure in it from showing."""
-    import os
-    import sys
-
-    import matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_metrics(summary: pd.DataFrame, encoders: list[str], out: Path) -> list[Path]:
     """One figure per probe: a panel per task, bars per encoder grouped by split, error bars = spread."""
-    plt = _pyplot()
+    plt = pyplot()
 
     paths = []
     for probe, sub in summary.groupby("probe", sort=False):
@@ -157,7 +143,7 @@ def plot_metrics(summary: pd.DataFrame, encoders: list[str], out: Path) -> list[
 
 def plot_maps(result: EvalResult, out: Path, probe: str | None = None) -> list[Path]:
     """Per task and split: target, then for each encoder the prediction and residual (or errors) maps."""
-    plt = _pyplot()
+    plt = pyplot()
 
     pr = result.predictions
     probe = probe or ("mlp" if "mlp" in set(pr.probe) else pr.probe.iloc[0])

@@ -4,8 +4,6 @@ papers and notebooks. Interactive maps use :class:`~satclip.explore.render.MapIm
 from __future__ import annotations
 
 import functools
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +41,11 @@ def plot_map(
     colour bar (fields), land outline and (lon, lat) ``markers``. Saves to ``path`` (atomically) if
     given and returns the matplotlib figure."""
     try:
-        import matplotlib
-
-        if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
-            matplotlib.use("Agg")  # no GUI windows from scripts; a backend the caller chose (a notebook's) is kept
-        import matplotlib.pyplot as plt
         from matplotlib.colors import ListedColormap
+
+        from satclip.plotting import pyplot
+
+        plt = pyplot()
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("figures need matplotlib: pip install matplotlib") from err
     image = np.asarray(image)
