@@ -3,9 +3,22 @@
 Public API: :func:`load`, :func:`list_models`, :func:`spherical_harmonics`, :class:`SatCLIPFeaturizer`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from satclip.encoding.spherical_harmonics import spherical_harmonics
-from satclip.featurizer import SatCLIPFeaturizer
 from satclip.registry import list_models, load
+
+if TYPE_CHECKING:
+    from satclip.featurizer import SatCLIPFeaturizer
 
 __all__ = ["SatCLIPFeaturizer", "list_models", "load", "spherical_harmonics"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``satclip.SatCLIPFeaturizer`` imports scikit-learn only when first used (about 0.5 s of import time)."""
+    if name == "SatCLIPFeaturizer":
+        from satclip.featurizer import SatCLIPFeaturizer
+
+        return SatCLIPFeaturizer
+    raise AttributeError(f"module 'satclip' has no attribute {name!r}")
