@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -51,11 +52,11 @@ def _checked_sampler(path: str, sha256: str) -> Any:
     return EquirectSampler(load_equirect(path))
 
 
-def image_features_at(lonlat: np.ndarray, dataset: Any, image_spec: dict[str, Any],
-                      image_path: str | None = None) -> np.ndarray:
-    """Frozen image features of patches cut at ``lonlat`` from the equirectangular image ``dataset`` was
-    prepared from (``image_path``; None = Blue Marble), through the encoder fitted exactly as for its cached
-    training features."""
+def image_feature_fn(dataset: Any, image_spec: dict[str, Any],
+                     image_path: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """A function (N, 2) lon/lat -> frozen image features of patches cut there from the equirectangular
+    image ``dataset`` was prepared from (``image_path``; None = Blue Marble), through the encoder fitted
+    exactly as for its cached training features. The image is checked and the encoder fitted once."""
     from satclip.data.bluemarble import cut_patches, find_bluemarble
     from satclip.data.features import fitted_image_encoder
 
@@ -64,15 +65,25 @@ def image_features_at(lonlat: np.ndarray, dataset: Any, image_spec: dict[str, An
         raise ValueError("image features at arbitrary points need an equirectangular source (bluemarble/equirect)")
     meta = arrays.meta
     sampler = _checked_sampler(str(image_path or find_bluemarble()), meta["image_sha256"])
-    patches = cut_patches(sampler, np.asarray(lonlat, dtype=np.float64), int(meta["config"]["patch_size"]),
-                          math.radians(float(meta["pixel_deg"])))
+    size, pixel_rad = int(meta["config"]["patch_size"]), math.radians(float(meta["pixel_deg"]))
     encoder = fitted_image_encoder(dataset, image_spec)
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(patches), 1024):
-            x = torch.from_numpy(patches[start : start + 1024]).permute(0, 3, 1, 2).float().div_(255.0)
-            out.append(encoder(x).float().numpy())
-    return np.concatenate(out)
+
+    def features(lonlat: np.ndarray) -> np.ndarray:
+        patches = cut_patches(sampler, np.asarray(lonlat, dtype=np.float64), size, pixel_rad)
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(patches), 1024):
+                x = torch.from_numpy(patches[start : start + 1024]).permute(0, 3, 1, 2).float().div_(255.0)
+                out.append(encoder(x).float().numpy())
+        return np.concatenate(out)
+
+    return features
+
+
+def image_features_at(lonlat: np.ndarray, dataset: Any, image_spec: dict[str, Any],
+                      image_path: str | None = None) -> np.ndarray:
+    """Frozen image features at ``lonlat`` (see :func:`image_feature_fn`)."""
+    return image_feature_fn(dataset, image_spec, image_path)(lonlat)
 
 
 def land_cover_transfer(embed: Any, dataset: Any, image_spec: dict[str, Any], *, image_path: str | None = None,
@@ -113,13 +124,11 @@ def imagery_encoder(name_or_path: str) -> Any:
     """The frozen image features of a model's training imagery at each point, as an encoder: what the
     imagery itself knows, the reference a location embedding is measured against (``imagery:<model>``)."""
     from satclip.encoding.baselines import FeatureEncoder
-
-    encoder, dataset, image_spec, image_path = training_imagery(name_or_path)
     from satclip.image.factory import build_image_encoder
 
+    encoder, dataset, image_spec, image_path = training_imagery(name_or_path)
     dim = int(build_image_encoder(image_spec, dataset.channels).out_dim)
-    return FeatureEncoder(f"imagery:{encoder.name}", dim,
-                          lambda c: image_features_at(c, dataset, image_spec, image_path),
+    return FeatureEncoder(f"imagery:{encoder.name}", dim, image_feature_fn(dataset, image_spec, image_path),
                           params=(dataset.fingerprint, image_spec))
 
 
