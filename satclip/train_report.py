@@ -70,12 +70,9 @@ def land_cover_transfer_of_run(result: dict[str, Any], seeds: tuple[int, ...], n
         return {"skipped": "needs imagery that can be cut at any point (data.source bluemarble or equirect)"}
     if not seeds:
         return {"skipped": "no MLP probe seeds (--probe-seeds 0)"}
-    location = result["module"].model.location.eval()
+    from satclip.encoder import Encoder
 
-    def embed(lonlat: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return location(torch.from_numpy(np.asarray(lonlat, dtype=np.float32))).float().numpy()
-
+    embed = Encoder(result["module"].model.location, {"name": cfg.get("name", "run")}).embed  # batched, on CPU
     try:
         return land_cover_transfer(embed, result["data"].dataset, cfg.get("image_encoder", {"name": "rcf"}),
                                    image_path=spec.get("image"), n=n, seeds=seeds)
