@@ -114,8 +114,7 @@ def explore_map(
     if view == "regions":
         result: Any = ex.regions(k, seed)
         typer.echo(_table(result.summary()))
-        image = result.rgba()[..., :3] / 255.0
-        image[result.field < 0] = float("nan")
+        image = result.rgb()
     else:
         result = ex.projection(view, 3, seed=seed, progress=True)
         typer.echo(f"{view.upper()} of {ex.grid.n_cells} cells: {json.dumps(result.info)}")

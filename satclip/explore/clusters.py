@@ -35,6 +35,12 @@ class Regions:
         """Hex colour of each region (a 20-colour palette, repeated beyond 20)."""
         return ["#" + CATEGORICAL[i % len(CATEGORICAL)] for i in range(self.k)]
 
+    def rgb(self) -> np.ndarray:
+        """(H, W, 3) float32 in [0, 1] region colours; NaN where the grid has no cell (as ``Projection.rgb``)."""
+        out = self.rgba()[..., :3].astype(np.float32) / 255.0
+        out[self.field < 0] = np.nan
+        return out
+
     def rgba(self, opacity: float = 1.0) -> np.ndarray:
         """(H, W, 4) uint8 colour-coded region map (equirectangular)."""
         palette = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in self.colors()], dtype=np.uint8)

@@ -118,3 +118,7 @@ def test_kmeans_regions_on_land_grid(land_grid2):
     reg = kmeans_regions(land_grid2, 4)
     assert (reg.field == -1).sum() == land_grid2.mask.size - land_grid2.n_cells
     assert (reg.rgba()[~land_grid2.mask][..., 3] == 0).all()
+    rgb = reg.rgb()  # float colours for plot_map, NaN off the land grid, each land cell its region's colour
+    assert rgb.shape == (*land_grid2.mask.shape, 3) and np.isnan(rgb[~land_grid2.mask]).all()
+    palette = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in reg.colors()]) / 255.0
+    np.testing.assert_allclose(rgb[land_grid2.mask], palette[reg.field[land_grid2.mask]], atol=1e-6)
