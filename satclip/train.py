@@ -9,6 +9,7 @@ makes the resumed run identical to an uninterrupted one.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import warnings
@@ -53,6 +54,20 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "progress": True,
     "val_batch_size": 8192,
 }
+
+
+class _NoLightningAdverts(logging.Filter):
+    """Drops Lightning's "💡 Tip" adverts for its cloud services: noise in every run, and unreachable offline."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")
+
+
+def _quiet_lightning() -> None:
+    """Install :class:`_NoLightningAdverts` on Lightning's rank-zero logger (once)."""
+    log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _NoLightningAdverts) for f in log.filters):
+        log.addFilter(_NoLightningAdverts())
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -279,6 +294,7 @@ def fit(
     except ImportError:
         pass
     max_time = {"seconds": float(tcfg["max_time_s"])} if tcfg["max_time_s"] else None
+    _quiet_lightning()
     trainer = pl.Trainer(
         accelerator=tcfg["accelerator"],
         devices=tcfg["devices"],
@@ -299,7 +315,7 @@ def fit(
         default_root_dir=str(run_dir),
     )
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(sync_dist|does not have many workers|num_workers).*")
+        warnings.filterwarnings("ignore", message=".*(sync_dist|does not have many workers|num_workers|LeafSpec).*")
         trainer.fit(module, datamodule=data, ckpt_path=str(ckpt) if resume else None, weights_only=True)
     wall = time.perf_counter() - t0
     return {

@@ -67,14 +67,32 @@ def test_overrides_parse_and_apply():
 
 
 @pytest.mark.usefixtures("real_assets")
-def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache):
+def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache, recwarn):
+    import logging
+
     from satclip.registry import load
     from satclip.train_report import build_card, export_model, final_evaluation
 
     require_asset("modis-landcover")
     require_asset("naturalearth-lowres")
 
-    r = fit(tiny_config(tmp_path / "run"), progress=False)
+    class Keep(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    lightning_log, keep = logging.getLogger("lightning.pytorch.utilities.rank_zero"), Keep()
+    lightning_log.addHandler(keep)
+    try:
+        r = fit(tiny_config(tmp_path / "run"), progress=False)
+    finally:
+        lightning_log.removeHandler(keep)
+    assert any("GPU available" in m for m in keep.messages)  # Lightning's own notices still come through ...
+    assert not any("Tip" in m for m in keep.messages), keep.messages  # ... its cloud-service adverts do not
+    assert not [w for w in recwarn if "LeafSpec" in str(w.message) or "weights_only" in str(w.message)]
     assert r["epochs"] == 4
     ck = torch.load(r["checkpoint"], weights_only=True)  # no unpickling of arbitrary objects
     assert ck["epoch"] == 3 and "model.logit_scale" in ck["state_dict"]
