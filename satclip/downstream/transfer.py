@@ -52,11 +52,15 @@ def _checked_sampler(path: str, sha256: str) -> Any:
     return EquirectSampler(load_equirect(path))
 
 
-def image_feature_fn(dataset: Any, image_spec: dict[str, Any],
-                     image_path: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
+def image_feature_fn(dataset: Any, image_spec: dict[str, Any], image_path: str | None = None, *,
+                     scale: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
     """A function (N, 2) lon/lat -> frozen image features of patches cut there from the equirectangular
     image ``dataset`` was prepared from (``image_path``; None = Blue Marble), through the encoder fitted
-    exactly as for its cached training features. The image is checked and the encoder fitted once."""
+    exactly as for its cached training features. The image is checked and the encoder fitted once.
+    ``scale`` > 1 cuts the same number of pixels at ``scale`` x the training pixel spacing: a wider
+    context around each point, seen through the same encoder."""
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
     from satclip.data.bluemarble import cut_patches, find_bluemarble
     from satclip.data.features import fitted_image_encoder
 
@@ -65,7 +69,7 @@ def image_feature_fn(dataset: Any, image_spec: dict[str, Any],
         raise ValueError("image features at arbitrary points need an equirectangular source (bluemarble/equirect)")
     meta = arrays.meta
     sampler = _checked_sampler(str(image_path or find_bluemarble()), meta["image_sha256"])
-    size, pixel_rad = int(meta["config"]["patch_size"]), math.radians(float(meta["pixel_deg"]))
+    size, pixel_rad = int(meta["config"]["patch_size"]), math.radians(float(meta["pixel_deg"]) * scale)
     encoder = fitted_image_encoder(dataset, image_spec)
 
     def features(lonlat: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from satclip.data.bluemarble import PatchConfig, load_prepared, prepare_equirect
 from satclip.data.datasets import PatchArrayDataset
 from satclip.data.features import compute_features
 from satclip.downstream.datasets import load_task
-from satclip.downstream.transfer import holdout_scores, image_features_at, land_cover_transfer
+from satclip.downstream.transfer import holdout_scores, image_feature_fn, image_features_at, land_cover_transfer
 from tests.assets_helper import real_assets, require_asset  # noqa: F401
 
 SPEC = {"name": "rcf", "n_filters": 8}
@@ -35,6 +35,16 @@ def test_features_at_training_points_equal_the_training_features(tiny_dataset: P
     again = image_features_at(tiny_dataset.lonlat, tiny_dataset, SPEC)
     assert again.shape == train.shape == (300, 16)
     np.testing.assert_allclose(again, train, rtol=1e-5, atol=1e-6)
+
+
+def test_context_features_see_a_wider_patch(tiny_dataset: PatchArrayDataset) -> None:
+    near = image_features_at(tiny_dataset.lonlat, tiny_dataset, SPEC)
+    wide = image_feature_fn(tiny_dataset, SPEC, scale=4.0)(tiny_dataset.lonlat)
+    assert wide.shape == near.shape and np.isfinite(wide).all()
+    # the same encoder on a 4x wider footprint: different numbers at most points
+    assert np.mean(np.abs(wide - near).max(axis=1) > 1e-3) > 0.5
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        image_feature_fn(tiny_dataset, SPEC, scale=0.0)
 
 
 def test_features_refuse_a_different_image(tiny_dataset: PatchArrayDataset, tmp_path) -> None:
