@@ -42,8 +42,8 @@ BUNDLED: dict[str, BundledModel] = {
         BundledModel(
             "satclip-bluemarble-l40",
             "satclip-bluemarble-l40.safetensors",
-            "4971395b3da52e0954b4efc972202a23fbb7318f7c30e607e4438f51f307519d",
-            "SH L=40 + SIREN 2x512 -> 256, trained by satclip on NASA Blue Marble patches (finer detail)",
+            "4c81260e88e688215c2d7e52afcc9d0b6af08e1242382345932900822e1d119f",
+            "SH L=40 + SIREN 2x512 -> 256, trained by satclip on Blue Marble patches with +-3 deg jitter (smoother)",
         ),
     )
 }
