@@ -36,13 +36,13 @@ BUNDLED: dict[str, BundledModel] = {
         BundledModel(
             "satclip-bluemarble-l10",
             "satclip-bluemarble-l10.safetensors",
-            "c9e1a9498072f3120e1e2fff638674cfc74a4b75b95a7eefcc4d5b9db3376dcd",
+            "3c5803376bedf4849019ff2b8ef2fe9077bc74dac4562235f08ce2c55f3eec2a",
             "SH L=10 + SIREN 2x512 -> 256, trained by satclip on NASA Blue Marble patches (default)",
         ),
         BundledModel(
             "satclip-bluemarble-l40",
             "satclip-bluemarble-l40.safetensors",
-            "4c81260e88e688215c2d7e52afcc9d0b6af08e1242382345932900822e1d119f",
+            "895e50dc0ae9fa519ff8f47d91f698a5275eece256b2694d1ca4f7baeb3bb148",
             "SH L=40 + SIREN 2x512 -> 256, trained by satclip on Blue Marble patches with +-3 deg jitter (smoother)",
         ),
     )

