@@ -1,4 +1,4 @@
-"""``satclip app``: launch the Streamlit explorer (``app/streamlit_app.py`` of a source checkout).
+"""``satclip app``: launch the Streamlit explorer (``app/`` of a source checkout, or the copy a wheel installs).
 
 Wired into the main CLI by ``register(app)``. It runs ``python -m streamlit run`` with the settings the app
 needs offline (static serving of Leaflet and the base map, upload limit, no usage statistics) and passes the
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Annotated
 
@@ -18,18 +19,28 @@ import typer
 DEFAULT_PORT = 8501
 
 
-def find_app_script() -> Path:
-    """``app/streamlit_app.py``: from $SATCLIP_APP_DIR, else next to this package's source checkout."""
-    candidates = []
-    if os.environ.get("SATCLIP_APP_DIR"):
-        candidates.append(Path(os.environ["SATCLIP_APP_DIR"]) / "streamlit_app.py")
-    candidates.append(Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py")
-    for c in candidates:
-        if c.is_file():
-            return c
+def app_dirs() -> list[Path]:
+    """Where ``satclip app`` looks for ``streamlit_app.py``, in order: $SATCLIP_APP_DIR, the ``app/`` folder of
+    the source checkout this package runs from, and the copy a wheel installs as data under
+    ``<prefix>/share/satclip/app`` (this environment's prefix, then the user scheme of ``pip install --user``)."""
+    dirs = [Path(os.environ["SATCLIP_APP_DIR"])] if os.environ.get("SATCLIP_APP_DIR") else []
+    dirs.append(Path(__file__).resolve().parent.parent / "app")
+    for scheme in (sysconfig.get_default_scheme(), f"{os.name}_user"):
+        if scheme in sysconfig.get_scheme_names():
+            dirs.append(Path(sysconfig.get_path("data", scheme)) / "share" / "satclip" / "app")
+    return dirs
+
+
+def find_app_script(dirs: list[Path] | None = None) -> Path:
+    """``streamlit_app.py`` in the first of ``dirs`` (default :func:`app_dirs`) that holds it."""
+    searched = app_dirs() if dirs is None else dirs
+    for d in searched:
+        if (d / "streamlit_app.py").is_file():
+            return d / "streamlit_app.py"
     raise FileNotFoundError(
-        "the Streamlit app (app/streamlit_app.py) was not found: run `satclip app` from a source checkout of "
-        "satclip, or set SATCLIP_APP_DIR to the folder holding streamlit_app.py"
+        "the Streamlit app (streamlit_app.py) was not found in " + ", ".join(str(d) for d in searched)
+        + ": install satclip from its wheel or a source checkout (pip install 'satclip[app]'), or set "
+        "SATCLIP_APP_DIR to the folder holding streamlit_app.py"
     )
 
 
