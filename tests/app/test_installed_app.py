@@ -18,12 +18,19 @@ from tests.app.conftest import ROOT
 
 @pytest.mark.slow
 def test_wheel_installs_the_app_where_satclip_app_finds_it(tmp_path: Path, app_env: dict[str, str]) -> None:
+    def installed_here() -> bool:  # satclip as installed in the environment running the tests (not the checkout)
+        return subprocess.run([sys.executable, "-m", "pip", "show", "-q", "satclip"], cwd=tmp_path,
+                              capture_output=True).returncode == 0
+
+    was_installed = installed_here()
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
                     str(ROOT)], check=True, cwd=tmp_path, timeout=300)
     prefix = tmp_path / "prefix"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "-q", "--prefix", str(prefix),
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--ignore-installed", "-q",
+                    "--prefix", str(prefix),
                     str(next(wheels.glob("satclip-*.whl")))], check=True, cwd=tmp_path, timeout=300)
+    assert installed_here() == was_installed  # --ignore-installed: pip must not uninstall the environment's copy
     site = next(prefix.glob("lib/python3*/site-packages"))
     app_dir = prefix / "share" / "satclip" / "app"
     assert (site / "satclip" / "weights" / "satclip-bluemarble-l10.safetensors").is_file()
