@@ -62,18 +62,18 @@ def main() -> None:
     sampler = EquirectSampler(load_equirect(image_path or find_bluemarble()))
     size, pixel_deg = int(meta["config"]["patch_size"]), float(meta["pixel_deg"])
 
-    rows: dict[str, np.ndarray] = {"lon/lat alone": ll}
-    colours, point_feats = [], None
-    for s in SCALES:
-        feats = image_feature_fn(dataset, image_spec, image_path, scale=s)(task.lonlat)
-        point_feats = feats if point_feats is None else point_feats
-        rows[f"image features, {size * pixel_deg * s:.1f} deg patch + lon/lat"] = np.hstack([feats, ll])
-        patches = cut_patches(sampler, task.lonlat, size, math.radians(pixel_deg * s))
-        colours.append(patches.reshape(len(patches), -1, 3).mean(axis=1) / 255.0)
-        if s == SCALES[0]:
-            rows[f"mean colour, {size * pixel_deg * s:.1f} deg patch + lon/lat"] = np.hstack([colours[0], ll])
-    rows["mean colour at all three scales + lon/lat"] = np.hstack([*colours, ll])
-    rows[f"embedding of {encoder.name} + lon/lat"] = np.hstack([encoder.embed(task.lonlat), ll])
+    image = {s: image_feature_fn(dataset, image_spec, image_path, scale=s)(task.lonlat) for s in SCALES}
+    colour = {s: cut_patches(sampler, task.lonlat, size, math.radians(pixel_deg * s)).mean(axis=(1, 2)) / 255.0
+              for s in SCALES}
+    deg = {s: f"{size * pixel_deg * s:.1f} deg" for s in SCALES}
+    near, embedding = np.hstack([image[1.0], ll]), np.hstack([encoder.embed(task.lonlat), ll])
+    rows: dict[str, np.ndarray] = {
+        "lon/lat alone": ll,
+        **{f"image features, {deg[s]} patch + lon/lat": np.hstack([image[s], ll]) for s in SCALES},
+        f"mean colour, {deg[1.0]} patch + lon/lat": np.hstack([colour[1.0], ll]),
+        "mean colour at all three scales + lon/lat": np.hstack([*colour.values(), ll]),
+        f"embedding of {encoder.name} + lon/lat": embedding,
+    }
 
     metric = task.primary or ("r2" if task.kind == "regression" else "accuracy")
     print(f"{args.task} ({metric}), continent hold-out, MLP probe, mean of 3 seeds, {len(task)} points; "
@@ -84,9 +84,8 @@ def main() -> None:
         per = holdout_scores(np.asarray(X, dtype=np.float32), task)
         print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in per.values()) + f" | {np.mean(list(per.values())):.3f} |",
               flush=True)
-    near = f"image features, {size * pixel_deg:.1f}"
-    diag = {k: v for k, v in rows.items() if k.startswith(("lon/lat", near, "embedding"))}
-    band_diagnosis(task, point_feats, diag)
+    band_diagnosis(task, image[1.0], {"lon/lat alone": ll, f"image features, {deg[1.0]} patch + lon/lat": near,
+                                      f"embedding of {encoder.name} + lon/lat": embedding})
     print(f"{time.perf_counter() - t0:.0f} s")
 
 
