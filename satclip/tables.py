@@ -6,7 +6,9 @@ through (Parquet/CSV output); the output appears atomically, only once every row
 
 from __future__ import annotations
 
+import csv
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,30 +40,84 @@ def _sep(path: Path) -> str:
     return "\t" if path.suffix.lower() == ".tsv" else ","
 
 
+_EXTRA = "\x00satclip-extra-field"  # sentinel column: catches rows with more fields than the header
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    return (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError)
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    return (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError)
+
+
 def read_chunks(path: str | os.PathLike[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Yield DataFrames of at most ``chunk_rows`` rows from a CSV/TSV or Parquet file."""
+    """Yield DataFrames of at most ``chunk_rows`` rows from a CSV/TSV or Parquet file.
+
+    Refused with :class:`TableError`: duplicate column names (pandas would rename the second ``lon``
+    to ``lon.1``) and CSV rows with more fields than the header (pandas would silently turn the extra
+    leading field into the index and shift the row), named by their 0-based data row.
+    """
     path = Path(path)
     if not path.is_file():
         raise TableError(f"input file not found: {path}")
     fmt = _format(path, INPUT_FORMATS, "input")
+    header = _columns(path)
     try:
         if fmt == "csv":
-            yield from pd.read_csv(path, sep=_sep(path), chunksize=chunk_rows)
+            yield from _csv_chunks(path, header, chunk_rows)
         else:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError) as err:
+    except _read_errors() as err:
         raise TableError(f"{path}: cannot read as {fmt}: {err}") from err
+
+
+def _csv_chunks(path: Path, header: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """pandas chunks, with a row that has more fields than the header turned into an error naming it."""
+    reader = pd.read_csv(path, sep=_sep(path), chunksize=chunk_rows, index_col=False)
+    with reader:
+        while True:
+            try:
+                with warnings.catch_warnings():  # index_col=False warns (and drops data) on too many fields
+                    warnings.simplefilter("error", pd.errors.ParserWarning)
+                    chunk = next(reader, None)
+            except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
+                row = _first_long_row(path, len(header))
+                if row is None:
+                    raise TableError(f"{path}: cannot read as csv: {err}") from err
+                raise TableError(f"{path}: row {row} has more fields than the header ({len(header)} columns)") from None
+            if chunk is None:
+                return
+            yield chunk
+
+
+def _first_long_row(path: Path, n_fields: int) -> int | None:
+    """0-based data row of the first CSV record with more than ``n_fields`` fields (blank lines skipped)."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        records = (r for r in csv.reader(f, delimiter=_sep(path)) if r)
+        next(records, None)  # the header
+        for row, record in enumerate(records):
+            if len(record) > n_fields:
+                return row
+    return None
 
 
 def _columns(path: Path) -> list[str]:
+    """The header of a table file, as written (no renaming of duplicates); duplicates are refused."""
     fmt = _format(path, INPUT_FORMATS, "input")
     try:
         if fmt == "csv":
-            return [str(c) for c in pd.read_csv(path, sep=_sep(path), nrows=0).columns]
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError) as err:
+            first = pd.read_csv(path, sep=_sep(path), header=None, nrows=1, dtype=str, keep_default_na=False)
+            names = [str(c) if c != "" else f"Unnamed: {i}" for i, c in enumerate(first.iloc[0])] if len(first) else []
+        else:
+            names = list(pq.ParquetFile(path).schema_arrow.names)
+    except _read_errors() as err:
         raise TableError(f"{path}: cannot read as {fmt}: {err}") from err
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise TableError(f"{path}: duplicate column {dupes[0]!r} in the header: rename one of them")
+    return names
 
 
 def count_rows(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> int:
@@ -69,8 +125,7 @@ def count_rows(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> int
     path = Path(path)
     if _format(path, INPUT_FORMATS, "input") == "parquet":
         return pq.ParquetFile(path).metadata.num_rows
-    first = _columns(path)[:1]
-    return sum(len(c) for c in pd.read_csv(path, sep=_sep(path), usecols=first, chunksize=chunk_rows))
+    return sum(len(c) for c in read_chunks(path, chunk_rows))
 
 
 def embed_file(
@@ -96,6 +151,10 @@ def embed_file(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     out_fmt = _format(dst, OUTPUT_FORMATS, "output")
+    if not src.is_file():
+        raise TableError(f"input file not found: {src}")
+    if dst.exists() and os.path.samefile(src, dst):
+        raise TableError(f"output {dst} is the input file {src}: choose another output path")
     columns = _columns(src)
     lon_name, lat_name = find_lonlat_columns(columns, lon_col, lat_col)
     emb_names = [f"{prefix}{i}" for i in range(encoder.dim)]
