@@ -3,8 +3,15 @@ bounded Parquet reading (decompression bombs), temporaries cleaned on SIGTERM an
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -99,3 +106,45 @@ def test_output_over_the_input_is_refused(tmp_path: Path, encoder) -> None:
         with pytest.raises(TableError, match="is the input file"):
             embed_file(src, dst, encoder)
         assert src.read_bytes() == before
+
+
+def test_sigterm_during_embed_removes_the_temporary(tmp_path: Path, small_model_file: Path) -> None:
+    rng = np.random.default_rng(0)
+    n = 400_000
+    pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-90, 90, n)}).to_csv(tmp_path / "in.csv",
+                                                                                             index=False)
+    out = tmp_path / "out.npy"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "satclip", "embed", str(tmp_path / "in.csv"), "-o", str(out),
+                             "-m", str(small_model_file), "--chunk-rows", "2000", "--batch-size", "500"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    try:
+        while not list(tmp_path.glob(".out.npy.*.tmp")):  # the npy temporary appears after the row count
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            assert time.time() < deadline, "no temporary file appeared"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]  # no output, no temporary
+
+
+def test_temporaries_of_a_killed_embed_are_swept_on_the_next_run(tmp_path: Path, encoder) -> None:
+    from satclip.cache import host_tag
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    src = tmp_path / "in.csv"
+    src.write_text("lon,lat\n1,2\n")
+    stale = tmp_path / f".out.parquet.{dead.pid}-{host_tag()}-0a1b2c3d.tmp"
+    stale.write_bytes(b"\0" * 1000)
+    live = tmp_path / f".out.parquet.{os.getpid()}-{host_tag()}-0a1b2c3d.tmp"
+    live.write_bytes(b"\0" * 1000)
+    embed_file(src, tmp_path / "out.parquet", encoder)
+    assert not stale.exists() and live.exists()
+    assert pq.read_table(tmp_path / "out.parquet").num_rows == 1
