@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from satclip.cache import atomic_path
@@ -126,6 +128,104 @@ def count_rows(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> int
     if _format(path, INPUT_FORMATS, "input") == "parquet":
         return pq.ParquetFile(path).metadata.num_rows
     return sum(len(c) for c in read_chunks(path, chunk_rows))
+
+
+_FIXED_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
+_PER_VALUE_OVERHEAD = 64  # bytes per string value once in pandas (a Python str object and its pointer)
+
+
+def read_table(
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    max_rows: int,
+    max_bytes: int,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """A whole Parquet file as a DataFrame, refused with :class:`TableError` before anything is decompressed
+    when it has more than ``max_rows`` rows or its ``columns`` (default: all) would take more than
+    ``max_bytes`` in memory: a few-kB file can hold a dictionary-encoded string repeated to gigabytes.
+
+    The size comes from the file's metadata (row count, value counts and uncompressed sizes of each column
+    chunk); dictionary-encoded string columns are then measured by reading their dictionary and indices
+    only (a few bytes per row), never by expanding them.
+    """
+    name = str(getattr(source, "name", None) or source)
+    try:
+        pf = pq.ParquetFile(source)
+        rows = pf.metadata.num_rows
+        if rows > max_rows:
+            raise TableError(f"{name} has {rows:,} rows; the limit is {max_rows:,}")
+        names = list(pf.schema_arrow.names)
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise TableError(f"{name}: duplicate column {dupes[0]!r}: rename one of them")
+        wanted = names if columns is None else list(columns)
+        missing = [c for c in wanted if c not in names]
+        if missing:
+            raise TableError(f"{name}: column {missing[0]!r} not found; columns are {names}")
+        sizes, dictionary = _metadata_sizes(pf, wanted)
+        _check_size(name, sizes, max_bytes)
+        if dictionary:
+            extra = _dictionary_string_bytes(source, pf, dictionary)
+            _check_size(name, {c: sizes[c] + extra.get(c, 0) for c in wanted}, max_bytes)
+        return pf.read(columns=wanted).to_pandas()
+    except TableError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise TableError(f"cannot read {name} as parquet: {err}") from err
+
+
+def _check_size(name: str, sizes: dict[str, int], max_bytes: int) -> None:
+    total = sum(sizes.values())
+    if total > max_bytes:
+        col = max(sizes, key=lambda c: sizes[c])
+        raise TableError(f"{name} would take {total / 2**20:,.0f} MiB decompressed (column {col!r}: "
+                         f"{sizes[col] / 2**20:,.0f} MiB); the limit is {max_bytes / 2**20:,.0f} MiB")
+
+
+def _metadata_sizes(pf: pq.ParquetFile, columns: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Upper estimates of the in-memory size of each top-level column from the metadata alone, and the
+    flat string columns stored with a dictionary (their decoded size is not in the metadata)."""
+    md, schema = pf.metadata, pf.schema
+    sizes = dict.fromkeys(columns, 0)
+    dictionary: list[str] = []
+    for i in range(len(schema)):
+        leaf = schema.column(i)
+        top = leaf.path.split(".")[0]
+        if top not in sizes:
+            continue
+        width = leaf.length if leaf.physical_type == "FIXED_LEN_BYTE_ARRAY" else _FIXED_WIDTH.get(leaf.physical_type)
+        for g in range(md.num_row_groups):
+            chunk = md.row_group(g).column(i)
+            if width is not None:
+                sizes[top] += chunk.num_values * (width + 1)
+                continue
+            sizes[top] += chunk.total_uncompressed_size + chunk.num_values * _PER_VALUE_OVERHEAD
+            if any("DICTIONARY" in e for e in chunk.encodings):
+                if leaf.path != top:
+                    raise TableError(f"column {top!r}: nested dictionary-encoded strings are not supported")
+                if top not in dictionary:
+                    dictionary.append(top)
+    return sizes, dictionary
+
+
+def _dictionary_string_bytes(source: Any, pf: pq.ParquetFile, columns: list[str]) -> dict[str, int]:
+    """Decoded bytes of dictionary-encoded string columns, read as dictionaries (distinct values once plus
+    one index per row), one row group at a time."""
+    if hasattr(source, "seek"):
+        source.seek(0)
+    reader = pq.ParquetFile(source, metadata=pf.metadata, read_dictionary=columns)
+    out = dict.fromkeys(columns, 0)
+    for g in range(pf.metadata.num_row_groups):
+        for col in columns:
+            for chunk in reader.read_row_group(g, columns=[col]).column(0).chunks:
+                if not pa.types.is_dictionary(chunk.type):
+                    out[col] += int(pc.sum(pc.binary_length(chunk)).as_py() or 0)
+                    continue
+                lengths = pc.binary_length(chunk.dictionary).fill_null(0).to_numpy(zero_copy_only=False)
+                idx = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+                out[col] += int(lengths.astype(np.int64)[idx].sum()) if idx.size else 0
+    return out
 
 
 def embed_file(
@@ -269,4 +369,4 @@ class _NpyWriter(_Writer):
         self.file.close()
 
 
-__all__ = ["CoordinateError", "TableError", "count_rows", "embed_file", "read_chunks"]
+__all__ = ["CoordinateError", "TableError", "count_rows", "embed_file", "read_chunks", "read_table"]

@@ -148,3 +148,62 @@ def test_temporaries_of_a_killed_embed_are_swept_on_the_next_run(tmp_path: Path,
     embed_file(src, tmp_path / "out.parquet", encoder)
     assert not stale.exists() and live.exists()
     assert pq.read_table(tmp_path / "out.parquet").num_rows == 1
+
+
+def _parquet_bomb(path: Path, rows: int = 200_000, length: int = 5_500) -> None:
+    """A few-kB Parquet file whose one dictionary-encoded string expands to rows * length bytes (> 1 GB)."""
+    names = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int32)), pa.array(["x" * length]))
+    table = pa.table({"lon": np.zeros(rows), "lat": np.zeros(rows), "name": names})
+    pq.write_table(table, path, compression="zstd")
+
+
+BOMB_SCRIPT = """
+import resource, sys, time
+from satclip.tables import TableError, read_table
+t0 = time.perf_counter()
+try:
+    read_table(sys.argv[1], max_rows=1_000_000, max_bytes=256 * 2**20)
+    print("READ")
+except TableError as err:
+    print("REFUSED", err)
+print("SECONDS", time.perf_counter() - t0)
+print("MAXRSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def test_parquet_decompression_bomb_is_refused_quickly_with_bounded_memory(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.parquet"
+    _parquet_bomb(bomb)
+    assert bomb.stat().st_size < 20_000
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    res = subprocess.run([sys.executable, "-c", BOMB_SCRIPT, str(bomb)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    out = dict(line.split(" ", 1) for line in res.stdout.splitlines())
+    assert "REFUSED" in out, res.stdout + res.stderr[-2000:]
+    assert "column 'name'" in out["REFUSED"] and "decompressed" in out["REFUSED"]
+    assert float(out["SECONDS"]) < 5
+    baseline = subprocess.run([sys.executable, "-c", "import resource, satclip.tables; "
+                               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert float(out["MAXRSS_MB"]) - float(baseline.stdout) < 150  # the bomb itself would take > 1 GB
+
+
+def test_bounded_read_reads_only_the_columns_asked_for(tmp_path: Path) -> None:
+    from satclip.tables import read_table
+
+    _parquet_bomb(tmp_path / "b.parquet")
+    df = read_table(tmp_path / "b.parquet", max_rows=1_000_000, max_bytes=64 * 2**20, columns=["lon", "lat"])
+    assert list(df.columns) == ["lon", "lat"] and len(df) == 200_000
+    small = tmp_path / "s.parquet"
+    pd.DataFrame({"lon": [1.0, 2.0], "lat": [3.0, 4.0], "name": ["a", "b"]}).to_parquet(small)
+    pd.testing.assert_frame_equal(read_table(small, max_rows=10, max_bytes=2**20), pd.read_parquet(small))
+    with pytest.raises(TableError, match="2 rows; the limit is 1"):
+        read_table(small, max_rows=1, max_bytes=2**20)
+    with pytest.raises(TableError, match="column 'nope' not found"):
+        read_table(small, max_rows=10, max_bytes=2**20, columns=["nope"])
+    # plain (not dictionary-encoded) data that compresses well is bounded by its uncompressed size
+    zeros = tmp_path / "z.parquet"
+    pq.write_table(pa.table({"lon": np.zeros(2_000_000), "lat": np.zeros(2_000_000)}), zeros,
+                   use_dictionary=False, compression="zstd")
+    with pytest.raises(TableError, match="decompressed"):
+        read_table(zeros, max_rows=10**7, max_bytes=16 * 2**20)
