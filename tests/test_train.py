@@ -194,12 +194,30 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path, cache):
             proc.kill()
     killed_at = torch.load(ckpt, weights_only=True)["epoch"]
     assert killed_at < 3
+    t1 = time.perf_counter()
     resumed = fit(cfg, resume=True, progress=False)
+    segment = time.perf_counter() - t1
     assert resumed["epochs"] == 4
     a, b = full["module"].state_dict(), resumed["module"].state_dict()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs after resume")
-    assert len(list((tmp_path / "killed" / "logs").glob("version_*"))) == 2  # the first run's log is kept
+    assert_same_log_as_uninterrupted(tmp_path / "killed", tmp_path / "full")
+    # the killed segment counts too: it ran at least one 4 s pause before its last checkpoint
+    assert resumed["wall_time_s"] >= segment + 4.0
+
+
+def _logged(run: Path) -> tuple[list[int], list[int]]:
+    """(steps with a training loss, epochs with a validation loss) of a run's single CSV log."""
+    logs = sorted((run / "logs").glob("version_*"))
+    assert [p.name for p in logs] == ["version_0"], "a resumed run must continue its own log"
+    df = pd.read_csv(logs[0] / "metrics.csv")
+    return df["step"][df["train/loss"].notna()].astype(int).tolist(), \
+        df["epoch"][df["val/loss"].notna()].astype(int).tolist()
+
+
+def assert_same_log_as_uninterrupted(run: Path, full: Path) -> None:
+    """Every training step and every epoch's validation logged exactly once, as in the uninterrupted run."""
+    assert _logged(run) == _logged(full)
 
 
 def test_two_process_ddp_gloo_shards_batches(tmp_path, cache):
