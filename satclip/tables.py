@@ -127,7 +127,11 @@ def count_rows(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> int
     path = Path(path)
     if _format(path, INPUT_FORMATS, "input") == "parquet":
         return pq.ParquetFile(path).metadata.num_rows
-    return sum(len(c) for c in read_chunks(path, chunk_rows))
+    first = _columns(path)[:1]  # one column is enough to count; rows are checked when they are read
+    try:
+        return sum(len(c) for c in pd.read_csv(path, sep=_sep(path), usecols=first, chunksize=chunk_rows))
+    except _read_errors() as err:
+        raise TableError(f"{path}: cannot read as csv: {err}") from err
 
 
 _FIXED_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
