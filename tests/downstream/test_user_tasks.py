@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from satclip.cli import app
-from satclip.downstream import report
+from satclip.downstream.report import mean_ranks, summarise
 
 
 def _points(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +56,7 @@ def test_constant_target_is_refused_before_running(tmp_path):
 
 
 def test_infinite_target_names_the_rows(tmp_path):
-    lon, lat = _points(300)
+    _, lat = _points(300)
     temp = np.cos(np.radians(lat))
     temp[[3, 7]] = [np.inf, -np.inf]
     code, out = _eval(_table(tmp_path / "i.csv", temp=temp), tmp_path / "o", "--split", "random")
@@ -70,11 +70,11 @@ def test_one_class_target_is_refused(tmp_path):
 
 
 def test_numeric_column_with_junk_strings_names_the_rows(tmp_path):
-    lon, lat = _points(300)
+    _, lat = _points(300)
     temp = [f"{v:.3f}" for v in 30 * np.cos(np.radians(lat))]
-    temp[5], temp[17] = "n/a", "x"
+    temp[5], temp[17] = "?", "x"
     code, out = _eval(_table(tmp_path / "junk.csv", temp=temp), tmp_path / "o", "--split", "random")
-    assert code == 2 and "not numbers" in out and "5 ('n/a')" in out and "17 ('x')" in out
+    assert code == 2 and "not numbers" in out and "5 ('?')" in out and "17 ('x')" in out
     assert "--kind classification" in out
     # an explicit --kind classification is the user's decision: then it is a (bad) class task, refused for
     # its one-row classes rather than run as 300 classes
@@ -106,7 +106,7 @@ def test_summarise_survives_undefined_metrics_and_flags_them():
              "seed": 0, "r2": np.nan, "n_test": 60} for e in ("a", "b")]
     rows += [{"task": "t", "kind": "regression", "encoder": e, "split": "block", "fold": "fold0", "probe": "ridge",
               "seed": 0, "r2": v, "n_test": 12} for e, v in (("a", 0.5), ("b", 0.4))]
-    s = report.summarise(pd.DataFrame(rows)).set_index(["split", "encoder"])
+    s = summarise(pd.DataFrame(rows)).set_index(["split", "encoder"])
     assert s.loc[("random", "a"), "status"] == "" and "undefined" in s.loc[("random", "a"), "flag"]
     assert s.loc[("block", "a"), "status"] == "best" and "few test rows (12)" in s.loc[("block", "a"), "flag"]
 
@@ -122,7 +122,7 @@ def test_few_test_rows_are_flagged_not_presented_as_results(tmp_path):
 
 def test_one_class_test_side_is_flagged(tmp_path):
     # classes split by hemisphere; a table split puts only the north in the test side
-    lon, lat = _points(300)
+    _, lat = _points(300)
     cover = np.where(lat > 0, "north", "south")
     split = np.where((lat > 30) & (np.arange(300) % 2 == 0), "test", "train")
     code, out = _eval(_table(tmp_path / "h.parquet", cover=cover, split=split), tmp_path / "o", "--probe", "ridge",
@@ -204,7 +204,7 @@ def test_split_column_with_bad_values_is_an_error(tmp_path):
     split = np.array(["train", "test", "train", "train"] * 100, dtype=object)
     split[[6, 9]] = ["trian", None]
     code, out = _eval(_coordbench(tmp_path / "bad.parquet", split=split), tmp_path / "o", target="temperature")
-    assert code == 2 and "split" in out and "6 ('trian')" in out and "9 (None)" in out
+    assert code == 2 and "split" in out and "6 ('trian')" in out and "9 (missing)" in out
 
 
 def test_split_column_without_test_rows_is_an_error(tmp_path):
@@ -233,7 +233,7 @@ def test_mean_ranks_hand_computed():
     summary = pd.DataFrame(
         [{"task": t, "split": "random", "probe": "ridge", "encoder": e, "mean": v}
          for t, vals in (("t1", (0.9, 0.8, 0.8)), ("t2", (0.1, 0.3, 0.2))) for e, v in zip("abc", vals, strict=True)])
-    r = report.mean_ranks(summary).set_index("encoder")
+    r = mean_ranks(summary).set_index("encoder")
     assert r.loc["a", "mean_rank"] == pytest.approx(2.0)
     assert r.loc["b", "mean_rank"] == pytest.approx(1.75)
     assert r.loc["c", "mean_rank"] == pytest.approx(2.25)
