@@ -143,7 +143,8 @@ def evaluate_command(
     typer.echo(report_markdown(result, summary))
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     n_splits = result.records["split"].nunique() if not result.records.empty else 0
-    typer.echo(f"\n{len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {n_splits} splits, n={n_points}: "
+    sizes = "/".join(str(len(t)) for t in result.tasks.values())
+    typer.echo(f"\n{len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {n_splits} splits, n={sizes}: "
                f"evaluation {t_eval:.1f} s ({stages}); outputs {t_write:.1f} s -> {out} ({len(paths)} files)")
 
 

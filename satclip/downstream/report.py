@@ -139,11 +139,13 @@ def report_markdown(result: EvalResult, summary: pd.DataFrame) -> str:
     """The per-probe tables, the flagged results, and the mean ranks across tasks and splits."""
     cfg = result.config
     parts = []
+    flags = flag_lines(summary)
     for probe in cfg.probes:
         seeds = f"mean ± std over {cfg.seeds} probe seeds" if probe == "mlp" else "deterministic"
-        parts.append(f"### {probe} probe ({seeds}; bold = best or tied with best; {FLAG_MARK} = flagged below)\n\n"
+        flagged = f"; {FLAG_MARK} = flagged below" if flags else ""
+        parts.append(f"### {probe} probe ({seeds}; bold = best or tied with best{flagged})\n\n"
                      + markdown_table(summary, probe, cfg.encoders))
-    if flags := flag_lines(summary):
+    if flags:
         parts.append("### Flagged results (do not read these as evidence)\n\n" + "\n".join(f"- {f}" for f in flags))
     if ranks := mean_rank_markdown(mean_ranks(summary)):
         parts.append("### Mean rank across tasks and splits (1 = best; ties averaged)\n\n" + ranks)
