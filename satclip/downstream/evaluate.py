@@ -25,7 +25,14 @@ import torch
 
 from satclip.cache import atomic_path, cache_dir, content_hash
 from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, TaskData, load_table, load_task
-from satclip.downstream.probes import PROBES, MLPConfig, knn_fit_predict, mlp_fit_predict, ridge_fit_predict
+from satclip.downstream.probes import (
+    PROBES,
+    Member,
+    MLPConfig,
+    knn_fit_predict,
+    mlp_fit_predict,
+    ridge_fit_predict,
+)
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLIT_CHOICES, SPLITS, TABLE_SPLIT, Fold, make_folds
 from satclip.downstream.validate import MIN_TRAIN_ROWS, TaskError, check_task, fold_flags
 from satclip.encoding import baselines
@@ -250,8 +257,9 @@ def _run_job(job: _Job) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[
     for probe in job.probes:
         t0 = time.perf_counter()
         seeds = list(range(job.seeds)) if probe in STOCHASTIC else [0]
+        results: list[tuple[Fold, int, np.ndarray, dict[str, Any]]]
         if probe == "mlp":
-            members = [(f.train, f.test, s) if f.val is None else (f.train, f.test, s, f.val)
+            members: list[Member] = [(f.train, f.test, s) if f.val is None else (f.train, f.test, s, f.val)
                        for s in seeds for f in folds]
             out = mlp_fit_predict(X, task.y, members, task.kind, n_classes, job.mlp)
             pairs = [(f, s) for s in seeds for f in folds]
