@@ -325,8 +325,12 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None],
 
         with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
             futures = {pool.submit(_run_job, jobs[i]): i for i in order}
-            for fut in as_completed(futures):
-                done(futures[fut], fut.result())
+            try:
+                for fut in as_completed(futures):
+                    done(futures[fut], fut.result())
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # fail now; finished results went to on_partial
+                raise
     else:
         for i in order:
             done(i, _run_job(jobs[i]))
