@@ -13,9 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from satclip.cli import app
+from satclip.downstream.evaluate import EvalConfig, evaluate
 from satclip.downstream.report import mean_ranks, summarise
 
 
@@ -239,3 +242,32 @@ def test_mean_ranks_hand_computed():
     assert r.loc["c", "mean_rank"] == pytest.approx(2.25)
     assert (r["n_rankings"] == 2).all()
     assert list(r.index) == ["b", "a", "c"]  # best mean rank first
+
+
+# --- hostile tables: a clear one-line error or a summarised result, never a traceback -----------------------
+
+_cell = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32), st.integers(-3, 3),
+                  st.sampled_from(["a", "b", "?", "", "1e3", " 2 ", "inf"]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.lists(_cell, min_size=1, max_size=80),
+       split=st.one_of(st.none(), st.lists(st.sampled_from(["train", "test", "val", "TEST", "x", None]),
+                                           min_size=80, max_size=80)))
+def test_hostile_user_tables(tmp_path, target, split):
+    n = len(target)
+    lon, lat = _points(n, seed=n)
+    df = pd.DataFrame({"lon": lon, "lat": lat, "y": pd.Series(target, dtype=object)})
+    if split is not None:
+        df["split"] = split[:n]
+    path = tmp_path / "h.csv"
+    df.to_csv(path, index=False)
+    cfg = EvalConfig(tasks=[str(path)], user_target="y", encoders=["lonlat"], probes=["ridge"], workers=1,
+                     splits=None if split is not None else ["random"])
+    try:
+        res = evaluate(cfg)
+    except (ValueError, KeyError) as err:
+        assert "\n" not in str(err) and str(err)
+        return
+    s = summarise(res.records)
+    assert len(s) == 1 and (np.isfinite(s["mean"]).all() or s["flag"].str.contains("undefined").all())
