@@ -204,7 +204,8 @@ def _task_folds(name: str, task: TaskData, cfg: EvalConfig) -> list[Fold]:
             raise TaskError(f"{where}: {err}") from err
     min_train = max(MIN_TRAIN_ROWS, cfg.knn_k if "knn" in cfg.probes else 0)
     # registry tasks sample their points: a rare class with one point is a fact of the sample, not an error
-    problems = check_task(task.y, task.kind, folds, name=cfg.user_target or task.name, class_names=task.class_names,
+    problems = check_task(task.y, task.kind, folds, name=(cfg.user_target or "") if is_table(name) else task.name,
+                          class_names=task.class_names,
                           min_per_class=2 if is_table(name) else 1, min_train=min_train)
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
