@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from satclip.cache import atomic_path, cache_dir, content_hash
+from satclip.cache import cache_dir, content_hash
 from satclip.cache_entries import (
     CacheEntryError,
     discard_bad_entry,
@@ -221,18 +221,17 @@ def land_mask(lons: np.ndarray, lats: np.ndarray, *, cache: bool = True) -> np.n
     """
     lons = np.asarray(lons, dtype=np.float64)
     lats = np.asarray(lats, dtype=np.float64)
-    path = cache_dir("explore", "landmask") / f"{content_hash('landmask', 1, lons, lats)}.npy"
+    path = cache_dir("explore", "landmask") / f"{content_hash('landmask', 2, lons, lats)}.npz"
     if cache and path.exists():
         try:
-            mask = np.load(path, allow_pickle=False)
-            if mask.shape == (lats.size, lons.size) and mask.dtype == bool:
-                return mask
-        except (OSError, ValueError):
-            pass
+            arrays, _ = load_checked_arrays(path, {"mask": {"shape": (lats.size, lons.size), "dtype": bool}})
+        except CacheEntryError as err:
+            discard_bad_entry(path, err)
+        else:
+            return arrays["mask"]
     mask = _land_mask_uncached(lons, lats)
     if cache:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.save(f, mask)
+        save_checked_arrays(path, {"mask": mask})
     return mask
 
 
