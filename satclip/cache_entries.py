@@ -63,8 +63,16 @@ def check_array(
         raise CacheEntryError(f"array {name!r} has dtype {arr.dtype}, expected {np.dtype(dtype)}")
     if hashlib.sha256(np.ascontiguousarray(arr).data).hexdigest() != record.get("sha256"):
         raise CacheEntryError(f"array {name!r} does not match its checksum (modified or corrupt)")
-    if finite and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+    if finite and arr.dtype.kind in "fc" and not _all_finite(arr):
         raise CacheEntryError(f"array {name!r} has {int((~np.isfinite(arr)).sum())} non-finite values")
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """np.isfinite(arr).all(), fast for float16 too (numpy emulates float16 arithmetic: 10x slower), by its
+    exponent bits: all ones means inf or NaN."""
+    if arr.dtype == np.float16 and arr.size:
+        return bool(np.bitwise_and(np.ascontiguousarray(arr).view(np.uint16), 0x7C00).max() < 0x7C00)
+    return bool(np.isfinite(arr).all())
 
 
 def save_checked_arrays(path: str | os.PathLike[str], arrays: dict[str, np.ndarray],
