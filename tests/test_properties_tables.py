@@ -151,3 +151,40 @@ def test_oracle_encoder_matches_a_saved_model(tmp_path: Path) -> None:
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.DtypeWarning")
+
+
+PARQUET_COLUMNS = st.one_of(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=3, max_size=3),
+    st.lists(st.floats(-180, 180), min_size=3, max_size=3),
+    st.lists(st.one_of(st.text(max_size=4), st.none()), min_size=3, max_size=3),
+    st.lists(st.integers(-10**18, 10**18), min_size=3, max_size=3),
+)
+
+
+@SETTINGS
+@given(names=st.lists(NAMES, min_size=1, max_size=4), data=st.data())
+def test_parquet_tables_with_hostile_columns(tmp_path: Path, names: list[str], data: st.DataObject) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from satclip.tables import read_table
+
+    columns = [data.draw(PARQUET_COLUMNS) for _ in names]
+    src, dst = tmp_path / "in.parquet", tmp_path / "out.npy"
+    pq.write_table(pa.Table.from_arrays([pa.array(c) for c in columns], names=names), src)
+    dst.unlink(missing_ok=True)
+    try:
+        df = read_table(src, max_rows=10, max_bytes=2**20)
+    except Exception as err:  # any other type fails _check_error
+        _check_error(err)
+    else:
+        assert list(df.columns) == names and len(df) == 3
+    try:
+        embed_file(src, dst, ENCODER)
+    except Exception as err:  # any other type fails _check_error
+        _check_error(err)
+        assert not dst.exists()
+        return
+    expected = _expected(names, [[str(c[i]) for c in columns] for i in range(3)])
+    assert expected is not None, f"accepted {names} {columns}"
+    np.testing.assert_allclose(np.load(dst), ENCODER.embed(expected), rtol=0, atol=1e-5)
