@@ -112,7 +112,7 @@ def download(
         local = hub.hf_hub_download(
             entry.repo_id, entry.filename, revision=entry.revision, cache_dir=opts["cache_dir"],
             endpoint=opts["endpoint"], local_files_only=opts["offline"], force_download=force and not opts["offline"],
-            tqdm_class=tqdm_class, library_name="satclip", library_version=_version(),
+            library_name="satclip", library_version=_version(), **({"tqdm_class": tqdm_class} if tqdm_class else {}),
         )
     except Exception as err:  # huggingface_hub / httpx errors, OSError: all become one line naming the command
         raise DownloadError(_explain(entry, opts, err)) from err
@@ -148,10 +148,11 @@ def _explain(entry: ReleasedModel, opts: dict[str, Any], err: BaseException) -> 
         why = "HF_HUB_OFFLINE is set, so nothing may be downloaded, and the file is not in the Hugging Face cache"
         todo = f"on a machine with internet access (HF_HUB_OFFLINE unset) run: {entry.download_command}"
     else:
-        cause: BaseException = err
-        while cause.__cause__ is not None:
+        cause: BaseException = err  # a generic "cannot locate the file" error: show what happened underneath
+        while type(cause).__name__ == "LocalEntryNotFoundError" and cause.__cause__ is not None:
             cause = cause.__cause__
-        detail = " ".join(str(cause).split()) or type(cause).__name__
+        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+        detail = " ".join(lines[:2]) or type(cause).__name__
         why = f"{type(cause).__name__}: {detail[:300]}"
         todo = f"check the connection (and HF_ENDPOINT), then run: {entry.download_command}"
     return f"cannot download {entry.name}: {where}: {why}; {todo}"

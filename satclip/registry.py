@@ -152,6 +152,12 @@ def downloaded(name: str) -> bool:
     return RELEASED[name].path.is_file()
 
 
+def not_downloaded(names: list[str]) -> list[str]:
+    """The released model names among ``names`` (also as ``NAME+lonlat``) that are not on disk yet."""
+    bases = dict.fromkeys(n.removesuffix("+lonlat") for n in names)
+    return [n for n in bases if n in RELEASED and not downloaded(n)]
+
+
 def list_models(*, downloadable: bool = False) -> list[str]:
     """Names that ``load`` accepts right now, offline: the bundled models and the released models already
     downloaded. ``downloadable=True`` adds the released models not on disk yet (``load(name, download=True)``
