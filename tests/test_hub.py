@@ -131,6 +131,15 @@ def test_pinned_revision_is_what_gets_downloaded(hub: FakeHub, l40_ckpt: Path, r
     np.testing.assert_array_equal(satclip.load(VIT).embed(reference_points, dtype=np.float64), direct)
 
 
+def test_offline_converts_an_original_already_in_the_hf_cache(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = download(L10, keep_original=True)
+    first.path.unlink()
+    n = len(hub.requests)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    again = download(L10)
+    assert again.fetched and again.path.is_file() and again.sha256 == first.sha256 and len(hub.requests) == n
+
+
 def test_a_file_already_in_the_hf_cache_is_left_there(hub: FakeHub, hf_env: Path) -> None:
     from huggingface_hub import hf_hub_download
 
