@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from satclip.cache import cache_dir, file_sha256
-from satclip.checkpoints import CheckpointError, load_model_file, load_satclip_checkpoint, read_card
+from satclip.checkpoints import CheckpointError, load_model_file, load_satclip_checkpoint
 from satclip.encoder import Encoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -182,7 +182,6 @@ def resolve_released(name: str, *, download: bool = False) -> Path:
     """Path of a released model's converted file; downloads it first only when ``download=True``.
 
     Without ``download`` a model not on disk raises :class:`ModelNotDownloadedError` naming the command.
-    A file whose card names another source (not written by ``satclip download NAME``) is refused.
     """
     entry = RELEASED[name]
     if not entry.path.is_file():
@@ -195,13 +194,17 @@ def resolve_released(name: str, *, download: bool = False) -> Path:
         from satclip.hub import download as hub_download
 
         hub_download(name)
-    source = (read_card(entry.path).get("provenance") or {}).get("repo_id")
+    return entry.path
+
+
+def _check_source(entry: ReleasedModel, card: dict, path: Path) -> None:
+    """Refuse a file at a released model's path that ``satclip download NAME`` did not write."""
+    source = (card.get("provenance") or {}).get("repo_id")
     if source != entry.repo_id:
         raise CheckpointError(
-            f"{entry.path}: model card names source {source!r}, expected {entry.repo_id!r}; "
+            f"{path}: model card names source {source!r}, expected {entry.repo_id!r}; "
             f"replace it with: {entry.download_command} --force"
         )
-    return entry.path
 
 
 def load(
@@ -222,6 +225,8 @@ def load(
     if key in BUNDLED or key in RELEASED:
         path = resolve_bundled(key) if key in BUNDLED else resolve_released(key, download=download)
         module, card = load_model_file(path)
+        if key in RELEASED:
+            _check_source(RELEASED[key], card, path)
         card["name"] = key
         return Encoder(module, card, device)
     path = Path(key).expanduser()

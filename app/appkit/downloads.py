@@ -76,8 +76,9 @@ def released_models_panel(where: Any = None) -> None:
                    "the original.")
         for name in missing:
             entry = RELEASED[name]
-            st.markdown(f"**{name}** — L={entry.L}, {entry.image_encoder}, {entry.converted_bytes / 1e6:.1f} MB "
-                        "once downloaded")
-            st.code(entry.download_command, language="bash")
-            if st.button(f"Download {name}", key=f"download_{name}"):
+            encoder = entry.image_encoder.split(" (")[0]
+            st.markdown(f"**{name}**  \nL={entry.L}, {encoder} image encoder, "
+                        f"{entry.converted_bytes / 1e6:.1f} MB once downloaded")
+            if st.button(f"Download {name}", key=f"download_{name}", help=entry.url):
                 _download(name, st)
+            st.code(entry.download_command, language="bash", wrap_lines=True)
