@@ -209,6 +209,7 @@ def test_cli_download_checks_every_name_first(hub: FakeHub) -> None:
     assert hub.requests == []
 
 
+@pytest.mark.slow  # huggingface_hub retries a refused connection for about 23 s before giving up
 def test_cli_refused_connection_and_offline_are_one_error_line(hf_env: Path) -> None:
     """A real process (as users run it): the error is one ``error:`` line naming the command, no traceback."""
     env = {**os.environ, "HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}", "PYTHONPATH": str(Path.cwd())}
