@@ -161,7 +161,7 @@ def _explain(entry: ReleasedModel, opts: dict[str, Any], err: BaseException) -> 
 def _verified_sha256(entry: ReleasedModel, original: Path) -> str:
     """sha256 of the downloaded file, checked against the Hub's LFS hash (the cache's blob name) when there is one."""
     sha256 = file_sha256(original)
-    blob = original.resolve()
+    blob = _blob_of(original)
     if _SHA256.fullmatch(blob.name) and blob.name != sha256:
         _remove_from_hf_cache(original)
         raise DownloadError(
@@ -199,16 +199,24 @@ def _card(
     }
 
 
+def _blob_of(pointer: Path) -> Path:
+    """The ``blobs/<etag>`` entry a snapshot file links to, one link deep (that entry may itself link into a
+    shared store named by another hash); the file itself when the cache holds copies instead of links."""
+    if not pointer.is_symlink():
+        return pointer
+    return Path(os.path.normpath(pointer.parent / os.readlink(pointer)))
+
+
 def _remove_from_hf_cache(pointer: Path) -> None:
     """Delete a downloaded file from the Hugging Face cache: its snapshot entry, and its blob unless another
     snapshot still links to it."""
-    blob = pointer.resolve()
+    blob = _blob_of(pointer)
     pointer.unlink(missing_ok=True)
-    if blob != pointer and blob.is_file():
+    if blob != pointer and blob.exists():
         snapshots = blob.parent.parent / "snapshots"
         links = snapshots.rglob("*") if snapshots.is_dir() else iter(())
-        if not any(p.is_symlink() and p.resolve() == blob for p in links):
-            blob.unlink(missing_ok=True)
+        if not any(p.is_symlink() and _blob_of(p) == blob for p in links):
+            blob.unlink(missing_ok=True)  # the blobs/<etag> entry (a link, if it points into a shared store)
     try:
         pointer.parent.rmdir()  # the snapshot folder, if nothing else is in it
     except OSError:

@@ -236,3 +236,24 @@ def test_evaluate_with_a_downloaded_model(hub: FakeHub, hf_env: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert L10 in result.output
+
+
+def test_hf_cache_blob_linked_into_a_shared_store(tmp_path: Path) -> None:
+    """huggingface_hub may link ``blobs/<sha256>`` into a shared store named by another (Xet) hash: the checksum is
+    compared with the blob's own name, and deleting the original leaves the shared store's file alone."""
+    from satclip.hub import _remove_from_hf_cache, _verified_sha256
+
+    data = CKPT.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    store = tmp_path / "store" / ("ab" * 32)
+    store.parent.mkdir()
+    store.write_bytes(data)
+    repo = tmp_path / "hub" / "models--microsoft--SatCLIP-ResNet18-L10"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "blobs" / sha).symlink_to(store)
+    pointer = repo / "snapshots" / MAIN_COMMIT / "satclip-resnet18-l10.ckpt"
+    pointer.parent.mkdir(parents=True)
+    pointer.symlink_to(Path("..", "..", "blobs", sha))
+    assert _verified_sha256(RELEASED[L10], pointer) == sha
+    _remove_from_hf_cache(pointer)
+    assert not pointer.exists() and not (repo / "blobs" / sha).is_symlink() and store.is_file()
