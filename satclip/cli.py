@@ -39,13 +39,15 @@ def embed(
     """Embed every (lon, lat) row of a table; input columns are carried through."""
     from tqdm import tqdm
 
+    from satclip.cache import terminate_cleanly
     from satclip.registry import load
     from satclip.tables import embed_file
 
     if not src.is_file():
         raise FileNotFoundError(f"input file not found: {src}")
     encoder = load(model, device=device, trust_checkpoint=trust_checkpoint)
-    with tqdm(unit=" rows", desc=f"embed ({encoder.name})", disable=not sys.stderr.isatty()) as bar:
+    with terminate_cleanly(), tqdm(unit=" rows", desc=f"embed ({encoder.name})",
+                                   disable=not sys.stderr.isatty()) as bar:
         n = embed_file(
             src, output, encoder, chunk_rows=chunk_rows, batch_size=batch_size, wrap=wrap,
             lon_col=lon_col, lat_col=lat_col, prefix=prefix, progress=lambda done: bar.update(done - bar.n),
