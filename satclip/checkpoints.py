@@ -17,6 +17,7 @@ import operator
 import os
 import pickle
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -222,7 +223,7 @@ def _torch_load(path: Path, trust: bool) -> Any:
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         lines = str(err).strip().splitlines()
-        detail = next((line for line in lines if "Unsupported global" in line or "but got" in line), "")
+        detail = next((line for line in lines if "GLOBAL" in line or "but got" in line), "")
         needed = _unsupported_global(detail)
         if needed in TRUSTED_GLOBALS and not trust:
             hint = "Only if you trust this file, load it with trust_checkpoint=True (CLI: --trust-checkpoint)."
@@ -234,6 +235,19 @@ def _torch_load(path: Path, trust: bool) -> Any:
     except Exception as err:  # torch's reader raises many types (RuntimeError, KeyError, ...) for a bad file
         raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): "
                               f"{type(err).__name__}: {err}") from err
+
+
+def verify_checkpoint_archive(path: str | os.PathLike[str]) -> None:
+    """Refuse a ``torch.save`` file that is not a complete zip archive with intact CRCs (e.g. one
+    truncated by a killed or failed write), naming the file; reads the file once, builds nothing."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise CheckpointError(f"{path}: checkpoint is truncated or corrupt ({err}); delete it to start over") from err
+    if bad is not None:
+        raise CheckpointError(f"{path}: checkpoint is corrupt (bad CRC in {bad!r}); delete it to start over")
 
 
 def _unsupported_global(detail: str) -> str:
