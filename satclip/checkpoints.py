@@ -16,6 +16,8 @@ import numbers
 import operator
 import os
 import pickle
+import pickletools
+import re
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -217,6 +219,7 @@ def _torch_load(path: Path, trust: bool) -> Any:
         magic = fh.read(4)
     if magic != b"PK\x03\x04":
         raise CheckpointError(f"{path}: not a PyTorch checkpoint (not a zip archive as torch.save writes)")
+    _refuse_amplifying_pickle(path)
     allowed = _trusted_globals(path) if trust else []
     try:
         with torch.serialization.safe_globals(allowed):
@@ -248,6 +251,46 @@ def verify_checkpoint_archive(path: str | os.PathLike[str]) -> None:
         raise CheckpointError(f"{path}: checkpoint is truncated or corrupt ({err}); delete it to start over") from err
     if bad is not None:
         raise CheckpointError(f"{path}: checkpoint is corrupt (bad CRC in {bad!r}); delete it to start over")
+
+
+MAX_PICKLE_BYTES = 64 * 2**20  # the pickled structure of a checkpoint; tensors are stored beside it
+
+
+def _refuse_amplifying_pickle(path: Path) -> None:
+    """Refuse the constructors torch's restricted unpickler admits that turn a small number into a
+    huge allocation (``bytearray(n)``, legacy ``torch.FloatTensor(n)``): a 384-byte file otherwise
+    takes 2 GB and 15 s. Real checkpoints never name them (tensors come from ``_rebuild_tensor_v2``)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = next((i for i in archive.infolist() if i.filename.endswith("data.pkl")), None)
+            if info is None:
+                raise CheckpointError(f"{path}: not a PyTorch checkpoint (no data.pkl in the archive)")
+            if info.file_size > MAX_PICKLE_BYTES:
+                raise CheckpointError(f"{path}: pickled structure of {info.file_size} bytes is too large "
+                                      f"(> {MAX_PICKLE_BYTES}); not a model checkpoint")
+            data = archive.read(info)
+    except CheckpointError:
+        raise
+    except Exception as err:  # zipfile raises several types for a damaged archive
+        raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): {err}") from err
+    strings: list[str] = []
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name == "GLOBAL":
+                name = str(arg).replace(" ", ".")
+            elif op.name == "STACK_GLOBAL":
+                name = ".".join(strings[-2:])
+            else:
+                if isinstance(arg, str):
+                    strings.append(arg)
+                continue
+            if name == "builtins.bytearray" or re.fullmatch(r"torch(\.cuda|\.sparse)?\.[A-Za-z]+Tensor", name):
+                raise CheckpointError(f"{path}: refusing to unpickle {name!r}, which can allocate unbounded "
+                                      "memory; not a model checkpoint")
+    except CheckpointError:
+        raise
+    except Exception:  # a malformed opcode stream: torch.load reports it with its own message
+        return
 
 
 def _unsupported_global(detail: str) -> str:
@@ -348,6 +391,8 @@ def load_satclip_checkpoint(
     for key, value in state.items():
         if not isinstance(value, torch.Tensor):
             raise CheckpointError(f"{path}: state_dict key {key!r} is a {type(value).__name__}, not a tensor")
+        if value.numel() * value.element_size() > value.untyped_storage().nbytes():  # e.g. stride 0
+            raise CheckpointError(f"{path}: state_dict key {key!r} is a view larger than the data stored for it")
     _check_layout(config, {k: tuple(v.shape) for k, v in state.items()}, path)  # before anything is allocated
     _check_values(state, path)
     state = {k: v.to(torch.float64) for k, v in state.items()}

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import builtins
 import collections
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +188,33 @@ def test_non_checkpoint_files_are_not_told_to_trust(tmp_path: Path, content: byt
     with pytest.raises(CheckpointError, match="not a PyTorch checkpoint") as info:
         satclip.load(tmp_path / "model.ckpt")
     assert "trust" not in str(info.value)
+
+
+def _torch_zip(path: Path, pickle_bytes: bytes) -> Path:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("archive/data.pkl", pickle_bytes)
+        zf.writestr("archive/byteorder", "little")
+        zf.writestr("archive/version", "3\n")
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+@pytest.mark.parametrize("constructor", [b"builtins\nbytearray", b"torch\nFloatTensor"])
+def test_tiny_checkpoint_cannot_allocate_gigabytes(tmp_path: Path, constructor: bytes) -> None:
+    """torch's restricted unpickler admits bytearray(n): a 384-byte file took 2 GB and 15 s."""
+    payload = b"\x80\x02c" + constructor + b"\nJ\x00\x94\x35\x77\x85R."  # constructor(2_000_000_000)
+    path = _torch_zip(tmp_path / "bomb.ckpt", payload)
+    seconds, growth_mb, outcome = _load_in_subprocess(path)
+    assert outcome.startswith("refused") and "can allocate unbounded memory" in outcome, outcome
+    assert seconds < 1.0 and growth_mb < 50, (seconds, growth_mb)
+
+
+def test_broadcast_view_weights_are_refused(tmp_path: Path) -> None:
+    """A stride-0 view stores one number but claims a full weight matrix (memory not held by the file)."""
+    ck = _reference_ckpt()
+    key = "model.location.nnet.layers.1.weight"
+    ck["state_dict"][key] = torch.zeros(1, dtype=torch.float64).expand(512, 512)
+    torch.save(ck, tmp_path / "view.ckpt")
+    with pytest.raises(CheckpointError, match=r"key 'nnet.layers.1.weight' is a view larger"):
+        satclip.load(tmp_path / "view.ckpt")
