@@ -73,8 +73,8 @@ def load(
     trust_checkpoint: bool = False,
 ) -> Encoder:
     """Load a location encoder: a bundled name, one of our ``.safetensors`` model files, or a
-    released SatCLIP Lightning ``.ckpt``. ``trust_checkpoint=True`` allows unpickling for a
-    ``.ckpt`` that needs it: only for files you trust.
+    released SatCLIP Lightning ``.ckpt``. ``trust_checkpoint=True`` also admits the fixed
+    ``satclip.checkpoints.TRUSTED_GLOBALS`` (plain-data classes) in a ``.ckpt``; it never runs code.
     """
     key = os.fspath(name_or_path)
     if key in BUNDLED:
