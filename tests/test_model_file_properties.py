@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import save_file
 
@@ -92,6 +92,8 @@ def _write_own(path: Path, card: Any, tensors: dict[str, torch.Tensor], card_tex
 @SETTINGS
 @given(data=st.binary(max_size=4096), suffix=st.sampled_from([".safetensors", ".ckpt"]),
        prefix=st.sampled_from([b"", b"PK\x03\x04", struct.pack("<Q", 64), struct.pack("<Q", 2**62)]))
+@example(data=b"root:x:0:0:root:/root:/bin/bash\n", suffix=".ckpt", prefix=b"")  # /etc/passwd: IndexError
+@example(data=b"just text\n", suffix=".ckpt", prefix=b"")
 def test_random_bytes(tmp_path: Path, data: bytes, suffix: str, prefix: bytes) -> None:
     path = tmp_path / f"random{suffix}"
     path.write_bytes(prefix + data)
@@ -193,6 +195,8 @@ REFERENCE_CKPT = _reference_ckpt()
 
 @SETTINGS
 @given(hp=hyper_parameters, drop=st.sets(st.sampled_from(list(REFERENCE_CKPT["state_dict"])), max_size=2))
+@example(hp={"le_type": "sphericalharmonics", "pe_type": "siren", "harmonics_calculation": "analytic",
+             "legendre_polys": 10.5, "capacity": 512, "num_hidden_layers": 2, "embed_dim": 256}, drop=set())
 def test_random_lightning_checkpoints(tmp_path: Path, hp: dict, drop: set) -> None:
     ck = dict(REFERENCE_CKPT, hyper_parameters=hp,
               state_dict={k: v for k, v in REFERENCE_CKPT["state_dict"].items() if k not in drop})
@@ -202,6 +206,8 @@ def test_random_lightning_checkpoints(tmp_path: Path, hp: dict, drop: set) -> No
     if encoder is not None:
         c = encoder.module.config
         assert (c.L, c.hidden_dim, c.num_hidden_layers, c.embed_dim) == (10, 512, 2, 256)
+        declared = [hp[k] for k in ("legendre_polys", "capacity", "num_hidden_layers", "embed_dim")]
+        assert all(type(v) is int for v in declared), declared  # 10.5 or True is not silently truncated
         assert hp["harmonics_calculation"] in ("analytic", "closed-form")
 
 
