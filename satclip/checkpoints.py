@@ -2,8 +2,10 @@
 import of the released SatCLIP Lightning checkpoints.
 
 Nothing here unpickles arbitrary objects: safetensors holds only tensors and strings, and
-Lightning checkpoints are read with ``torch.load(weights_only=True)`` unless the caller explicitly
-trusts the file.
+Lightning checkpoints are read with ``torch.load(weights_only=True)``; trusting a file admits only
+the fixed ``TRUSTED_GLOBALS``. Every file is checked (config types and bounds, names, shapes, dtypes,
+finite values) before a module is built, so a file cannot make the loader allocate more than it
+holds. See docs/security.md.
 """
 
 from __future__ import annotations
