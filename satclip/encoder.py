@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from satclip.cache import content_hash
+from satclip.devices import resolve_device
 from satclip.geo import validate_lonlat
 from satclip.location_encoder import LocationEncoder
 
@@ -25,7 +26,7 @@ class Encoder:
     """
 
     def __init__(self, module: LocationEncoder, card: dict[str, Any], device: str | torch.device = "cpu"):
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.module = module.to(self.device).eval()
         self.card = copy.deepcopy(card)
         self.card.setdefault("config", module.config.to_dict())

@@ -23,6 +23,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.utils.data import DataLoader
 
 from satclip.cache import atomic_path
+from satclip.checkpoints import verify_checkpoint_archive
 from satclip.data.loaders import FeatureBatches, ImageItems, ShardedBatchSampler, jitter_lonlat, normalise_features
 from satclip.image.factory import FROZEN, build_image_encoder
 from satclip.location_encoder import LocationEncoderConfig
@@ -281,6 +282,8 @@ def fit(
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     if resume and not ckpt.is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}; start without --resume")
+    if resume:
+        verify_checkpoint_archive(ckpt)  # a truncated last.ckpt: one clear error, not a traceback from Lightning
     if not resume and ckpt.is_file():
         raise FileExistsError(f"{ckpt} exists: pass --resume to continue that run, or choose another output.dir")
     pl.seed_everything(int(config.get("seed", 0)), workers=True, verbose=False)
