@@ -99,7 +99,7 @@ def test_write_and_read_files(tmp_path):
     for suffix in (".csv", ".geojson"):
         p = write_pins(df, tmp_path / f"pins{suffix}")
         pd.testing.assert_frame_equal(read_pins(p), df)
-    with pytest.raises(PinError, match="unsupported pin file type '.xlsx'"):
+    with pytest.raises(PinError, match=r"unsupported pin file type '\.xlsx'"):
         write_pins(df, tmp_path / "pins.xlsx")
     with pytest.raises(PinError, match="no such pin file"):
         read_pins(tmp_path / "none.csv")
@@ -122,7 +122,8 @@ def _fc(**change):
      "feature 0 is not a Point"),
     ("p.geojson", _fc(geometry={"type": "Point", "coordinates": ["a", 1]}), PinError, "no numeric [lon, lat]"),
     ("p.geojson", _fc(geometry=None), PinError, "feature 0 is not a Point"),
-    ("p.geojson", _fc(properties={"kind": "like", "weight": -2}), PinError, "weight must be a positive number at rows [0]"),
+    ("p.geojson", _fc(properties={"kind": "like", "weight": -2}), PinError,
+     "weight must be a positive number at rows [0]"),
     ("p.geojson", _fc(geometry={"type": "Point", "coordinates": [10, 95]}), CoordinateError, "row"),
     ("p.csv", b"lon,lat,kind\n1,2,like\n3,4,maybe\n", PinError, "kind must be 'like' or 'unlike' at rows [1]"),
     ("p.csv", b"lon,lat,weight\n1,2,1\n3,4,nan\n", PinError, "weight must be a positive number at rows [1]"),
