@@ -68,3 +68,39 @@ def test_search_second_model_side_by_side_follows_the_view(app_env: dict[str, st
     for i in range(2):
         args = json.loads(at.get("component_instance")[i].proto.json_args)
         assert args.get("zoom") == 4 and args.get("center") == [40, 5], (args.get("zoom"), args.get("center"))
+
+
+LAND = [(10.0, 25.0), (45.0, 23.0), (-62.0, -3.0), (100.0, 60.0), (-100.0, 40.0), (25.0, -25.0)]
+WATER = [(-30.0, 30.0), (-140.0, 0.0), (80.0, -30.0), (-30.0, -30.0), (170.0, 30.0), (-150.0, -40.0)]
+
+
+def test_label_pins_fit_a_classifier_with_held_out_accuracy_and_exports(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.switch_page("pages/label.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("at least two classes" in i.value for i in at.info)
+    for lon, lat in LAND:
+        _click(at, lon, lat, "label_map")
+    assert any("land 6" in i.value for i in at.info)  # one class only: no classifier yet
+    at.radio(key="label_current").set_value("water").run()
+    for lon, lat in WATER:
+        _click(at, lon, lat, "label_map")
+    pins = at.session_state["label_pins"]
+    assert pins["label"].tolist() == ["land"] * 6 + ["water"] * 6
+    metric = at.metric[0]
+    assert metric.label == "Held-out accuracy" and "±" in metric.value
+    assert "5-fold CV over 12 pins" in _texts(at)
+    assert "satclip-overlay" in _map_layers(at)
+    at.sidebar.radio(key="label_show").set_value("uncertainty").run()
+    assert any("uncertainty (entropy / log C)" in m.value for m in at.markdown)
+    at.toggle(key="label_exports").set_value(True).run()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert {"GeoTIFF", "Parquet", "Download pins (CSV)"} <= set(labels)
+
+
+def test_label_needs_two_class_names(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.switch_page("pages/label.py").run()
+    at.text_input(key="label_names").set_value("forest").run()
+    assert not at.exception
+    assert any("at least two class names" in w.value for w in at.warning)
