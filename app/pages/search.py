@@ -43,8 +43,9 @@ second = sb.selectbox("Second model (side by side)", [NO_SECOND, *others], key="
 c1, c2, c3 = st.columns([2, 1, 2])
 mode = c1.radio("A click on the map adds a pin that is", ["like", "unlike"], horizontal=True, key="search_mode")
 weight = c2.number_input("Weight of new pins", 0.1, 10.0, 1.0, 0.1, key="search_weight")
-upload = c3.file_uploader("Load pins (CSV or GeoJSON; replaces the pins)", type=["csv", "geojson", "json"],
-                          key="search_upload")
+files = c3.expander("Load or save pins (CSV, GeoJSON)")
+upload = files.file_uploader("Load pins (replaces the current ones)", type=["csv", "geojson", "json"],
+                             key="search_upload")
 
 state.setdefault("search_pins", empty_pins())
 state.setdefault("search_version", 0)
@@ -63,19 +64,20 @@ if upload is not None and upload.file_id != state.get("search_upload_seen"):
     except (PinError, CoordinateError) as err:
         notices.error(f"Cannot load pins: {err}")
 
-pins_box = st.container()
 if second == NO_SECOND:
     left, right = st.columns([3, 2], gap="medium")
-    map_slots, list_slots = [left], [right]
+    map_slots, pins_box, list_slots = [left], right.container(), [right]
 else:
     map_slots = list(st.columns(2, gap="small"))
+    pins_box = st.container()
     list_slots = list(st.columns(2, gap="small"))
 
 # ------------------------------------------------------------------ pin table (edits), then clicks
 with pins_box:
+    st.caption("Pins: edit kind, weight and label in the table; select rows and press Delete to remove them.")
     edited = st.data_editor(
         state["search_pins"], key=f"search_editor_{state['search_version']}", num_rows="dynamic", hide_index=True,
-        width="stretch", column_config={
+        width="stretch", height=min(36 + 35 * (len(state["search_pins"]) + 1), 220), column_config={
             "lon": st.column_config.NumberColumn("lon", min_value=-180.0, max_value=180.0, format="%.3f"),
             "lat": st.column_config.NumberColumn("lat", min_value=-90.0, max_value=90.0, format="%.3f"),
             "kind": st.column_config.SelectboxColumn("kind", options=["like", "unlike"], required=True),
@@ -97,16 +99,15 @@ for key in MAP_KEYS:
         _set_pins(pd.concat([base, row], ignore_index=True) if len(base) else row)
         st.rerun()
 
-with pins_box:
-    d1, d2, d3 = st.columns(3)
-    if pins is not None and len(pins):
-        d1.download_button("Download pins (CSV)", pins_to_csv(pins), file_name="pins.csv", mime="text/csv",
-                           key="search_dl_csv")
-        d2.download_button("Download pins (GeoJSON)", pins_to_geojson(pins), file_name="pins.geojson",
-                           mime="application/geo+json", key="search_dl_geojson")
-    if d3.button("Remove all pins", key="search_clear", disabled=pins is None or not len(pins)):
-        _set_pins(empty_pins())
-        st.rerun()
+if pins is not None and len(pins):
+    d1, d2 = files.columns(2)
+    d1.download_button("Download pins (CSV)", pins_to_csv(pins), file_name="pins.csv", mime="text/csv",
+                       key="search_dl_csv")
+    d2.download_button("Download pins (GeoJSON)", pins_to_geojson(pins), file_name="pins.geojson",
+                       mime="application/geo+json", key="search_dl_geojson")
+if pins_box.button("Remove all pins", key="search_clear", disabled=pins is None or not len(pins)):
+    _set_pins(empty_pins())
+    st.rerun()
 
 # ------------------------------------------------------------------ compute (per model)
 models: list[tuple[str, Any, Any]] = [(getattr(encoder, "name", "model"), encoder, ex)]
