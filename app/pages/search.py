@@ -17,7 +17,7 @@ from satclip.explore.pins import PinError, empty_pins, pins_to_csv, pins_to_geoj
 from satclip.explore.render import colormap_names
 from satclip.geo import CoordinateError
 
-MAP_KEYS = ("search_map", "search_map2")
+MAP_KEY, SYNC_KEYS = "search_map", ("search_map_a", "search_map_b")  # synced maps report their view: own keys
 NO_SECOND = "(none)"
 PIN_COLOURS = {"like": "#22c55e", "unlike": "#ef4444"}
 
@@ -89,7 +89,7 @@ try:
 except (PinError, CoordinateError) as err:
     notices.error(f"Fix the pin table: {err}")
 
-for key in MAP_KEYS:
+for key in (MAP_KEY, *SYNC_KEYS):
     clicked = maps.clicked_lonlat(state.get(key))
     if clicked is not None and clicked != state.get(f"{key}_seen"):
         state[f"{key}_seen"] = clicked
@@ -135,16 +135,31 @@ for name, enc, explorer in models:
 
 # ------------------------------------------------------------------ maps (the second follows the first's view)
 sync = len(results) > 1
+map_keys = SYNC_KEYS if sync else (MAP_KEY,)
+DEFAULT_VIEW = (20.0, 0.0, 2)  # maps.base_map's centre (lat, lon) and zoom
+
+
+def _close(a: tuple[float, float, int] | None, b: tuple[float, float, int] | None) -> bool:
+    return a is not None and b is not None and a[2] == b[2] and abs(a[0] - b[0]) < 0.5 and abs(a[1] - b[1]) < 0.5
+
+
 view = state.get("search_view")
-for key in MAP_KEYS[: len(results)]:
+moved = []
+for key in map_keys:
     got = state.get(key) or {}
-    reported = (tuple(got["center"].values()) if isinstance(got.get("center"), dict) else None, got.get("zoom"))
-    if sync and reported[0] is not None and reported != state.get(f"{key}_reported"):
-        state[f"{key}_reported"] = reported
-        view = {"center": reported[0], "zoom": reported[1]}  # this map moved: the others follow
+    centre, zoom = got.get("center"), got.get("zoom")
+    if not isinstance(centre, dict) or zoom is None:
+        continue
+    now = (float(centre["lat"]), float(centre["lng"]), int(zoom))
+    before = state.get(f"{key}_reported", DEFAULT_VIEW)
+    state[f"{key}_reported"] = now
+    if not _close(now, before) and not _close(now, view):  # moved by the user, not by following the other map
+        moved.append(now)
+if sync and moved:
+    view = moved[0]
 state["search_view"] = view
 
-for slot, key, res in zip(map_slots, MAP_KEYS, results, strict=False):
+for slot, key, res in zip(map_slots, map_keys, results, strict=False):
     with slot:
         if sync:
             st.markdown(f"**{res['name']}**")
@@ -164,7 +179,7 @@ for slot, key, res in zip(map_slots, MAP_KEYS, results, strict=False):
                                  for p in pins.itertuples(index=False)], "#22c55e", radius=9, fill_opacity=1.0)
         st_folium(m, key=key, feature_group_to_add=fg, height=520 if not sync else 440, use_container_width=True,
                   returned_objects=["last_clicked", "center", "zoom"] if sync else ["last_clicked"], pixelated=True,
-                  center=tuple(view["center"]) if sync and view else None, zoom=view["zoom"] if sync and view else None)
+                  center=(view[0], view[1]) if sync and view else None, zoom=view[2] if sync and view else None)
         if res["legend"] is not None:
             st.markdown(res["legend"].html(width_px=300, fmt="{:.3f}"), unsafe_allow_html=True)
 

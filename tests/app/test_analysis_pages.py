@@ -58,11 +58,11 @@ def test_search_second_model_side_by_side_follows_the_view(app_env: dict[str, st
     if len(options) < 2:  # no other bundled model in this installation
         return
     at.selectbox(key="search_model2").set_value(options[1]).run()
-    _click(at, 10.0, 25.0, "search_map")
+    _click(at, 10.0, 25.0, "search_map_a")
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("component_instance")) == 2
     assert all("satclip-overlay" in _map_layers(at, i) for i in range(2))
-    at.session_state["search_map"] = {"last_clicked": {"lat": 25.0, "lng": 10.0}, "center": {"lat": 40, "lng": 5},
+    at.session_state["search_map_a"] = {"last_clicked": {"lat": 25.0, "lng": 10.0}, "center": {"lat": 40, "lng": 5},
                                       "zoom": 4}
     at.run()
     for i in range(2):

@@ -134,3 +134,39 @@ def test_label_page_fits_a_classifier_in_the_browser(server: str, tmp_path: Path
         page.screenshot(path=str(ARTIFACTS / "11-label-1280x720.png"))
         page.screenshot(path=str(ARTIFACTS / "11-label-1280x720-full.png"), full_page=True)
     assert not outside, f"requests left the machine: {outside[:5]}"
+
+
+@pytest.mark.slow
+def test_search_side_by_side_maps_share_the_view(server: str, tmp_path: Path) -> None:
+    from appkit.serve import browser
+
+    outside: list[str] = []
+    with browser(tmp_path / "profile", server, CHROMIUM, outside, viewport=VIEWPORT) as ctx:
+        page = ctx.new_page()
+        page.goto(server, timeout=120_000)
+        _leaflet(page)
+        page.get_by_role("link", name="Search").click()
+        page.get_by_text("Search with pins").wait_for(timeout=60_000)
+        box = page.get_by_role("combobox", name="Second model (side by side)")
+        box.click()
+        page.get_by_role("option", name="satclip-bluemarble-l10").click()
+        page.wait_for_function("() => document.querySelectorAll(\"iframe[title*='st_folium']\").length == 2",
+                               timeout=180_000)
+        first, second = _leaflet(page, 0), _leaflet(page, 1)
+        _click_lonlat(first, 10.0, 25.0)
+        page.get_by_text("Most similar places (satclip-bluemarble-l10)").wait_for(timeout=120_000)
+        first, second = _leaflet(page, 0), _leaflet(page, 1)
+        zoom = f"(el) => ({FIND_MAP})(el).getZoom()"
+        start = second.evaluate(zoom)
+        first.locator(".leaflet-control-zoom-in").click()
+        page.wait_for_function(
+            "([z]) => { const fs = document.querySelectorAll(\"iframe[title*='st_folium']\");"
+            " const w = fs[1] && fs[1].contentWindow; if (!w || !w.L) return false;"
+            " const m = Object.values(w).find(v => v instanceof w.L.Map); return m && m.getZoom() > z; }",
+            arg=[start], timeout=60_000)
+        assert second.evaluate(zoom) == first.evaluate(zoom) == start + 1
+        assert page.locator("img").count() >= 0 and first.locator("img.satclip-overlay").count() == 1
+        assert second.locator("img.satclip-overlay").count() == 1
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(ARTIFACTS / "12-search-side-by-side-1280x720.png"))
+    assert not outside, f"requests left the machine: {outside[:5]}"
