@@ -59,3 +59,33 @@ def test_table_task_kind_rule_is_the_suites():
         table_task(df, "code")
     with pytest.raises(ValueError, match=r"not a finite number at rows \[1\]"):
         table_task(df.assign(v=["1", "x", *["2"] * 998]), "v", kind="regression")
+
+
+def _table(n: int = 400, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-70, 70, n)})
+    df["t"] = 0.3 * df["lat"] + 0.05 * df["lon"] + rng.normal(0, 1, n)
+    df["cls"] = np.where(df["lat"] > 0, "north", "south")
+    return df
+
+
+@pytest.mark.parametrize("probe", ["ridge", "knn", "mlp"])
+def test_probes_beat_the_constant_on_a_simple_target(probe):
+    """Moved from the app's own probe suite (app/appkit/probes.py, now deleted) onto the library engine."""
+    df = _table()
+    enc = {"lon/lat": baseline_encoders(["lon/lat"])["lon/lat"], CONSTANT: None}
+    res = quick_evaluate(table_task(df, "t", with_continents=False), enc, "random", probe)
+    r2 = res.metrics.set_index("encoder")["r2"]
+    assert r2["lon/lat"] > 0.5 and abs(r2[CONSTANT]) < 0.1
+    assert set(res.predictions.columns) == {"encoder", "fold", "lon", "lat", "y", "pred"}
+    assert len(res.predictions) == 2 * 80
+    res = quick_evaluate(table_task(df, "cls", with_continents=False), {"lon/lat": enc["lon/lat"]}, "block", probe)
+    assert res.metrics["accuracy"].iloc[0] > 0.8 and res.metrics["folds"].iloc[0] == 5
+
+
+def test_continent_split_uses_the_tables_continent_column():
+    df = _table().assign(continent=lambda d: np.where(d["lon"] < 0, "Africa", "Asia"))
+    folds = task_folds(table_task(df, "t"), "continent")
+    assert [f.label for f in folds] == ["Africa", "Asia"]
+    for f in folds:
+        assert len(np.intersect1d(f.train, f.test)) == 0 and len(f.train) + len(f.test) == len(df)

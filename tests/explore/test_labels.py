@@ -64,7 +64,7 @@ def test_maps_and_exports(bluemarble, land_water_pins, tmp_path):
     back = pd.read_parquet(m.export_table(tmp_path / "labels.parquet"))
     assert list(back.columns) == ["lon", "lat", "class", "confidence", "uncertainty", "p_land", "p_water"]
     assert len(back) == grid.n_cells and set(back["class"]) <= {"land", "water"}
-    with pytest.raises(ValueError, match="use .parquet or .csv"):
+    with pytest.raises(ValueError, match=r"use \.parquet or \.csv"):
         m.export_table(tmp_path / "labels.xlsx")
 
 
