@@ -19,6 +19,7 @@ from satclip.downstream.quick import BASELINES, DEFAULT_QUICK_TASK, baseline_enc
 from satclip.geo import CoordinateError
 
 MAX_POINTS = 20_000
+MAX_CONFUSION = 30  # classes; a bigger matrix is unreadable (a 500-class ID column drew 500 columns)
 SPLITS = {"random": "random 80/20", "block": "spatial blocks (5-fold, 10 deg)", "continent": "continent hold-out"}
 METRIC_NAMES = {"r2": "R2", "rmse": "RMSE", "mae": "MAE", "accuracy": "accuracy", "macro_f1": "macro F1"}
 PROBE_NAMES = {"ridge": "ridge (linear)", "knn": "k nearest neighbours", "mlp": "MLP"}
@@ -137,8 +138,11 @@ if res:
         ct = pd.crosstab(p["y"].map(lambda i: names[int(i)] if names else i),
                          p["pred"].map(lambda i: names[int(i)] if names else i), rownames=["true"],
                          colnames=["predicted"])
-        m2.write("Confusion matrix (test points)")
-        m2.dataframe(ct, key="ds_confusion")
+        if max(ct.shape) <= MAX_CONFUSION:
+            m2.write("Confusion matrix (test points)")
+            m2.dataframe(ct, key="ds_confusion")
+        else:
+            m2.info(f"{max(ct.shape)} classes: too many for a readable confusion matrix; download the predictions.")
     out = preds.copy()
     if not reg and res["classes"]:
         out["y_label"] = out["y"].map(lambda i: res["classes"][int(i)])

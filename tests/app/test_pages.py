@@ -215,6 +215,11 @@ def test_downstream_warns_on_degenerate_targets_before_running(app_env: dict[str
     assert at.button(key="ds_run").disabled
     at.checkbox(key="ds_anyway").check().run()
     assert not at.button(key="ds_run").disabled
+    at.selectbox(key="ds_probe").set_value("knn").run()
+    at.button(key="ds_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("too many for a readable confusion matrix" in i.value for i in at.info)
+    assert len(at.dataframe) == 1  # the metrics only, no 500-column matrix
     at.selectbox(key="ds_target").set_value("temp").run()
     assert not at.warning and not at.button(key="ds_run").disabled
 
