@@ -12,10 +12,10 @@ from appkit.page import setup
 from appkit.state import TABLE_TYPES, InputError, read_table
 
 from satclip.data.assets import AssetError, is_available
-from satclip.downstream.checks import check_target
+from satclip.downstream.checks import quick_problems
 from satclip.downstream.datasets import TASKS, TaskData, load_task, required_assets, table_task
 from satclip.downstream.probes import PROBES
-from satclip.downstream.quick import BASELINES, DEFAULT_QUICK_TASK, baseline_encoders, quick_evaluate
+from satclip.downstream.quick import BASELINES, DEFAULT_QUICK_TASK, baseline_encoders, quick_evaluate, task_folds
 from satclip.geo import CoordinateError
 
 MAX_POINTS = 20_000
@@ -83,7 +83,13 @@ split = c1.selectbox("Split", list(SPLITS), index=1, format_func=SPLITS.get, key
 probe = c2.selectbox("Probe", PROBES, key="ds_probe", format_func=PROBE_NAMES.get)
 baselines = st.multiselect("Baselines", list(BASELINES), list(BASELINES), key="ds_baselines")
 
-problems = check_target(task.y, task.kind, f"target {task.name!r}") if task is not None else []
+problems: list[str] = []
+if task is not None:
+    try:
+        problems = quick_problems(task, task_folds(task, split), user_table=source != "Built-in task",
+                                  knn_k=10 if probe == "knn" else 0)
+    except ValueError as err:  # a split the data cannot make (e.g. no continents, too few blocks)
+        problems = [str(err)]
 for msg in problems:
     st.warning(f"{msg}.")
 anyway = st.checkbox("Run anyway", False, key="ds_anyway") if problems else True

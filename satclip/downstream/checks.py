@@ -1,60 +1,45 @@
-"""Checks that a downstream target can be learned at all, run before any probe is fit.
+"""Warnings for the app's quick downstream runs, shown before any probe is fit.
 
-A constant target makes R2 undefined, a single class makes accuracy meaningless, an ID-like column
-(a class or a distinct integer per row) cannot generalise to held-out rows, and a handful of rows
-cannot be split into training and test sets. ``check_target`` names each such problem in one line;
-``validate_target`` raises them as a :class:`TargetError`.
+Everything that makes scores meaningless comes from :mod:`satclip.downstream.validate` (the checks
+``satclip evaluate`` refuses a task with: constant or non-finite target, one class, rare classes, folds
+too small to fit or test on). This module adds what a hand-picked column can look like without being
+invalid: an ID (a class per row, or one consecutive integer per row), which no probe can generalise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-MIN_ROWS = 30  # fewer rows leave a test fold of a handful of points
-MIN_PER_CLASS = 2  # a class seen once cannot be both trained on and tested
+from satclip.downstream.datasets import TaskData
+from satclip.downstream.splits import Fold
+from satclip.downstream.validate import MIN_TRAIN_ROWS, check_task
 
 
-class TargetError(ValueError):
-    """A target no probe can learn (constant, one class, ID-like, too few rows)."""
-
-
-def check_target(y: np.ndarray, kind: str, name: str = "target") -> list[str]:
-    """One-line messages naming every problem of target ``y`` for a ``kind`` ('regression' or
-    'classification') task; empty when the target is usable."""
-    if kind not in ("regression", "classification"):
-        raise ValueError(f"kind must be 'regression' or 'classification', got {kind!r}")
+def id_like_problems(y: np.ndarray, kind: str, name: str = "target") -> list[str]:
+    """A target that looks like a row ID or a name: about one class per row, or n distinct consecutive
+    integers for n rows."""
     y = np.asarray(y)
     n = len(y)
-    problems: list[str] = []
-    if n < MIN_ROWS:
-        problems.append(f"{name}: only {n} rows; a probe needs at least {MIN_ROWS} to train and test on")
-    if n == 0:
-        return problems
-    values, counts = np.unique(y, return_counts=True)
-    if kind == "regression":
+    if n < 10:
+        return []
+    n_distinct = len(np.unique(y))
+    if kind == "classification" and n_distinct > n / 2:
+        return [f"target {name!r}: {n_distinct} classes for {n} rows (about one per row): it looks like an ID or "
+                "name column; held-out rows would have classes never seen in training"]
+    if kind == "regression" and n_distinct == n:
         yf = y.astype(np.float64)
-        if not np.isfinite(yf).all():
-            problems.append(f"{name}: not finite at rows {np.flatnonzero(~np.isfinite(yf))[:10].tolist()}")
-        elif len(values) == 1:
-            problems.append(f"{name}: constant ({values[0]:g} in every row): nothing to predict, R2 is undefined")
-        elif n >= 10 and len(values) == n and np.all(yf == np.round(yf)) and yf.max() - yf.min() == n - 1:
-            problems.append(f"{name}: {n} distinct consecutive integers, one per row: looks like a row ID, "
-                            "not a property of the place")
-        return problems
-    if len(values) == 1:
-        problems.append(f"{name}: a single class ({values[0]}): nothing to predict")
-        return problems
-    if n >= 10 and len(values) > n / 2:
-        problems.append(f"{name}: {len(values)} classes for {n} rows (about one per row): looks like an ID or "
-                        "name column; held-out rows would have classes never seen in training")
-    elif (rare := int((counts < MIN_PER_CLASS).sum())) > 0:
-        problems.append(f"{name}: {rare} of {len(values)} classes have fewer than {MIN_PER_CLASS} rows; "
-                        "they cannot be both trained on and tested")
-    return problems
+        if np.isfinite(yf).all() and np.all(yf == np.round(yf)) and yf.max() - yf.min() == n - 1:
+            return [f"target {name!r}: {n} distinct consecutive integers, one per row: it looks like a row ID, "
+                    "not a property of the place"]
+    return []
 
 
-def validate_target(y: np.ndarray, kind: str, name: str = "target") -> None:
-    """Raise :class:`TargetError` listing every problem :func:`check_target` finds."""
-    problems = check_target(y, kind, name)
-    if problems:
-        raise TargetError("; ".join(problems))
+def quick_problems(task: TaskData, folds: Sequence[Fold], *, user_table: bool, knn_k: int = 0) -> list[str]:
+    """Every reason the quick run of ``task`` on ``folds`` would mislead (empty: fine): the suite's own
+    checks (:func:`satclip.downstream.validate.check_task`, as ``satclip evaluate`` applies them; rare
+    classes only count for user tables, whose rows are not a sample) and :func:`id_like_problems`."""
+    problems = check_task(task.y, task.kind, folds, name=task.name, class_names=task.class_names or None,
+                          min_per_class=2 if user_table else 1, min_train=max(MIN_TRAIN_ROWS, knn_k))
+    return id_like_problems(task.y, task.kind, task.name) + problems

@@ -19,7 +19,9 @@ import pandas as pd
 
 from satclip.cache import atomic_path, cache_dir, content_hash
 from satclip.downstream import offline_tasks, sources
+from satclip.downstream.splits import parse_split_labels
 from satclip.geo import find_lonlat_columns, sample_uniform_sphere, validate_lonlat
+from satclip.tables import TableError
 
 Kind = Literal["regression", "classification"]
 TASK_FORMAT = 1  # bump to invalidate cached task files
@@ -38,6 +40,7 @@ class TaskData:
     description: str = ""
     unit: str = ""
     primary: str = ""  # metric the summary ranks by ("" = r2 or accuracy by kind)
+    split: np.ndarray | None = None  # a user table's own 'train'/'val'/'test' per row (its `split` column)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -217,7 +220,10 @@ def infer_kind(values: pd.Series) -> Kind:
 def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat_col: str | None = None,
                kind: Kind | None = None, name: str | None = None, with_continents: bool = True) -> TaskData:
     """A user task from a CSV or Parquet file with lon, lat and a ``target`` column. Continents (for the
-    continent hold-out) come from Natural Earth when that asset is fetched, else they are 'unknown'."""
+    continent hold-out) come from Natural Earth when that asset is fetched, else they are 'unknown'.
+    A ``split`` column (train/val/test, as CoordBench tables have) is kept as ``TaskData.split``; other
+    columns (timestamp, id, ...) are ignored. A mostly numeric target with a few non-numbers is refused,
+    naming the rows, unless ``kind`` says classification."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
@@ -239,6 +245,12 @@ def table_task(df: pd.DataFrame, target: str, *, lon_col: str | None = None, lat
     col = df[target]
     if col.isna().any():
         raise ValueError(f"{p}: target {target!r} is missing at rows {np.flatnonzero(col.isna().to_numpy())[:10]}")
+    from satclip.downstream.validate import numeric_column_problems
+
+    if kind != "classification" and (problems := numeric_column_problems(col, target, kind_given=kind is not None)):
+        raise TableError(f"{p}: {problems[0]}")
+    split_cols = [c for c in df.columns if str(c).lower() == "split"]
+    split = parse_split_labels(df[split_cols[0]], str(p)) if split_cols else None
     kind = kind or infer_kind(col)
     if kind == "regression":
         y = pd.to_numeric(col, errors="coerce").to_numpy(np.float64)
@@ -257,4 +269,5 @@ def table_task(df: pd.DataFrame, target: str, *, lon_col: str | None = None, lat
         continent = _continents(lonlat)
     else:
         continent = np.full(len(y), "unknown")
-    return TaskData(name or target, kind, lonlat, y, continent, names, f"user data {p}: {target}")
+    return TaskData(name or target, kind, lonlat, y, continent, names, f"user data {Path(p).name}: {target}",
+                    split=split)
