@@ -15,6 +15,7 @@ A pin table has columns lon, lat, kind ("like" | "unlike"), weight (> 0) and lab
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -127,8 +128,8 @@ def search(grid: EmbeddingGrid, pins: pd.DataFrame, encoder: Any = None) -> Simi
 
 
 def pins_to_csv(pins: pd.DataFrame) -> str:
-    """The pin table as CSV text (columns :data:`COLUMNS`)."""
-    return validate_pins(pins).to_csv(index=False)
+    """The pin table as CSV text (columns :data:`COLUMNS`; text quoted, so a label may hold any character)."""
+    return validate_pins(pins).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
 
 
 def pins_to_geojson(pins: pd.DataFrame) -> str:

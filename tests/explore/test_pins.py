@@ -82,7 +82,7 @@ pin_rows = st.lists(st.tuples(st.floats(-180, 180), st.floats(-90, 90), st.sampl
                               st.floats(1e-3, 1e3), st.text(max_size=12)), min_size=1, max_size=20)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(pin_rows)
 def test_csv_and_geojson_round_trip(rows):
     df = validate_pins(pd.DataFrame(rows, columns=["lon", "lat", "kind", "weight", "label"]))
