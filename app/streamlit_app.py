@@ -21,6 +21,8 @@ st.set_page_config(page_title="satclip explorer", page_icon=":earth_africa:", la
 PAGES = APP_DIR / "pages"
 st.navigation([
     st.Page(str(PAGES / "explore.py"), title="Explore", icon=":material/public:", default=True),
+    st.Page(str(PAGES / "search.py"), title="Search", icon=":material/push_pin:"),
+    st.Page(str(PAGES / "label.py"), title="Label", icon=":material/label:"),
     st.Page(str(PAGES / "projection.py"), title="Projection", icon=":material/palette:"),
     st.Page(str(PAGES / "downstream.py"), title="Downstream", icon=":material/query_stats:"),
     st.Page(str(PAGES / "embed.py"), title="Embed", icon=":material/table:"),

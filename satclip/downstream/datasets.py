@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from satclip.cache import atomic_path, cache_dir, content_hash
-from satclip.downstream import sources
+from satclip.downstream import offline_tasks, sources
 from satclip.downstream.splits import parse_split_labels
 from satclip.geo import find_lonlat_columns, sample_uniform_sphere, validate_lonlat
 from satclip.tables import TableError
@@ -60,6 +60,8 @@ class TaskSpec:
     class_names: Callable[[], dict[int, str]] | None = None
     splits: tuple[str, ...] = ("random", "block", "continent")
     primary: str | None = None  # summary metric; default r2 (regression) or accuracy (classification)
+    build: Callable[[int, int], tuple[np.ndarray, np.ndarray]] | None = None  # (n, seed) -> (lonlat, target)
+    offline: bool = False  # needs no fetched asset (continents are 'unknown' until naturalearth-lowres is fetched)
 
 
 def _elevation_valid(ll: np.ndarray) -> np.ndarray:
@@ -110,16 +112,25 @@ TASKS: dict[str, TaskSpec] = {
                  "GHS-WUP Degree of Urbanisation level-2 class (1 km, R2025A epoch 2025) over land", "",
                  lambda: {k: v for k, v in sources.DEGURBA_CLASSES.items() if k != 10},
                  primary="macro_f1"),  # 93 % of land is one class: accuracy would only measure the majority
+        TaskSpec("land_or_water", "classification", (), lambda ll: np.ones(len(ll), bool),
+                 offline_tasks.land_or_water, "Land or water at area-uniform points (global-land-mask, 0.25 deg)",
+                 "", lambda: {0: "water", 1: "land"}, offline=True),
+        TaskSpec("city_population", "regression", (), lambda ll: np.ones(len(ll), bool), lambda ll: ll[:, 0],
+                 "log10 population of GeoNames cities with >= 15,000 people", "log10 people",
+                 build=offline_tasks.city_population, offline=True),
     )
 }
-DEFAULT_TASKS = tuple(TASKS)
+DEFAULT_TASKS = tuple(name for name, spec in TASKS.items() if not spec.offline)  # the suite; offline = app's quick
 
 
 def required_assets(task_names: list[str] | tuple[str, ...]) -> list[str]:
     """Assets needed to build the given tasks (always including Natural Earth for continents)."""
-    names = {"naturalearth-lowres"}
+    names: set[str] = set()
     for t in task_names:
-        names.update(get_spec(t).assets)
+        spec = get_spec(t)
+        names.update(spec.assets)
+        if not spec.offline:
+            names.add("naturalearth-lowres")
     return sorted(names)
 
 
@@ -151,10 +162,17 @@ def _continents(lonlat: np.ndarray) -> np.ndarray:
     return load_countries().continent_of(lonlat)
 
 
+def _has_continents(spec: TaskSpec) -> bool:
+    """Whether the task's points get continents (always for the suite; for offline tasks once fetched)."""
+    from satclip.data.assets import is_available
+
+    return not spec.offline or is_available("naturalearth-lowres")
+
+
 def task_cache_path(name: str, n: int, seed: int) -> Path:
     spec = get_spec(name)
     key = content_hash(TASK_FORMAT, name, spec.kind, spec.description, n, seed,
-                       sources.asset_shas(tuple(required_assets([name]))))
+                       sources.asset_shas(tuple(required_assets([name]))), _has_continents(spec))
     return cache_dir("downstream", "tasks") / f"{name}-n{n}-s{seed}-{key}.npz"
 
 
@@ -167,8 +185,11 @@ def load_task(name: str, n: int = 10_000, seed: int = 0, *, use_cache: bool = Tr
         lonlat, y, continent, cls_ids, cls_names = (z["lonlat"], z["y"], z["continent"], z["class_ids"],
                                                     z["class_names"])
     else:
-        lonlat = sample_valid(spec.valid, n, seed)
-        raw = spec.target(lonlat)
+        if spec.build is not None:
+            lonlat, raw = spec.build(n, seed)
+        else:
+            lonlat = sample_valid(spec.valid, n, seed)
+            raw = spec.target(lonlat)
         if spec.kind == "regression":
             y = np.asarray(raw, dtype=np.float64)
             if not np.isfinite(y).all():
@@ -178,7 +199,7 @@ def load_task(name: str, n: int = 10_000, seed: int = 0, *, use_cache: bool = Tr
             names = spec.class_names() if spec.class_names else {}
             cls_ids, y = np.unique(np.asarray(raw, dtype=np.int64), return_inverse=True)
             cls_names = np.array([names.get(int(c), str(c)) for c in cls_ids])
-        continent = _continents(lonlat)
+        continent = _continents(lonlat) if _has_continents(spec) else np.full(len(lonlat), "unknown")
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, lonlat=lonlat, y=y, continent=continent, class_ids=cls_ids, class_names=cls_names)
     return TaskData(name, spec.kind, lonlat, y if spec.kind == "regression" else y.astype(np.int64),
@@ -207,6 +228,16 @@ def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
     df: Any = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
+    return table_task(df, target, lon_col=lon_col, lat_col=lat_col, kind=kind, name=name or p.stem,
+                      with_continents=with_continents, source=str(p))
+
+
+def table_task(df: pd.DataFrame, target: str, *, lon_col: str | None = None, lat_col: str | None = None,
+               kind: Kind | None = None, name: str | None = None, with_continents: bool = True,
+               source: str = "table") -> TaskData:
+    """A user task from a DataFrame with lon, lat and a ``target`` column (see :func:`load_table`). A
+    ``continent`` column, if present, is used as is; else continents come from Natural Earth when fetched."""
+    p = source
     if target not in df.columns:
         raise KeyError(f"{p}: target column {target!r} not found; columns are {list(df.columns)}")
     lon_name, lat_name = find_lonlat_columns(df.columns, lon_col, lat_col)
@@ -222,13 +253,18 @@ def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat
     split = parse_split_labels(df[split_cols[0]], str(p)) if split_cols else None
     kind = kind or infer_kind(col)
     if kind == "regression":
-        y = pd.to_numeric(col, errors="raise").to_numpy(np.float64)
+        y = pd.to_numeric(col, errors="raise").to_numpy(np.float64)  # inf is named by validate.check_task
         names: list[str] = []
     else:
         uniq, y = np.unique(col.astype(str).to_numpy(), return_inverse=True)
         names = [str(u) for u in uniq]
     from satclip.data.assets import is_available
 
-    use = with_continents and is_available("naturalearth-lowres")
-    continent = _continents(lonlat) if use else np.full(len(y), "unknown")
-    return TaskData(name or p.stem, kind, lonlat, y, continent, names, f"user data {p.name}: {target}", split=split)
+    if "continent" in df.columns and target != "continent":
+        continent = df["continent"].astype(str).to_numpy()
+    elif with_continents and is_available("naturalearth-lowres"):
+        continent = _continents(lonlat)
+    else:
+        continent = np.full(len(y), "unknown")
+    return TaskData(name or target, kind, lonlat, y, continent, names, f"user data {Path(p).name}: {target}",
+                    split=split)

@@ -1,4 +1,5 @@
-"""The app's helpers without a Streamlit runtime: launcher, offline assets, input parsing, probes."""
+"""The app's helpers without a Streamlit runtime: launcher, offline assets, input parsing
+(the quick probes are tested in tests/downstream/test_quick.py)."""
 
 from __future__ import annotations
 
@@ -120,65 +121,6 @@ def test_read_table_limits_and_corrupt_files() -> None:
         read_table(_Upload("a.parquet", b"PAR1 not really"), 10)
     with pytest.raises(InputError, match="empty"):
         read_table(_Upload("a.csv", b""), 10)
-
-
-# ---------------------------------------------------------------------------------------------- probes
-def _task(n: int = 400, seed: int = 0):
-    from appkit.probes import table_task
-
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-70, 70, n)})
-    df["t"] = 0.3 * df["lat"] + 0.05 * df["lon"] + rng.normal(0, 1, n)
-    df["cls"] = np.where(df["lat"] > 0, "north", "south")
-    return df, table_task(df, "t"), table_task(df, "cls")
-
-
-def test_table_task_kinds_and_errors() -> None:
-    from appkit.probes import table_task
-
-    df, reg, cls = _task()
-    assert reg.kind == "regression" and cls.kind == "classification" and cls.class_names == ["north", "south"]
-    with pytest.raises(ValueError, match="not found"):
-        table_task(df, "nope")
-    bad = df.assign(t=df["t"].where(df.index != 3))
-    with pytest.raises(ValueError, match=r"missing \(NaN\) at rows \[3\]"):
-        table_task(bad, "t")
-    with pytest.raises(ValueError, match="single class"):
-        table_task(df.assign(c="x"), "c")
-    with pytest.raises(ValueError, match="not numeric"):
-        table_task(df.assign(t=["1"] * (len(df) - 1) + ["x"]), "t", kind="regression")
-
-
-@pytest.mark.parametrize("probe", ["ridge", "knn", "mlp"])
-def test_probes_beat_the_mean_on_a_simple_target(probe: str) -> None:
-    from appkit import probes
-
-    _, reg, cls = _task()
-    metrics, preds = probes.run(reg, "random", probe, {"lon/lat": None, "mean / majority": None})
-    r2 = metrics.set_index("encoder")["R2"]
-    assert r2["lon/lat"] > 0.5 and abs(r2["mean / majority"]) < 0.1
-    assert set(preds.columns) == {"encoder", "fold", "lon", "lat", "y", "pred"} and len(preds) == 2 * 80
-    metrics, _ = probes.run(cls, "block", probe, {"lon/lat": None})
-    assert metrics["accuracy"].iloc[0] > 0.8 and metrics["folds"].iloc[0] == 5
-
-
-def test_continent_split_needs_continents() -> None:
-    from appkit import probes
-
-    df, reg, _ = _task()
-    reg.continent = np.where(df["lon"] < 0, "Africa", "Asia")
-    folds = probes.folds("continent", reg)
-    assert [f[0] for f in folds] == ["Africa", "Asia"]
-    for _, train, test in folds:
-        assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(df)
-
-
-def test_offline_builtin_tasks(app_env: dict[str, str]) -> None:
-    from appkit import probes
-
-    t = probes.load_builtin("city_population", 300)
-    assert t.kind == "regression" and t.lonlat.shape == (300, 2) and (t.y >= np.log10(15000) - 1e-9).all()
-    assert "land_or_water" in probes.builtin_tasks()
 
 
 def test_read_table_refuses_a_parquet_decompression_bomb(tmp_path: Path) -> None:

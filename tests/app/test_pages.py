@@ -148,6 +148,7 @@ def test_projection_page_pca(app_env: dict[str, str]) -> None:
 def test_downstream_builtin_task_with_baselines(app_env: dict[str, str]) -> None:
     at = _app(app_env)
     at.switch_page("pages/downstream.py").run()
+    assert at.selectbox(key="ds_task").value == "land_or_water"  # the default shows the embedding's value
     at.selectbox(key="ds_task").set_value("city_population")
     at.select_slider(key="ds_n").set_value(500)
     at.selectbox(key="ds_split").set_value("block")
@@ -190,10 +191,37 @@ def test_downstream_uploaded_csv_and_bad_csv(app_env: dict[str, str]) -> None:
     at.file_uploader(key="ds_upload").set_value(("bad.csv", bad.to_csv(index=False).encode(), "text/csv")).run()
     assert not at.exception
     assert any("latitude outside [-90, 90] at row 7" in e.value for e in at.error)
-    assert len(at.dataframe[0].value) == shown  # the earlier results are still there
+    assert shown and not at.dataframe and not at.get("download_button")  # an error clears the results it replaced
     at.file_uploader(key="ds_upload").set_value(("junk.csv", b"\x00\x01\x02garbage", "text/csv")).run()
     assert not at.exception
     assert at.error, "a corrupt file gives a message"
+
+
+def test_downstream_warns_on_degenerate_targets_before_running(app_env: dict[str, str]) -> None:
+    """Issue 12 defect 8: a constant target showed R2 "None", an ID column accuracy 0 and a 500-column matrix."""
+    at = _app(app_env)
+    at.switch_page("pages/downstream.py").run()
+    at.radio(key="ds_source").set_value("Upload a CSV/Parquet").run()
+    rng = np.random.default_rng(0)
+    n = 500
+    df = pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-60, 70, n), "const": 1.5,
+                       "site": [f"site-{i}" for i in range(n)], "temp": rng.normal(size=n)})
+    at.file_uploader(key="ds_upload").set_value(("t.csv", df.to_csv(index=False).encode(), "text/csv")).run()
+    at.selectbox(key="ds_target").set_value("const").run()
+    assert any("constant" in w.value for w in at.warning)
+    assert at.button(key="ds_run").disabled and not at.dataframe  # nothing ran
+    at.selectbox(key="ds_target").set_value("site").run()
+    assert any("500 classes for 500 rows" in w.value for w in at.warning)
+    assert at.button(key="ds_run").disabled
+    at.checkbox(key="ds_anyway").check().run()
+    assert not at.button(key="ds_run").disabled
+    at.selectbox(key="ds_probe").set_value("knn").run()
+    at.button(key="ds_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("too many for a readable confusion matrix" in i.value for i in at.info)
+    assert len(at.dataframe) == 1  # the metrics only, no 500-column matrix
+    at.selectbox(key="ds_target").set_value("temp").run()
+    assert not at.warning and not at.button(key="ds_run").disabled
 
 
 def test_embed_page_upload_and_errors(app_env: dict[str, str]) -> None:
