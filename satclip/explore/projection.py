@@ -11,6 +11,7 @@ Results are cached per grid and parameters, and checked when read.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -188,19 +189,10 @@ def project(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, 
     ``True`` for a tqdm bar; ``stage(name)`` is told each stage as it starts. Cached on disk by grid key and
     parameters; a cached entry is used only if its key, shape, dtype and values check out.
     """
-    method = method.lower()
-    if method not in METHODS:
-        raise ValueError(f"unknown projection method {method!r}; choose one of {METHODS}")
-    if n_components not in (1, 2, 3) or n_components > grid.dim:
-        raise ValueError(f"n_components must be 1, 2 or 3 (and <= the embedding dim), got {n_components}")
-    if method == "pca" and params:
-        raise ValueError(f"PCA takes no extra parameters, got {sorted(params)}")
-    if max_fit is None:
-        max_fit = 20000 if method == "pca" else 5000
-    settings = {"seed": seed, "max_fit": int(max_fit), **params}
+    method, settings = _settings(grid, method, n_components, seed, max_fit, params)
     key = projection_key(grid, method, n_components, settings)
     path = cache_dir("explore", "projections") / f"{key}.npz"
-    if cache and path.exists():
+    if cache:
         cached = _load_cached(path, key, (grid.n_cells, n_components))
         if cached is not None:
             return Projection(grid=grid, method=method, components=cached[0], info=cached[1])
@@ -222,6 +214,30 @@ def project(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, 
     return Projection(grid=grid, method=method, components=comps, info=info)
 
 
+def cached_projection(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, seed: int = 0,
+                      max_fit: int | None = None, **params: Any) -> Projection | None:
+    """The projection :func:`project` would return, if it is in the disk cache (and sound); else None, at once."""
+    method, settings = _settings(grid, method, n_components, seed, max_fit, params)
+    key = projection_key(grid, method, n_components, settings)
+    cached = _load_cached(cache_dir("explore", "projections") / f"{key}.npz", key, (grid.n_cells, n_components))
+    return None if cached is None else Projection(grid=grid, method=method, components=cached[0], info=cached[1])
+
+
+def _settings(grid: EmbeddingGrid, method: str, n_components: int, seed: int, max_fit: int | None,
+              params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Checked method name and the full fit settings (defaults filled in), as the cache key sees them."""
+    method = method.lower()
+    if method not in METHODS:
+        raise ValueError(f"unknown projection method {method!r}; choose one of {METHODS}")
+    if n_components not in (1, 2, 3) or n_components > grid.dim:
+        raise ValueError(f"n_components must be 1, 2 or 3 (and <= the embedding dim), got {n_components}")
+    if method == "pca" and params:
+        raise ValueError(f"PCA takes no extra parameters, got {sorted(params)}")
+    if max_fit is None:
+        max_fit = 20000 if method == "pca" else 5000
+    return method, {"seed": seed, "max_fit": int(max_fit), **params}
+
+
 def projection_key(grid: EmbeddingGrid, method: str, n_components: int, settings: dict[str, Any]) -> str:
     """Cache key of a projection: the grid (model fingerprint, resolution, land mask), method and parameters."""
     return content_hash("projection", PROJECTION_VERSION, grid.key, grid.n_cells, method, n_components, settings)
@@ -229,6 +245,8 @@ def projection_key(grid: EmbeddingGrid, method: str, n_components: int, settings
 
 def _load_cached(path: Any, key: str, shape: tuple[int, int]) -> tuple[np.ndarray, dict] | None:
     """A cached projection's (components, info) if it is the one asked for and sound, else None (rebuilt)."""
+    if not os.path.exists(path):
+        return None
     try:
         with np.load(path, allow_pickle=False) as z:
             comps, info, stored = z["components"], json.loads(str(z["info"])), str(z["key"])
