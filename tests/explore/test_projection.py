@@ -164,13 +164,12 @@ import numpy as np
 from satclip.explore.grid import build_grid
 from satclip.explore.projection import project
 from tests.explore.conftest import make_encoder
-from satclip.explore import umap_fit
 grid = build_grid(make_encoder(8), 6.0)
 _ = grid.embeddings
 r0 = resource.getrusage(resource.RUSAGE_SELF)
 project(grid, "umap", 3, max_fit=600, cache=False)
 r1 = resource.getrusage(resource.RUSAGE_SELF)
-umap = umap_fit.import_umap()
+import umap
 hits = misses = 0
 for mod in (umap.umap_, umap.layouts):
     for obj in vars(mod).values():
