@@ -151,11 +151,17 @@ def test_umap_reports_stages_in_order(fresh_cache):
     grid = build_grid(make_encoder(8), 6.0)
     stages: list[str] = []
     done: list[int] = []
-    project(grid, "umap", 3, max_fit=600, cache=False, stage=stages.append, progress=lambda d, t: done.append(d))
+    umap3 = project(grid, "umap", 3, max_fit=600, cache=False, stage=stages.append,
+                    progress=lambda d, t: done.append(d))
     assert len(stages) == 3
     assert "principal components" in stages[0] and "600 cells" in stages[1] and f"{grid.n_cells:,}" in stages[2]
     assert done == sorted(done) and done[-1] == grid.n_cells
     assert len(set(done)) > 5  # the epochs and the placement move the bar, not only the stage ends
+    from sklearn.manifold import trustworthiness
+
+    # faithful: cells near each other on the map are near in the embedding (1.0 = perfect, ~0.5 = random)
+    x = grid.embeddings.astype(np.float32)
+    assert trustworthiness(x, umap3.components, n_neighbors=10) > 0.9
 
 
 _CHILD = """
