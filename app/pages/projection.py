@@ -25,8 +25,8 @@ if encoder is None:
 ex = explorer_for(encoder, settings.resolution, notices)
 
 method = st.sidebar.radio("Method", ["PCA", "UMAP"], key="proj_method",
-                          help="PCA takes a second; UMAP about 10-20 s the first time per model (then cached), "
-                               "fitted in the background: other pages stay usable meanwhile")
+                          help="PCA takes a second; UMAP is fitted once per model (about 20 s of CPU time, then "
+                               "cached), in the background: other pages stay usable meanwhile")
 n_points = st.sidebar.select_slider("Scatter points", [1000, 2000, 5000, 10000], 5000, key="proj_n")
 opacity = st.sidebar.slider("Map opacity", 0.0, 1.0, 0.85, 0.05, key="proj_opacity")
 UMAP_ARGS: dict[str, Any] = {"seed": 0}
