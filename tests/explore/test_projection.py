@@ -159,9 +159,11 @@ def test_umap_reports_stages_in_order(fresh_cache):
     assert len(set(done)) > 5  # the epochs and the placement move the bar, not only the stage ends
     from sklearn.manifold import trustworthiness
 
-    # faithful: cells near each other on the map are near in the embedding (1.0 = perfect, ~0.5 = random)
+    # faithful: cells near each other on the map are near in the embedding (1.0 = perfect, ~0.5 = random).
+    # A fit on 600 of these 1,800 cells gives 0.90 (0.99 fitted on all); benchmarks/bench_projection.py
+    # compares the default path with the previous one on the real 0.5 deg grid (0.967 vs 0.957).
     x = grid.embeddings.astype(np.float32)
-    assert trustworthiness(x, umap3.components, n_neighbors=10) > 0.9
+    assert trustworthiness(x, umap3.components, n_neighbors=10) > 0.85
 
 
 _CHILD = """
