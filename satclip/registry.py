@@ -219,7 +219,8 @@ def load(
 
     A released model must be on disk (``satclip download NAME``); ``download=True`` fetches it from the
     Hugging Face Hub if it is not (explicit consent: nothing else ever downloads). ``trust_checkpoint=True``
-    allows unpickling for a ``.ckpt`` that needs it: only for files you trust.
+    also admits the fixed ``satclip.checkpoints.TRUSTED_GLOBALS`` (plain-data classes) in a ``.ckpt``;
+    it never runs code.
     """
     key = os.fspath(name_or_path)
     if key in BUNDLED or key in RELEASED:
