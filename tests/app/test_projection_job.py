@@ -59,6 +59,9 @@ def test_umap_job_survives_navigation_and_leaves_no_stale_notice(app_env: dict[s
     _show_umap(at)
     shown = _texts(at)
     assert "UMAP:" in shown and "elapsed" in shown, shown  # stage and elapsed time while it runs
+    deadline = time.monotonic() + 60
+    while gated_umap["fits"] == 0 and time.monotonic() < deadline:  # the job's thread reaches the fit
+        time.sleep(0.1)
     assert gated_umap["fits"] == 1
 
     _run(at.switch_page("pages/explore.py"))  # away and back, and to PCA and back, mid-fit
