@@ -7,10 +7,12 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from appkit import maps
+from appkit import jobs, maps
 from appkit.models import explorer_for
 from appkit.page import setup
 from streamlit_folium import st_folium
+
+from satclip.explore.projection import cached_projection
 
 MAX_HIGHLIGHT = 400
 settings, encoder, notices = setup("Projection of the embedding field")
@@ -23,29 +25,56 @@ if encoder is None:
 ex = explorer_for(encoder, settings.resolution, notices)
 
 method = st.sidebar.radio("Method", ["PCA", "UMAP"], key="proj_method",
-                          help="PCA takes seconds; UMAP about 1-2 minutes the first time per model (then cached)")
+                          help="PCA takes a second; UMAP is fitted once per model (about 20 s of CPU time, then "
+                               "cached), in the background: other pages stay usable meanwhile")
 n_points = st.sidebar.select_slider("Scatter points", [1000, 2000, 5000, 10000], 5000, key="proj_n")
 opacity = st.sidebar.slider("Map opacity", 0.0, 1.0, 0.85, 0.05, key="proj_opacity")
+UMAP_ARGS: dict[str, Any] = {"seed": 0}
 
 
-def _projection(name: str) -> Any:
-    if name == "PCA":
-        return ex.projection("pca", 3)
-    bar = notices.progress(0.0, text="UMAP: fitting (first time for this model only) ...")
-    try:
-        return ex.projection("umap", 3, seed=0, progress=lambda d, t: bar.progress(min(d / max(t, 1), 1.0),
-                                                                                 text=f"UMAP {d:,}/{t:,}"))
-    finally:
-        bar.empty()
+def _umap_job_key() -> str:
+    return f"umap:{ex.grid.key}:{ex.grid.n_cells}:{sorted(UMAP_ARGS.items())}"
 
 
-if method == "UMAP" and not st.session_state.get("proj_umap_ok"):
-    notices.info("UMAP needs a one-off fit of about 1-2 minutes per model (cached afterwards).")
-    if not notices.button("Compute UMAP", key="proj_umap_go"):
+def _fit_umap(job: jobs.Job) -> Any:
+    return ex.projection("umap", 3, progress=job.report, stage=job.set_stage, **UMAP_ARGS)
+
+
+@st.fragment(run_every=1.0)
+def _umap_status(key: str) -> None:
+    """Stage, progress, elapsed time and an estimate of the running fit; a full rerun shows the result."""
+    job = jobs.get(key)
+    if job is None or not job.running:
+        st.rerun()
+    left = job.remaining()
+    st.progress(job.fraction, text=f"UMAP: {job.stage} ... {job.elapsed:.0f} s elapsed"
+                + (f", about {left:.0f} s left" if left is not None else ""))
+    st.caption("The fit runs in the background: switch pages or methods freely, it carries on and is kept "
+               "(on disk too) for this model.")
+
+
+def _umap() -> Any:
+    """The cached UMAP projection, or the background job's result; while it runs, its status and st.stop()."""
+    proj = cached_projection(ex.grid, "umap", 3, **UMAP_ARGS)
+    if proj is not None:
+        return proj
+    key = _umap_job_key()
+    job = jobs.start(key, _fit_umap)
+    if job.running:
+        with notices:
+            _umap_status(key)
         st.stop()
-    st.session_state["proj_umap_ok"] = True
+    if job.error is not None:
+        notices.error(f"Cannot compute the UMAP projection: {job.error}")
+        if notices.button("Try again", key="proj_umap_retry"):
+            jobs.forget(key)
+            st.rerun()
+        st.stop()
+    return job.result
+
+
 try:
-    proj = _projection(method)
+    proj = ex.projection("pca", 3) if method == "PCA" else _umap()
 except (ImportError, ValueError, RuntimeError) as err:
     notices.error(f"Cannot compute the {method} projection: {err}")
     st.stop()

@@ -4,13 +4,14 @@ Three components become an RGB false-colour world map (as in the SatCLIP and sat
 papers); two become scatter data with coordinates and place names for hover. PCA is fitted with
 area weights (cos latitude) on all cells, or on an area-weighted sample of them. UMAP is fitted on an
 area-weighted sample of cells (``max_fit``) with a fixed seed, then extended to every cell by
-inverse-distance-weighted k-nearest neighbours in embedding space. Results are cached per grid and
-parameters.
+inverse-distance-weighted k-nearest neighbours in embedding space (:mod:`satclip.explore.umap_fit`).
+Results are cached per grid and parameters, and checked when read.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +24,11 @@ from satclip.cache import atomic_path, cache_dir, content_hash
 from satclip.explore.grid import EmbeddingGrid, Progress, _progress_callback
 from satclip.explore.places import nearest_places
 from satclip.explore.render import MapImage, hex_color, rgb_to_rgba, to_mercator
+from satclip.explore.umap_fit import knn_extend, umap_layout
 
 METHODS = ("pca", "umap")
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2
+Stage = Callable[[str], None]  # told the name of each stage as it starts
 
 
 @dataclass(eq=False)
@@ -141,37 +144,34 @@ def _fit_pca(grid: EmbeddingGrid, n_components: int, report: Progress | None, *,
 
 
 def _fit_umap(grid: EmbeddingGrid, n_components: int, report: Progress | None, *, seed: int = 0,
-              max_fit: int = 10000, n_neighbors: int = 15, min_dist: float = 0.1, knn: int = 8,
-              pca_dims: int = 32, verbose: bool = False, **_: Any) -> tuple[np.ndarray, dict]:
-    try:
-        import umap
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("UMAP needs the 'umap-learn' package: pip install umap-learn") from err
-    from sklearn.neighbors import NearestNeighbors
-
+              max_fit: int = 5000, n_neighbors: int = 15, min_dist: float = 0.1, knn: int = 8,
+              pca_dims: int = 32, n_epochs: int = 200, stage: Stage | None = None, **_: Any) -> tuple[np.ndarray, dict]:
+    """UMAP layout of an area-weighted sample of cells, extended to every cell (see :mod:`umap_fit`)."""
     total = grid.n_cells
-    # Reduce to ``pca_dims`` first (fast neighbour search; standard UMAP practice).
-    mean, comps, _ = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)
+
+    def step(name: str, start: float, end: float) -> Callable[[float], None]:
+        if stage is not None:
+            stage(name)
+
+        def fraction(f: float) -> None:
+            if report is not None:
+                report(int(total * (start + (end - start) * min(max(f, 0.0), 1.0))), total)
+
+        fraction(0.0)
+        return fraction
+
+    step("reducing to principal components", 0.0, 0.05)
+    mean, comps, _ = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)  # fast neighbour search, standard practice
     feats = _transform(grid.embeddings, mean, comps)
     fit_idx = np.sort(area_weighted_sample(grid, max_fit, seed))
-    reducer = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed,
-                        n_jobs=1, verbose=verbose, tqdm_kwds={"desc": "UMAP epochs"} if verbose else None)
-    fitted = reducer.fit_transform(feats[fit_idx]).astype(np.float32)
-    if report is not None:
-        report(len(fit_idx), total)
-    nn = NearestNeighbors(n_neighbors=min(knn, len(fit_idx))).fit(feats[fit_idx])
-    out = np.empty((total, n_components), dtype=np.float32)
-    step = 20000
-    for start in range(0, total, step):
-        stop = min(start + step, total)
-        dist, idx = nn.kneighbors(feats[start:stop])
-        w = 1.0 / np.maximum(dist, 1e-6)
-        out[start:stop] = np.einsum("nk,nkc->nc", w / w.sum(axis=1, keepdims=True), fitted[idx])
-        if report is not None:
-            report(len(fit_idx) + int((total - len(fit_idx)) * stop / total), total)
+    on_epoch = step(f"fitting the UMAP layout on {len(fit_idx):,} cells", 0.05, 0.5)
+    fitted = umap_layout(feats[fit_idx], n_components, n_neighbors=n_neighbors, min_dist=min_dist,
+                         n_epochs=n_epochs, seed=seed, on_epoch=on_epoch)
+    on_chunk = step(f"placing all {total:,} cells by their nearest fitted cells", 0.5, 1.0)
+    out = knn_extend(feats, feats[fit_idx], fitted, knn, on_chunk=on_chunk)
     out[fit_idx] = fitted
-    info = {"n_fit": len(fit_idx), "n_neighbors": n_neighbors, "min_dist": min_dist, "knn_extension": knn,
-            "pca_dims": int(comps.shape[0]), "seed": seed}
+    info = {"n_fit": len(fit_idx), "n_neighbors": n_neighbors, "min_dist": min_dist, "n_epochs": n_epochs,
+            "knn_extension": knn, "pca_dims": int(comps.shape[0]), "seed": seed}
     return out, info
 
 
@@ -180,14 +180,52 @@ _FITTERS: dict[str, Callable[..., tuple[np.ndarray, dict]]] = {"pca": _fit_pca, 
 
 def project(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, seed: int = 0,
             max_fit: int | None = None, progress: Progress | bool | None = None, cache: bool = True,
-            **params: Any) -> Projection:
+            stage: Stage | None = None, **params: Any) -> Projection:
     """Project the grid's embeddings to ``n_components`` (2 or 3) by ``method`` ("pca" or "umap").
 
-    ``max_fit`` (default 20,000 for PCA, 10,000 for UMAP) caps the cells the fit sees (an area-weighted
+    ``max_fit`` (default 20,000 for PCA, 5,000 for UMAP) caps the cells the fit sees (an area-weighted
     sample; PCA is exact below it). UMAP: fitted with ``random_state=seed`` (reproducible), extra
-    ``params`` (n_neighbors, min_dist, knn, pca_dims) passed on. ``progress(done, total)`` or ``True``
-    for a tqdm bar. Cached on disk by grid key and parameters.
+    ``params`` (n_neighbors, min_dist, n_epochs, knn, pca_dims) passed on. ``progress(done, total)`` or
+    ``True`` for a tqdm bar; ``stage(name)`` is told each stage as it starts. Cached on disk by grid key and
+    parameters; a cached entry is used only if its key, shape, dtype and values check out.
     """
+    method, settings = _settings(grid, method, n_components, seed, max_fit, params)
+    key = projection_key(grid, method, n_components, settings)
+    path = cache_dir("explore", "projections") / f"{key}.npz"
+    if cache:
+        cached = _load_cached(path, key, (grid.n_cells, n_components))
+        if cached is not None:
+            return Projection(grid=grid, method=method, components=cached[0], info=cached[1])
+    report = _progress_callback(progress, grid.n_cells, f"{method.upper()} projection")
+    if stage is None and hasattr(report, "bar"):  # the CLI's tqdm bar names the stage
+        stage = report.bar.set_description  # type: ignore[union-attr]
+    t0 = time.perf_counter()
+    try:
+        extra = {"stage": stage} if method == "umap" else {}
+        comps, info = _FITTERS[method](grid, n_components, report, **extra, **settings)
+    finally:
+        closer = getattr(report, "close", None)
+        if closer is not None:
+            closer()
+    info = {**info, "seconds": round(time.perf_counter() - t0, 3)}
+    if cache:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, components=comps, info=np.array(json.dumps(info)), key=np.array(key))
+    return Projection(grid=grid, method=method, components=comps, info=info)
+
+
+def cached_projection(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, seed: int = 0,
+                      max_fit: int | None = None, **params: Any) -> Projection | None:
+    """The projection :func:`project` would return, if it is in the disk cache (and sound); else None, at once."""
+    method, settings = _settings(grid, method, n_components, seed, max_fit, params)
+    key = projection_key(grid, method, n_components, settings)
+    cached = _load_cached(cache_dir("explore", "projections") / f"{key}.npz", key, (grid.n_cells, n_components))
+    return None if cached is None else Projection(grid=grid, method=method, components=cached[0], info=cached[1])
+
+
+def _settings(grid: EmbeddingGrid, method: str, n_components: int, seed: int, max_fit: int | None,
+              params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Checked method name and the full fit settings (defaults filled in), as the cache key sees them."""
     method = method.lower()
     if method not in METHODS:
         raise ValueError(f"unknown projection method {method!r}; choose one of {METHODS}")
@@ -196,28 +234,24 @@ def project(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, 
     if method == "pca" and params:
         raise ValueError(f"PCA takes no extra parameters, got {sorted(params)}")
     if max_fit is None:
-        max_fit = 20000 if method == "pca" else 10000
-    settings = {"seed": seed, "max_fit": int(max_fit), **params}
-    key = content_hash("projection", PROJECTION_VERSION, grid.key, grid.n_cells, method, n_components, settings)
-    path = cache_dir("explore", "projections") / f"{key}.npz"
-    if cache and path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                comps, info = z["components"], json.loads(str(z["info"]))
-            if comps.shape == (grid.n_cells, n_components):
-                return Projection(grid=grid, method=method, components=comps, info=info)
-        except (OSError, ValueError, KeyError):
-            pass
-    report = _progress_callback(progress, grid.n_cells, f"{method.upper()} projection")
-    t0 = time.perf_counter()
+        max_fit = 20000 if method == "pca" else 5000
+    return method, {"seed": seed, "max_fit": int(max_fit), **params}
+
+
+def projection_key(grid: EmbeddingGrid, method: str, n_components: int, settings: dict[str, Any]) -> str:
+    """Cache key of a projection: the grid (model fingerprint, resolution, land mask), method and parameters."""
+    return content_hash("projection", PROJECTION_VERSION, grid.key, grid.n_cells, method, n_components, settings)
+
+
+def _load_cached(path: Any, key: str, shape: tuple[int, int]) -> tuple[np.ndarray, dict] | None:
+    """A cached projection's (components, info) if it is the one asked for and sound, else None (rebuilt)."""
+    if not os.path.exists(path):
+        return None
     try:
-        comps, info = _FITTERS[method](grid, n_components, report, verbose=progress is True, **settings)
-    finally:
-        closer = getattr(report, "close", None)
-        if closer is not None:
-            closer()
-    info = {**info, "seconds": round(time.perf_counter() - t0, 3)}
-    if cache:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, components=comps, info=np.array(json.dumps(info)))
-    return Projection(grid=grid, method=method, components=comps, info=info)
+        with np.load(path, allow_pickle=False) as z:
+            comps, info, stored = z["components"], json.loads(str(z["info"])), str(z["key"])
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+    if stored != key or comps.shape != shape or comps.dtype != np.float32 or not np.isfinite(comps).all():
+        return None
+    return comps, info
