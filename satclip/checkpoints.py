@@ -24,15 +24,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from satclip.cache import atomic_path, file_sha256
+from satclip.errors import CheckpointError
 from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
 
 FORMAT_NAME = "satclip-location-encoder"
 FORMAT_VERSION = "1"
 _RELEASED_PREFIXES = ("model.location.nnet.", "model.nnet.")
-
-
-class CheckpointError(ValueError):
-    """A model file that is missing, corrupt, untrusted or does not match the expected layout."""
 
 
 def _package_version() -> str:

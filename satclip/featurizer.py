@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from satclip.encoder import Encoder
 from satclip.geo import validate_lonlat
+from satclip.registry import DEFAULT_MODEL
 
 
 class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
@@ -23,7 +24,7 @@ class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        model: str | Encoder = "satclip-bluemarble-l10",
+        model: str | Encoder = DEFAULT_MODEL,
         lon_col: str = "lon",
         lat_col: str = "lat",
         batch_size: int = 8192,

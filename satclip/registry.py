@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+from satclip.errors import CheckpointError
 
-from satclip.cache import file_sha256
-from satclip.checkpoints import CheckpointError, load_model_file, load_satclip_checkpoint
-from satclip.encoder import Encoder
+if TYPE_CHECKING:  # torch and the model code load on first use: the CLI starts fast and reads the names
+    import torch
+
+    from satclip.encoder import Encoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+# the model used wherever none is named (API, CLI, featurizer, explorer, app)
 DEFAULT_MODEL = "satclip-bluemarble-l10"
 
 
@@ -56,6 +59,8 @@ def list_models() -> list[str]:
 
 def resolve_bundled(name: str) -> Path:
     """Path of a bundled model file, checked against its pinned sha256."""
+    from satclip.cache import file_sha256
+
     entry = BUNDLED[name]
     if not entry.path.is_file():
         raise CheckpointError(
@@ -76,6 +81,9 @@ def load(
     released SatCLIP Lightning ``.ckpt``. ``trust_checkpoint=True`` allows unpickling for a
     ``.ckpt`` that needs it: only for files you trust.
     """
+    from satclip.checkpoints import load_model_file, load_satclip_checkpoint
+    from satclip.encoder import Encoder
+
     key = os.fspath(name_or_path)
     if key in BUNDLED:
         module, card = load_model_file(resolve_bundled(key))

@@ -14,6 +14,7 @@ from satclip.explore.places import PlaceIndex, place_index
 from satclip.explore.projection import Projection, project
 from satclip.explore.render import mercator_row_index
 from satclip.explore.similarity import SimilarityMap, similarity_map
+from satclip.registry import DEFAULT_MODEL
 
 
 class Explorer:
@@ -35,7 +36,7 @@ class Explorer:
         self._places: PlaceIndex | None = None
 
     @classmethod
-    def from_model(cls, name_or_path: str | os.PathLike[str] = "satclip-bluemarble-l10", **kwargs: Any) -> Explorer:
+    def from_model(cls, name_or_path: str | os.PathLike[str] = DEFAULT_MODEL, **kwargs: Any) -> Explorer:
         """An explorer for a bundled model name or a model file (see :func:`satclip.load`)."""
         from satclip import load
 

@@ -79,7 +79,7 @@ def test_cli_transfer_refuses_a_model_without_training_card(small_model_file) ->
     from satclip.cli import app
 
     r = CliRunner().invoke(app, ["transfer", str(small_model_file)])
-    assert r.exit_code == 2
+    assert r.exit_code == 1
     assert "names no training data and image encoder" in r.output
 
 
