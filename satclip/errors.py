@@ -48,3 +48,7 @@ class AssetMissingError(AssetError, FileNotFoundError):
 
 class MissingExtraError(SatCLIPError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class NotFittedError(SatCLIPError, ValueError, AttributeError):
+    """A featurizer used before ``fit`` (the same builtin bases as scikit-learn's NotFittedError)."""

@@ -14,7 +14,7 @@ from satclip.extras import require_extra
 OLD_BASES = {
     "CoordinateError": ValueError, "TableError": ValueError, "ConfigError": ValueError, "CheckpointError": ValueError,
     "DatasetError": ValueError, "DataPreparationError": RuntimeError, "AssetError": RuntimeError,
-    "AssetMissingError": FileNotFoundError, "MissingExtraError": ImportError,
+    "AssetMissingError": FileNotFoundError, "MissingExtraError": ImportError, "NotFittedError": ValueError,
 }
 
 
