@@ -33,7 +33,7 @@ _RELEASED_PREFIXES = ("model.location.nnet.", "model.nnet.")
 
 
 def _package_version() -> str:
-    from satclip import __version__
+    from satclip._version import __version__
 
     return __version__
 

@@ -29,8 +29,8 @@ def parse_point(text: str) -> tuple[float, float]:
 
 
 def _explorer(model: str, resolution: float, land_only: bool) -> Any:
-    from satclip import load
     from satclip.explore import Explorer
+    from satclip.registry import load
 
     return Explorer(load(model), resolution, land_only=land_only, progress=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -14,6 +14,20 @@ from satclip.geo import validate_lonlat
 from satclip.location_encoder import LocationEncoder
 
 DEFAULT_BATCH_SIZE = 8192
+
+
+@runtime_checkable
+class EncoderLike(Protocol):
+    """What code that embeds points needs from an encoder: :class:`Encoder`, the baselines of
+    :mod:`satclip.encoding.baselines`, or anything :func:`satclip.zoo.resolve_encoder` returns."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def fingerprint(self) -> str: ...
+    def embed(self, lonlat: Any, batch_size: int = ...) -> np.ndarray: ...
 
 
 class Encoder:

@@ -22,6 +22,8 @@ OFFLINE_TASKS = {
     "land_or_water": "Land or water at area-uniform points (global-land-mask, 0.25 deg), classification",
 }
 BASELINES = ("mean / majority", "lon/lat", "spherical harmonics L=10 (untrained)")
+# the baselines' names in satclip.zoo (one resolver of encoder names for the library and the app)
+BASELINE_SPECS = {"lon/lat": "lonlat", "spherical harmonics L=10 (untrained)": "sh10"}
 
 
 @dataclass
@@ -128,13 +130,10 @@ def folds(split: str, task: Task, seed: int = 0) -> list[tuple[str, np.ndarray, 
 
 def features(name: str, lonlat: np.ndarray, encoder: Any = None) -> np.ndarray:
     """Input features of a model or baseline for the points."""
-    if name == "lon/lat":
-        return lonlat.astype(np.float32)
-    if name == "spherical harmonics L=10 (untrained)":
-        import satclip
+    if name in BASELINE_SPECS:
+        from satclip.zoo import resolve_encoder
 
-        ll = np.array(lonlat, dtype=np.float64)  # a writable copy for torch
-        return satclip.spherical_harmonics(ll[:, 0], ll[:, 1], 10).numpy().astype(np.float32)
+        return resolve_encoder(BASELINE_SPECS[name]).embed(lonlat)
     if name == "mean / majority":
         return np.zeros((len(lonlat), 1), np.float32)
     return encoder.embed(lonlat)
@@ -161,7 +160,7 @@ _DISPLAY = {"r2": "R2", "rmse": "RMSE", "mae": "MAE", "accuracy": "accuracy", "m
 
 def score(kind: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """The suite's metrics (R2 / RMSE / MAE or accuracy / macro-F1) under display names."""
-    from satclip.downstream.evaluate import score as suite_score
+    from satclip.downstream.probes import score as suite_score
 
     return {_DISPLAY[k]: v for k, v in suite_score(kind, y, pred).items()}
 

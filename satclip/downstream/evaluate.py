@@ -8,7 +8,6 @@ Stochastic probes (MLP) run once per seed; deterministic ones (ridge, k-NN) once
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +20,10 @@ import torch
 
 from satclip.cache import atomic_path, cache_dir, content_hash
 from satclip.downstream.datasets import DEFAULT_TASKS, TaskData, load_table, load_task
-from satclip.downstream.probes import PROBES, MLPConfig, knn_fit_predict, mlp_fit_predict, ridge_fit_predict
+from satclip.downstream.probes import PROBES, MLPConfig, knn_fit_predict, mlp_fit_predict, ridge_fit_predict, score
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLITS, Fold, make_folds
-from satclip.encoding import baselines
-from satclip.encoding.baselines import ConcatEncoder, EncoderLike
+from satclip.encoder import EncoderLike
+from satclip.zoo import resolve_encoder
 
 STOCHASTIC = ("mlp",)
 REGRESSION_METRICS = ("r2", "rmse", "mae")
@@ -49,30 +48,6 @@ def default_encoders() -> list[str]:
     return ["geoclip", "lonlat", "sh10", "satclip-random", "xyz", "wrap", "geoclip+lonlat"]
 
 
-def resolve_encoder(spec: str) -> EncoderLike:
-    """An encoder from a name: a baseline (lonlat, xyz, wrap, sh<L>, geoclip, satclip-random[-l<L>]), a
-    bundled model, a model file / released checkpoint path, ``imagery:<model>`` (the image features of
-    that model's training imagery at each point), or ``<any of these>+lonlat``."""
-    if spec.endswith("+lonlat"):
-        return ConcatEncoder(resolve_encoder(spec[: -len("+lonlat")]))
-    if spec.startswith("imagery:"):
-        from satclip.downstream.transfer import imagery_encoder
-
-        return imagery_encoder(spec[len("imagery:"):])
-    if spec in baselines.BASELINES:
-        return baselines.BASELINES[spec]()
-    if m := re.fullmatch(r"sh(\d+)", spec):
-        return baselines.sh_encoder(int(m.group(1)))
-    if m := re.fullmatch(r"satclip-random-l(\d+)", spec):
-        return baselines.random_satclip(L=int(m.group(1)))
-    import satclip
-
-    enc = satclip.load(spec)
-    if Path(spec).exists():
-        enc.card["name"] = Path(spec).stem
-    return enc
-
-
 def embed_cached(encoder: EncoderLike, lonlat: np.ndarray) -> np.ndarray:
     """Embeddings of ``lonlat``, computed once per (encoder fingerprint, points) and cached as .npy."""
     path = cache_dir("embeddings") / f"{encoder.fingerprint}-{content_hash(np.ascontiguousarray(lonlat))}.npy"
@@ -84,19 +59,6 @@ def embed_cached(encoder: EncoderLike, lonlat: np.ndarray) -> np.ndarray:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, X)
     return X
-
-
-def score(kind: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """R2/RMSE/MAE for regression, accuracy/macro-F1 for classification."""
-    from sklearn.metrics import f1_score
-
-    if kind == "regression":
-        err = pred - y
-        ss_tot = float(((y - y.mean()) ** 2).sum())
-        return {"r2": 1.0 - float((err**2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
-                "rmse": float(np.sqrt((err**2).mean())), "mae": float(np.abs(err).mean())}
-    return {"accuracy": float((pred == y).mean()),
-            "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
 
 
 @dataclass

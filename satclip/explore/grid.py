@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from satclip.cache import atomic_path, cache_dir, content_hash
+from satclip.encoder import EncoderLike
 from satclip.geo import lonlat_grid, lonlat_to_xyz
 
 GRID_FORMAT_VERSION = 1
@@ -232,7 +233,7 @@ def grid_cache_path(fingerprint: str, resolution: float, land_only: bool) -> Pat
 
 
 def build_grid(
-    encoder: Any,
+    encoder: EncoderLike,
     resolution: float = DEFAULT_RESOLUTION,
     *,
     land_only: bool = False,

@@ -10,9 +10,10 @@ import typer
 from typer.testing import CliRunner
 
 from satclip.cli_evaluate import register
-from satclip.downstream.evaluate import EvalConfig, embed_cached, evaluate, resolve_encoder
+from satclip.downstream.evaluate import EvalConfig, embed_cached, evaluate
 from satclip.downstream.probes import MLPConfig
 from satclip.downstream.report import markdown_table, summarise, write_outputs
+from satclip.zoo import resolve_encoder
 from tests.assets_helper import real_assets, require_asset  # noqa: F401
 
 FAST_MLP = MLPConfig(max_epochs=4, patience=2)

@@ -87,8 +87,8 @@ def test_imagery_encoder_gives_the_training_image_features(tiny_dataset: PatchAr
     import torch
 
     from satclip.checkpoints import save_model
-    from satclip.downstream.evaluate import resolve_encoder
     from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+    from satclip.zoo import resolve_encoder
 
     cfg = tiny_dataset.arrays.meta["config"]
     card = {"name": "tiny", "training": {"data": {"spec": {"source": "bluemarble", **cfg}, "image_encoder": SPEC}}}
