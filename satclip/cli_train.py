@@ -73,10 +73,10 @@ def train(
             overrides[f"train.{key}"] = value
     cfg = load_config(config, overrides)
     result = fit(cfg, resume=resume)
-    if not result["is_global_zero"]:
+    if not result.is_global_zero:
         return
-    m = result["metrics"]
-    typer.echo(f"trained {result['epochs']} epochs in {result['wall_time_s']:.0f} s; run in {result['run_dir']}")
+    m = result.metrics
+    typer.echo(f"trained {result.epochs} epochs in {result.wall_time_s:.0f} s; run in {result.run_dir}")
     shown = ("val/img2loc_top1", "val/img2loc_top10", "val/median_km", "transfer/transfer_ratio")
     typer.echo("  ".join(f"{k}={m[k]:.4g}" for k in shown if k in m))
     if export is not None:
