@@ -60,7 +60,7 @@ def test_core_wheel_in_a_clean_venv_embeds_points(tmp_path: Path) -> None:
     assert cli.returncode == 0, cli.stderr[-3000:]
     assert "wrote 2 embeddings" in cli.stdout and (tmp_path / "points.parquet").is_file()
 
-    for command, extra in ((["similar", "2.35,48.85"], "explore"), (["train", "--config", "x.yaml"], "train"),
+    for command, extra in ((["similar", "2.35", "48.85"], "explore"), (["train", "--config", "x.yaml"], "train"),
                            (["evaluate"], "eval")):
         res = _run([str(satclip_cli), *command], tmp_path, env)
         assert res.returncode == 1, (command, res.stdout, res.stderr[-2000:])
