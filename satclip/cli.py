@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -64,7 +64,7 @@ def models(
     from satclip.checkpoints import read_card
     from satclip.registry import BUNDLED
 
-    cards = {}
+    cards: dict[str, dict[str, Any]] = {}
     for name, entry in sorted(BUNDLED.items()):
         cards[name] = read_card(entry.path) if entry.path.is_file() else {"name": name, "missing": True}
     if as_json:

@@ -46,6 +46,6 @@ def needs_extra(extra: str, *modules: str) -> Callable[[F], F]:
             require_extra(extra, *modules)
             return func(*args, **kwargs)
 
-        return user_errors(wrapper)  # type: ignore[arg-type]
+        return user_errors(wrapper)  # type: ignore[return-value]
 
     return decorate

@@ -161,7 +161,8 @@ def _run_job(job: _Job) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[
             members = [(f.train, f.test, s) for s in seeds for f in folds]
             out = mlp_fit_predict(X, task.y, members, task.kind, n_classes, job.mlp)
             pairs = [(f, s) for s in seeds for f in folds]
-            results = [(f, s, p, {}) for (f, s), p in zip(pairs, out, strict=True)]
+            results: list[tuple[Fold, int, np.ndarray, dict[str, Any]]] = [
+                (f, s, p, {}) for (f, s), p in zip(pairs, out, strict=True)]
         elif probe == "ridge":
             results = []
             for f in folds:

@@ -152,19 +152,19 @@ def _fit_umap(grid: EmbeddingGrid, n_components: int, report: Progress | None, *
     total = grid.n_cells
     # Reduce to ``pca_dims`` first (fast neighbour search; standard UMAP practice).
     mean, comps, _ = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)
-    feats = _transform(grid.embeddings, mean, comps)
+    reduced = _transform(grid.embeddings, mean, comps)
     fit_idx = np.sort(area_weighted_sample(grid, max_fit, seed))
     reducer = umap.UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed,
                         n_jobs=1, verbose=verbose, tqdm_kwds={"desc": "UMAP epochs"} if verbose else None)
-    fitted = reducer.fit_transform(feats[fit_idx]).astype(np.float32)
+    fitted = reducer.fit_transform(reduced[fit_idx]).astype(np.float32)
     if report is not None:
         report(len(fit_idx), total)
-    nn = NearestNeighbors(n_neighbors=min(knn, len(fit_idx))).fit(feats[fit_idx])
+    nn = NearestNeighbors(n_neighbors=min(knn, len(fit_idx))).fit(reduced[fit_idx])
     out = np.empty((total, n_components), dtype=np.float32)
     step = 20000
     for start in range(0, total, step):
         stop = min(start + step, total)
-        dist, idx = nn.kneighbors(feats[start:stop])
+        dist, idx = nn.kneighbors(reduced[start:stop])
         w = 1.0 / np.maximum(dist, 1e-6)
         out[start:stop] = np.einsum("nk,nkc->nc", w / w.sum(axis=1, keepdims=True), fitted[idx])
         if report is not None:
