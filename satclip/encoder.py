@@ -84,6 +84,20 @@ class Encoder:
         (memory is bounded by the batch, whatever N), returned as ``dtype`` (float32 by default;
         ``np.float64`` keeps full precision of float64 models). ``progress(n_done)`` is called
         after each batch.
+
+        Args:
+            lonlat: (N, 2) (lon, lat) degrees, one pair, or a DataFrame with lon/lat columns.
+            batch_size: points per forward pass (bounds memory).
+            wrap: wrap longitudes outside [-180, 180] instead of raising.
+            dtype: dtype of the returned array.
+            progress: called with the number of points done after each batch.
+
+        Returns:
+            Array (N, dim) of ``dtype``.
+
+        Raises:
+            CoordinateError: NaN, out-of-range or malformed coordinates, naming the rows.
+            ValueError: ``batch_size`` < 1.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")

@@ -60,6 +60,18 @@ class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
     ``X`` is a DataFrame with ``lon_col``/``lat_col`` columns or an (N, 2) array of (lon, lat).
     ``model`` is a bundled name, a model file path, or a loaded :class:`~satclip.encoder.Encoder`.
     The model is loaded in ``fit`` (no training happens: the encoder is frozen).
+
+    Args:
+        model: a model name (:func:`satclip.list_models`), a model file path, or a loaded Encoder.
+        lon_col: longitude column of DataFrame input.
+        lat_col: latitude column of DataFrame input.
+        batch_size: points per forward pass.
+        wrap: wrap longitudes outside [-180, 180] instead of raising.
+        device: torch device of the model.
+
+    Raises:
+        CoordinateError: in ``transform``, for invalid coordinates (naming the rows).
+        NotFittedError: ``transform`` before ``fit``.
     """
 
     def __init__(

@@ -53,7 +53,11 @@ BUNDLED: dict[str, BundledModel] = {
 
 
 def list_models() -> list[str]:
-    """Names of the bundled models that ``load`` accepts."""
+    """The model names :func:`load` accepts.
+
+    Returns:
+        Sorted names of the bundled models (``satclip-bluemarble-l10`` is :data:`DEFAULT_MODEL`).
+    """
     return sorted(BUNDLED)
 
 
@@ -78,8 +82,19 @@ def load(
     trust_checkpoint: bool = False,
 ) -> Encoder:
     """Load a location encoder: a bundled name, one of our ``.safetensors`` model files, or a
-    released SatCLIP Lightning ``.ckpt``. ``trust_checkpoint=True`` allows unpickling for a
-    ``.ckpt`` that needs it: only for files you trust.
+    released SatCLIP Lightning ``.ckpt``.
+
+    Args:
+        name_or_path: a name from :func:`list_models` or the path of a model file.
+        device: torch device to embed on (``"cpu"``, ``"cuda"``, ...).
+        trust_checkpoint: allow unpickling for a ``.ckpt`` that needs it: only for files you trust.
+
+    Returns:
+        An :class:`~satclip.encoder.Encoder`: ``embed((lon, lat) degrees) -> (N, dim) float32``.
+
+    Raises:
+        CheckpointError: an unknown name, a missing, corrupt or untrusted file, or a bundled file that
+            does not match its pinned sha256.
     """
     from satclip.checkpoints import load_model_file, load_satclip_checkpoint
     from satclip.encoder import Encoder

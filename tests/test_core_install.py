@@ -24,6 +24,7 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) -
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # builds a venv and installs torch into it: minutes on a loaded machine
 def test_core_wheel_in_a_clean_venv_embeds_points(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     wheels = tmp_path / "wheels"

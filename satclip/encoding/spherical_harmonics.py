@@ -85,6 +85,21 @@ def spherical_harmonics(
     ``out`` (an (N, L*L) tensor of ``dtype``) is filled and returned instead of a new tensor:
     reusing a buffer skips the page faults of a fresh allocation, which cost as much as the
     computation itself at large L.
+
+    Args:
+        lon: longitudes in degrees, 1-D.
+        lat: latitudes in degrees, 1-D, same length as ``lon``.
+        L: number of degrees (features of degree 0 .. L-1; L*L columns), a positive integer.
+        convention: ``"orthonormal"`` or ``"satclip"`` (the released SatCLIP weights' features).
+        dtype: ``torch.float64`` (default) or ``torch.float32``.
+        device: where to compute (default: the input tensor's device, else CPU).
+        out: optional (N, L*L) tensor of ``dtype`` to fill.
+
+    Returns:
+        Tensor (N, L*L); feature index ``l*l + (m + l)``, m from -l to l.
+
+    Raises:
+        ValueError: a bad ``L``, ``convention`` or ``dtype``, or ``lon``/``lat`` of different lengths.
     """
     if not isinstance(L, int) or isinstance(L, bool) or L < 1:
         raise ValueError(f"L must be a positive integer, got {L!r}")
