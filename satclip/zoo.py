@@ -64,5 +64,9 @@ def imagery_encoder(name_or_path: str) -> EncoderLike:
 
     encoder, dataset, image_spec, image_path = training_imagery(name_or_path)
     dim = int(build_image_encoder(image_spec, dataset.channels).out_dim)  # type: ignore[arg-type]
-    return FeatureEncoder(f"imagery:{encoder.name}", dim, image_feature_fn(dataset, image_spec, image_path),
-                          params=(dataset.fingerprint, image_spec))
+    return FeatureEncoder(
+        f"imagery:{encoder.name}",
+        dim,
+        image_feature_fn(dataset, image_spec, image_path),
+        params=(dataset.fingerprint, image_spec),
+    )

@@ -14,8 +14,17 @@ import pytest
 import satclip
 
 PUBLIC_MODULES = (
-    "satclip", "satclip.registry", "satclip.encoder", "satclip.featurizer", "satclip.errors", "satclip.extras",
-    "satclip.zoo", "satclip.checkpoints", "satclip.encoding.spherical_harmonics", "satclip.geo", "satclip.tables",
+    "satclip",
+    "satclip.registry",
+    "satclip.encoder",
+    "satclip.featurizer",
+    "satclip.errors",
+    "satclip.extras",
+    "satclip.zoo",
+    "satclip.checkpoints",
+    "satclip.encoding.spherical_harmonics",
+    "satclip.geo",
+    "satclip.tables",
 )
 # satclip.SatCLIPFeaturizer is imported on first use (keeps `import satclip` free of scikit-learn's import
 # time); pdoc reports it as unresolved on the package page and documents it on satclip.featurizer's.
@@ -24,11 +33,18 @@ LAZY_NAMES = ("SatCLIPFeaturizer",)
 
 @pytest.mark.slow
 def test_api_reference_builds_without_warnings(tmp_path: Path) -> None:
-    res = subprocess.run([sys.executable, "-m", "pdoc", "--docformat", "google", "-o", str(tmp_path),
-                          *PUBLIC_MODULES], capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-m", "pdoc", "--docformat", "google", "-o", str(tmp_path), *PUBLIC_MODULES],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
-    warnings = [line for line in res.stderr.splitlines() if line.startswith("Warn")
-                and not any(f"'{name}' in satclip.__all__" in line for name in LAZY_NAMES)]
+    warnings = [
+        line
+        for line in res.stderr.splitlines()
+        if line.startswith("Warn") and not any(f"'{name}' in satclip.__all__" in line for name in LAZY_NAMES)
+    ]
     assert not warnings, warnings
     for module in PUBLIC_MODULES:
         assert (tmp_path / (module.replace(".", "/") + ".html")).is_file(), module
@@ -40,8 +56,14 @@ def _public_api() -> list[object]:
     from satclip.checkpoints import save_model
     from satclip.encoder import Encoder
 
-    return [satclip.load, satclip.list_models, satclip.spherical_harmonics, satclip.SatCLIPFeaturizer,
-            Encoder.embed, save_model]
+    return [
+        satclip.load,
+        satclip.list_models,
+        satclip.spherical_harmonics,
+        satclip.SatCLIPFeaturizer,
+        Encoder.embed,
+        save_model,
+    ]
 
 
 @pytest.mark.parametrize("obj", _public_api(), ids=lambda o: getattr(o, "__qualname__", str(o)))

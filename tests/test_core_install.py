@@ -28,32 +28,58 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) -
 def test_core_wheel_in_a_clean_venv_embeds_points(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     wheels = tmp_path / "wheels"
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels),
-                  str(ROOT)], tmp_path, env)
+    built = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        tmp_path,
+        env,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     wheel = next(wheels.glob("satclip-*.whl"))
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)  # clean: no system packages
     py, satclip_cli = venv / "bin" / "python", venv / "bin" / "satclip"
-    installed = _run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c",
-                      str(ROOT / "constraints.txt"), str(wheel)], tmp_path, env)
-    assert installed.returncode == 0, f"pip could not install the core wheel (needs a package index):\n" \
-                                      f"{installed.stderr[-3000:]}"
+    installed = _run(
+        [
+            str(py),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-c",
+            str(ROOT / "constraints.txt"),
+            str(wheel),
+        ],
+        tmp_path,
+        env,
+    )
+    assert installed.returncode == 0, (
+        f"pip could not install the core wheel (needs a package index):\n{installed.stderr[-3000:]}"
+    )
 
-    api = _run([str(py), "-c", (
-        "import importlib.util, satclip\n"
-        f"missing = [m for m in {NOT_IN_CORE!r} if importlib.util.find_spec(m) is None]\n"
-        f"assert missing == list({NOT_IN_CORE!r}), ('core install pulled in', set({NOT_IN_CORE!r}) - set(missing))\n"
-        "assert satclip.__file__.startswith(" + repr(str(venv)) + "), satclip.__file__\n"
-        "e = satclip.load()\n"
-        "x = e.embed([[2.35, 48.85]])\n"
-        "assert x.shape == (1, e.dim) and x.dtype.name == 'float32'\n"
-        "import pandas as pd\n"
-        "f = satclip.SatCLIPFeaturizer().fit(None)\n"
-        "assert f.transform(pd.DataFrame({'lon': [2.35], 'lat': [48.85]})).shape == (1, e.dim)\n"
-        "print('api ok', e.name, e.dim)\n"
-    )], tmp_path, env)
+    api = _run(
+        [
+            str(py),
+            "-c",
+            (
+                "import importlib.util, satclip\n"
+                f"missing = [m for m in {NOT_IN_CORE!r} if importlib.util.find_spec(m) is None]\n"
+                f"assert missing == list({NOT_IN_CORE!r}), ('core install pulled in',\n"
+                f"                                          set({NOT_IN_CORE!r}) - set(missing))\n"
+                "assert satclip.__file__.startswith(" + repr(str(venv)) + "), satclip.__file__\n"
+                "e = satclip.load()\n"
+                "x = e.embed([[2.35, 48.85]])\n"
+                "assert x.shape == (1, e.dim) and x.dtype.name == 'float32'\n"
+                "import pandas as pd\n"
+                "f = satclip.SatCLIPFeaturizer().fit(None)\n"
+                "assert f.transform(pd.DataFrame({'lon': [2.35], 'lat': [48.85]})).shape == (1, e.dim)\n"
+                "print('api ok', e.name, e.dim)\n"
+            ),
+        ],
+        tmp_path,
+        env,
+    )
     assert api.returncode == 0 and "api ok" in api.stdout, api.stderr[-3000:]
 
     (tmp_path / "points.csv").write_text("id,lon,lat\n1,2.35,48.85\n2,-74.0,40.7\n")
@@ -61,8 +87,11 @@ def test_core_wheel_in_a_clean_venv_embeds_points(tmp_path: Path) -> None:
     assert cli.returncode == 0, cli.stderr[-3000:]
     assert "wrote 2 embeddings" in cli.stdout and (tmp_path / "points.parquet").is_file()
 
-    for command, extra in ((["similar", "2.35", "48.85"], "explore"), (["train", "--config", "x.yaml"], "train"),
-                           (["evaluate"], "eval")):
+    for command, extra in (
+        (["similar", "2.35", "48.85"], "explore"),
+        (["train", "--config", "x.yaml"], "train"),
+        (["evaluate"], "eval"),
+    ):
         res = _run([str(satclip_cli), *command], tmp_path, env)
         assert res.returncode == 1, (command, res.stdout, res.stderr[-2000:])
         assert f"pip install 'satclip[{extra}]'" in res.stderr and "Traceback" not in res.stderr, res.stderr

@@ -12,9 +12,16 @@ from satclip.cli_common import needs_extra, user_errors
 from satclip.extras import require_extra
 
 OLD_BASES = {
-    "CoordinateError": ValueError, "TableError": ValueError, "ConfigError": ValueError, "CheckpointError": ValueError,
-    "DatasetError": ValueError, "DataPreparationError": RuntimeError, "AssetError": RuntimeError,
-    "AssetMissingError": FileNotFoundError, "MissingExtraError": ImportError, "NotFittedError": ValueError,
+    "CoordinateError": ValueError,
+    "TableError": ValueError,
+    "ConfigError": ValueError,
+    "CheckpointError": ValueError,
+    "DatasetError": ValueError,
+    "DataPreparationError": RuntimeError,
+    "AssetError": RuntimeError,
+    "AssetMissingError": FileNotFoundError,
+    "MissingExtraError": ImportError,
+    "NotFittedError": ValueError,
 }
 
 
@@ -40,8 +47,12 @@ def test_package_defines_no_exception_outside_errors_module() -> None:
     from pathlib import Path
 
     root = Path(errors.__file__).parent
-    offenders = [f"{p.relative_to(root)}: {m}" for p in root.rglob("*.py") if p.name != "errors.py"
-                 for m in re.findall(r"^class (\w+(?:Error|Exception))\(", p.read_text(), flags=re.M)]
+    offenders = [
+        f"{p.relative_to(root)}: {m}"
+        for p in root.rglob("*.py")
+        if p.name != "errors.py"
+        for m in re.findall(r"^class (\w+(?:Error|Exception))\(", p.read_text(), flags=re.M)
+    ]
     assert not offenders, offenders
 
 

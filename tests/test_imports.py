@@ -26,7 +26,8 @@ def _module_name(path: Path) -> str:
 def _is_type_checking(node: ast.If) -> bool:
     t = node.test
     return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
-        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.Module, module: str, is_package: bool, *, top_level_only: bool) -> set[str]:
@@ -83,7 +84,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (cycle := dfs(nxt)):
                 return cycle
         stack.pop()
@@ -104,7 +105,11 @@ def test_cycle_finder_finds_a_cycle() -> None:
 def test_relative_and_lazy_imports_are_read() -> None:
     tree = ast.parse("from . import x\nfrom .y import z\ndef f():\n    from satclip import w\n")
     assert _imports(tree, "satclip.pkg.mod", False, top_level_only=True) == {
-        "satclip.pkg", "satclip.pkg.x", "satclip.pkg.y", "satclip.pkg.y.z"}
+        "satclip.pkg",
+        "satclip.pkg.x",
+        "satclip.pkg.y",
+        "satclip.pkg.y.z",
+    }
     assert "satclip.w" in _imports(tree, "satclip.pkg.mod", False, top_level_only=False)
 
 

@@ -59,17 +59,32 @@ MOVES: tuple[tuple[str, str], ...] = (
 
 # text fixes a move needs inside the moved file: (new path, old text, new text)
 CONTENT_FIXES: tuple[tuple[str, str, str], ...] = (
-    ("tools/app_browser.py", 'APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"',
-     'APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"'),
-    ("benchmarks/bench_app_click.py", 'APP = Path(__file__).resolve().parent / "streamlit_app.py"',
-     'APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"'),
+    (
+        "tools/app_browser.py",
+        'APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"',
+        'APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"',
+    ),
+    (
+        "benchmarks/bench_app_click.py",
+        'APP = Path(__file__).resolve().parent / "streamlit_app.py"',
+        'APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"',
+    ),
     # satclip/cli/launch_app.py is one folder deeper than satclip/cli_app.py: the checkout root is 3 up
-    ("satclip/cli/launch_app.py", 'dirs.append(Path(__file__).resolve().parent.parent / "app")',
-     'dirs.append(Path(__file__).resolve().parents[2] / "app")'),
-    ("satclip/cli/launch_app.py", "root = str(Path(__file__).resolve().parent.parent)",
-     "root = str(Path(__file__).resolve().parents[2])"),
-    ("tools/app_screenshots.py", "sys.path[:0] = [str(APP_DIR.parent), str(APP_DIR)]",
-     'sys.path[:0] = [str(APP_DIR.parent), str(APP_DIR.parent / "app")]'),
+    (
+        "satclip/cli/launch_app.py",
+        'dirs.append(Path(__file__).resolve().parent.parent / "app")',
+        'dirs.append(Path(__file__).resolve().parents[2] / "app")',
+    ),
+    (
+        "satclip/cli/launch_app.py",
+        "root = str(Path(__file__).resolve().parent.parent)",
+        "root = str(Path(__file__).resolve().parents[2])",
+    ),
+    (
+        "tools/app_screenshots.py",
+        "sys.path[:0] = [str(APP_DIR.parent), str(APP_DIR)]",
+        'sys.path[:0] = [str(APP_DIR.parent), str(APP_DIR.parent / "app")]',
+    ),
 )
 
 TEXT_SUFFIXES = (".py", ".ipynb", ".md", ".toml", ".yaml", ".yml", ".txt", ".cfg", ".ini", ".sh")
@@ -157,6 +172,7 @@ FROM_IMPORT = re.compile(
 def rewrite_from_imports(text: str, mapping: dict[str, str]) -> str:
     """``from satclip import cli_train`` -> ``from satclip.cli import train as cli_train`` (one import per
     moved module; the names that did not move stay in the original statement)."""
+
     def fix(m: re.Match[str]) -> str:
         pkg, names_src = m.group("pkg"), m.group("names").strip()
         if names_src.startswith("("):

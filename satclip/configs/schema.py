@@ -29,9 +29,11 @@ def check_keys(data: Any, allowed: set[str] | tuple[str, ...], path: str) -> dic
         raise ConfigError(f"{path}: expected a mapping of keys, got {type(data).__name__}")
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise ConfigError(f"unknown config key {path}.{unknown[0]}"
-                          f"{f' (and {len(unknown) - 1} more)' if len(unknown) > 1 else ''}; "
-                          f"known keys of {path}: {', '.join(sorted(allowed))}")
+        raise ConfigError(
+            f"unknown config key {path}.{unknown[0]}"
+            f"{f' (and {len(unknown) - 1} more)' if len(unknown) > 1 else ''}; "
+            f"known keys of {path}: {', '.join(sorted(allowed))}"
+        )
     return dict(data)
 
 
@@ -181,11 +183,17 @@ class TrainingConfig:
         Raises:
             ConfigError: naming the path of the first unknown key (``train.max_epoch``) or bad value.
         """
-        top = check_keys(cfg, ("name", "description", "seed", "data", "image_encoder", "location_encoder",
-                               "train", "output"), "config")
+        top = check_keys(
+            cfg,
+            ("name", "description", "seed", "data", "image_encoder", "location_encoder", "train", "output"),
+            "config",
+        )
         output = check_keys(top.get("output"), ("dir",), "output")
-        loc = check_keys(top.get("location_encoder"), tuple(f.name for f in dataclasses.fields(LocationEncoderConfig)),
-                         "location_encoder")
+        loc = check_keys(
+            top.get("location_encoder"),
+            tuple(f.name for f in dataclasses.fields(LocationEncoderConfig)),
+            "location_encoder",
+        )
         try:
             location_encoder = LocationEncoderConfig.from_dict(loc)
         except (TypeError, ValueError) as err:
@@ -208,9 +216,15 @@ class TrainingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The plain dict (YAML layout, defaults filled in) stored in checkpoints and model cards."""
-        out: dict[str, Any] = {"name": self.name, "description": self.description, "seed": self.seed,
-                               "data": self.data.to_dict(), "image_encoder": self.image_encoder.to_dict(),
-                               "location_encoder": self.location_encoder.to_dict(), "train": self.train.to_dict()}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "data": self.data.to_dict(),
+            "image_encoder": self.image_encoder.to_dict(),
+            "location_encoder": self.location_encoder.to_dict(),
+            "train": self.train.to_dict(),
+        }
         if self.output_dir is not None:
             out["output"] = {"dir": self.output_dir}
         return out
