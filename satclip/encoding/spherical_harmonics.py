@@ -51,7 +51,7 @@ def _coefficients(L: int, dtype: torch.dtype, device: torch.device) -> tuple[tor
     """Recurrence coefficients a_lm, b_lm (shape (L, L, 1)) and diagonal factors d_m (shape (L,))."""
     a = torch.zeros(L, L, 1, dtype=torch.float64)
     b = torch.zeros(L, L, 1, dtype=torch.float64)
-    for l in range(1, L):  # noqa: E741 - l is the conventional name for the degree
+    for l in range(1, L):
         m = torch.arange(l, dtype=torch.float64)
         denom = l * l - m * m
         a[l, :l, 0] = torch.sqrt((4.0 * l * l - 1.0) / denom)
@@ -189,7 +189,7 @@ def _sh_block(
     prev[0].fill_(1.0 / math.sqrt(4.0 * math.pi))
     diag = prev[0].clone()
     _write_degree(out, prev, 0, cos_t, sin_t_rev, L)
-    for l in range(1, L):  # noqa: E741
+    for l in range(1, L):
         # Q_l^m = a x Q_{l-1}^m - b Q_{l-2}^m for m < l (Q_{l-2}^{l-1} is zero), then the diagonal.
         torch.mul(prev[:l], x, out=cur[:l])
         cur[:l].mul_(a[l, :l])
@@ -202,7 +202,7 @@ def _sh_block(
 
 
 def _write_degree(
-    out: torch.Tensor, q: torch.Tensor, l: int, cos_t: torch.Tensor, sin_t_rev: torch.Tensor, L: int  # noqa: E741
+    out: torch.Tensor, q: torch.Tensor, l: int, cos_t: torch.Tensor, sin_t_rev: torch.Tensor, L: int
 ) -> None:
     """Write the 2l+1 features of degree l into rows l*l .. l*l+2l of ``out``."""
     base = l * l
