@@ -52,3 +52,15 @@ class MissingExtraError(SatCLIPError, ImportError):
 
 class NotFittedError(SatCLIPError, ValueError, AttributeError):
     """A featurizer used before ``fit`` (the same builtin bases as scikit-learn's NotFittedError)."""
+
+
+class TaskError(TableError):
+    """A downstream task that cannot be evaluated meaningfully (raised before any probe runs)."""
+
+
+class DownloadError(CheckpointError):
+    """A released model could not be downloaded or converted; the message says why and what to run."""
+
+
+class ModelNotDownloadedError(CheckpointError, FileNotFoundError):
+    """A released model's name was asked for but it is not on disk; the message gives the command to run."""

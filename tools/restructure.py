@@ -45,6 +45,7 @@ MOVES: tuple[tuple[str, str], ...] = (
     ("satclip/cli_evaluate.py", "satclip/cli/evaluate.py"),
     ("satclip/cli_explore.py", "satclip/cli/explore.py"),
     ("satclip/cli_train.py", "satclip/cli/train.py"),
+    ("satclip/cli_models.py", "satclip/cli/models.py"),
     # the app's own helpers, named apart from the library's data/assets.py and downstream/probes.py
     ("app/appkit/assets.py", "app/appkit/web_assets.py"),
     ("app/appkit/probes.py", "app/appkit/quick_probes.py"),

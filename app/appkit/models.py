@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from appkit.downloads import downloaded_models, released_models_panel
 from satclip.cache import atomic_path, cache_dir
 from satclip.explore import Explorer
 from satclip.registry import BUNDLED
@@ -93,7 +94,8 @@ def model_sidebar(default: str) -> Any | None:
     The choice is kept in plain session state, so it survives page switches. A failed load (bad file,
     missing bundled model) shows an error and keeps the previous model."""
     state = st.session_state
-    options = [*dict.fromkeys([default, *bundled_available()]), *([GEOCLIP] if geoclip_available() else []),
+    options = [*dict.fromkeys([default, *bundled_available(), *downloaded_models()]),
+               *([GEOCLIP] if geoclip_available() else []),
                UPLOAD, LOCAL]
     saved = state.get("model_choice_saved", options[0])
     choice = st.sidebar.selectbox("Model", options, index=options.index(saved) if saved in options else 0,
@@ -115,6 +117,7 @@ def model_sidebar(default: str) -> Any | None:
                                      key="model_path").strip()
         state["model_path_saved"] = path
         key = path or None
+    released_models_panel(st.sidebar)
     failed = False
     if key is not None:
         try:
