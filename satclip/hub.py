@@ -25,7 +25,7 @@ import torch
 from satclip.cache import file_sha256
 from satclip.checkpoints import CheckpointError, load_satclip_checkpoint, read_card, save_model
 from satclip.errors import DownloadError
-from satclip.registry import (
+from satclip.released import (
     RELEASED,
     SATCLIP_CITATION,
     SATCLIP_LICENSE,
@@ -133,7 +133,7 @@ def download(
 
 
 def _version() -> str:
-    from satclip import __version__
+    from satclip._version import __version__
 
     return __version__
 

@@ -45,8 +45,8 @@ def resolve_encoder(spec: str) -> EncoderLike:
     from satclip.registry import load
 
     enc = load(spec)
-    if Path(spec).exists():
-        enc.card["name"] = Path(spec).stem
+    if Path(spec).exists() and enc.card.get("name") in (None, "", "unnamed"):
+        enc.card["name"] = Path(spec).stem  # a file whose card names no model is called by its file name
     return enc
 
 
