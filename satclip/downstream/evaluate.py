@@ -34,8 +34,9 @@ from satclip.downstream.probes import (
     score,
 )
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLIT_CHOICES, SPLITS, TABLE_SPLIT, Fold, make_folds
-from satclip.downstream.validate import MIN_TRAIN_ROWS, TaskError, check_task, fold_flags
+from satclip.downstream.validate import MIN_TRAIN_ROWS, check_task, fold_flags
 from satclip.encoder import EncoderLike
+from satclip.errors import TaskError
 from satclip.zoo import resolve_encoder
 
 STOCHASTIC = ("mlp",)
@@ -227,8 +228,7 @@ def _run_job(job: _Job) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[
                        for s in seeds for f in folds]
             out = mlp_fit_predict(X, task.y, members, task.kind, n_classes, job.mlp)
             pairs = [(f, s) for s in seeds for f in folds]
-            results: list[tuple[Fold, int, np.ndarray, dict[str, Any]]] = [
-                (f, s, p, {}) for (f, s), p in zip(pairs, out, strict=True)]
+            results = [(f, s, p, {}) for (f, s), p in zip(pairs, out, strict=True)]
         elif probe == "ridge":
             results = []
             for f in folds:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from satclip.downstream.datasets import TaskData, load_task
-from satclip.downstream.probes import mlp_fit_predict, score
+from satclip.downstream.probes import Member, mlp_fit_predict, score
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, make_folds
 
 TRANSFER_TASK = "land_cover"
@@ -29,7 +29,7 @@ def holdout_scores(X: np.ndarray, task: TaskData, seeds: tuple[int, ...] = (0, 1
                    holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS) -> dict[str, float]:
     """Primary metric (accuracy or R2) of the MLP probe per held-out continent, averaged over ``seeds``."""
     folds = make_folds("continent", task.lonlat, task.continent, holdouts=holdouts)
-    members = [(f.train, f.test, s) for f in folds for s in seeds]
+    members: list[Member] = [(f.train, f.test, s) for f in folds for s in seeds]
     n_classes = len(task.class_names) if task.kind == "classification" else 0
     preds = mlp_fit_predict(X, task.y, members, task.kind, n_classes=n_classes)
     metric = task.primary or ("r2" if task.kind == "regression" else "accuracy")

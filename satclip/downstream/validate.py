@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from satclip.downstream.splits import Fold
+from satclip.errors import TaskError  # noqa: F401 - re-exported (defined in satclip.errors)
 
 MIN_TRAIN_ROWS = 10  # fewer training rows: no probe fits anything worth reporting
 MIN_TEST_ROWS = 5  # fewer test rows: the metric is noise
