@@ -81,6 +81,11 @@ CONTENT_FIXES: tuple[tuple[str, str, str], ...] = (
         "root = str(Path(__file__).resolve().parent.parent)",
         "root = str(Path(__file__).resolve().parents[2])",
     ),
+    (
+        "satclip/cli/__init__.py",
+        "Commands of the other areas live beside their code (cli_<area>.py) and register here.",
+        "Commands of the other areas live in satclip/cli/<area>.py and register here.",
+    ),
     (  # the docstring's usage line, after the path rewrite, shortened to fit 120 columns
         "benchmarks/bench_app_click.py",
         '"""Per-click latency of the Explore page with the grid cached: ``python benchmarks/bench_app_click.py',
@@ -104,7 +109,8 @@ README_LAYOUT_NEW = """Layout: `satclip/` (library; never imports the app), `app
 `tools/` (developer tools: browser driver, screenshots, constraints, this restructure), `tests/` mirroring
 `satclip/`. Inside `satclip/`: `inference.py` (`Encoder`: a loaded model that embeds points),
 `nn/location_encoder.py` (the network: positional encoding + SIREN), `positional/` (spherical harmonics),
-`baselines.py` (baseline encoders), `zoo.py` (every encoder by name), `registry.py` (named models),
+`baselines.py` (baseline encoders), `zoo.py` (every encoder by name), `registry.py` (named models, `load`),
+`released.py` (the released models' facts), `hub.py` (their download),
 `errors.py` (`SatCLIPError` and its subclasses), `extras.py` (optional dependencies), `configs/schema.py`
 (typed training config), `data/image_datasets.py` (training imagery), `downstream/tasks.py` (evaluation tasks),
 `cli/` (one module per command group)."""
