@@ -19,6 +19,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
+TRUST_HELP = ("Also admit a fixed list of plain-data classes (paths, numpy scalars, Namespace) in a .ckpt; "
+              "never runs code.")
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="Model name (satclip models) or path to a model file.")]
 
 
@@ -35,18 +37,20 @@ def embed(
     lat_col: Annotated[str | None, typer.Option(help="Latitude column (default: lat/latitude).")] = None,
     prefix: Annotated[str, typer.Option(help="Prefix of the embedding columns.")] = "emb_",
     device: Annotated[str, typer.Option(help="torch device, e.g. cpu or cuda.")] = "cpu",
-    trust_checkpoint: Annotated[bool, typer.Option(help="Allow unpickling a trusted .ckpt.")] = False,
+    trust_checkpoint: Annotated[bool, typer.Option(help=TRUST_HELP)] = False,
 ) -> None:
     """Embed every (lon, lat) row of a table; input columns are carried through."""
     from tqdm import tqdm
 
+    from satclip.cache import terminate_cleanly
     from satclip.registry import load
     from satclip.tables import embed_file
 
     if not src.is_file():
         raise FileNotFoundError(f"input file not found: {src}")
     encoder = load(model, device=device, trust_checkpoint=trust_checkpoint)
-    with tqdm(unit=" rows", desc=f"embed ({encoder.name})", disable=not sys.stderr.isatty()) as bar:
+    with terminate_cleanly(), tqdm(unit=" rows", desc=f"embed ({encoder.name})",
+                                   disable=not sys.stderr.isatty()) as bar:
         n = embed_file(
             src, output, encoder, chunk_rows=chunk_rows, batch_size=batch_size, wrap=wrap,
             lon_col=lon_col, lat_col=lat_col, prefix=prefix, progress=lambda done: bar.update(done - bar.n),
@@ -59,7 +63,7 @@ def embed(
 def convert(
     src: Annotated[Path, typer.Argument(help="Released SatCLIP Lightning checkpoint (.ckpt).")],
     dst: Annotated[Path, typer.Argument(help="Output model file (.safetensors).")],
-    trust_checkpoint: Annotated[bool, typer.Option(help="Allow unpickling (only for files you trust).")] = False,
+    trust_checkpoint: Annotated[bool, typer.Option(help=TRUST_HELP)] = False,
 ) -> None:
     """Convert a released SatCLIP checkpoint's location encoder to a satclip model file."""
     from satclip.checkpoints import convert_checkpoint

@@ -16,8 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Errors a user can fix: the library's own (SatCLIPError) and the builtin ones the library and the
 # Python standard library raise for bad input (ValueError) and files (missing, unreadable, a folder).
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    SatCLIPError, ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError,
-    NotADirectoryError, ImportError,
+    SatCLIPError, ValueError, OSError, ImportError,
 )
 
 
@@ -30,7 +29,7 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except USER_ERRORS as err:
-            typer.echo(f"error: {err}", err=True)
+            typer.echo(f"error: {_one_line(err)}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -49,3 +48,10 @@ def needs_extra(extra: str, *modules: str) -> Callable[[F], F]:
         return user_errors(wrapper)  # type: ignore[return-value]
 
     return decorate
+
+
+def _one_line(err: BaseException) -> str:
+    """The error's message; OS errors as 'file: reason (errno N)', e.g. for a full disk."""
+    if isinstance(err, OSError) and err.strerror:
+        return (f"{err.filename}: " if err.filename else "") + f"{err.strerror} (errno {err.errno})"
+    return str(err) or type(err).__name__

@@ -64,3 +64,11 @@ class DownloadError(CheckpointError):
 
 class ModelNotDownloadedError(CheckpointError, FileNotFoundError):
     """A released model's name was asked for but it is not on disk; the message gives the command to run."""
+
+
+class CacheEntryError(SatCLIPError, ValueError):
+    """A cache entry that fails validation (unreadable, truncated, wrong shape/dtype, non-finite, checksum)."""
+
+
+class DeviceError(SatCLIPError, ValueError):
+    """A device string torch does not know, or a device this machine does not have."""

@@ -145,7 +145,8 @@ def load(
         name_or_path: a name from :func:`list_models` (``downloadable=True`` for the released ones) or the path
             of a model file.
         device: torch device to embed on (``"cpu"``, ``"cuda"``, ...).
-        trust_checkpoint: allow unpickling for a ``.ckpt`` that needs it: only for files you trust.
+        trust_checkpoint: also admit the fixed ``satclip.checkpoints.TRUSTED_GLOBALS`` (plain-data classes) in a
+            ``.ckpt``; it never runs code.
         download: fetch a released model that is not on disk yet.
 
     Returns:

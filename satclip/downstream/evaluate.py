@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from satclip.cache import atomic_path, cache_dir, content_hash
+from satclip.cache import cache_dir, content_hash
+from satclip.cache_entries import CacheEntryError, discard_bad_entry, load_checked_arrays, save_checked_arrays
 from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, TaskData, load_table, load_task
 from satclip.downstream.probes import (
     PROBES,
@@ -63,15 +64,20 @@ def default_encoders() -> list[str]:
 
 
 def embed_cached(encoder: EncoderLike, lonlat: np.ndarray) -> np.ndarray:
-    """Embeddings of ``lonlat``, computed once per (encoder fingerprint, points) and cached as .npy."""
-    path = cache_dir("embeddings") / f"{encoder.fingerprint}-{content_hash(np.ascontiguousarray(lonlat))}.npy"
+    """Embeddings of ``lonlat``, computed once per (encoder fingerprint, points) and cached as a checked
+    ``.npz`` (shape, dtype, finiteness, checksum verified on load; a bad entry is rebuilt with a warning)."""
+    lonlat = np.ascontiguousarray(lonlat)
+    path = cache_dir("embeddings") / f"{encoder.fingerprint}-{content_hash(lonlat)}.npz"
+    expect = {"embeddings": {"shape": (len(lonlat), None), "dtype": np.float32, "finite": True}}
     if path.is_file():
-        return np.load(path)
+        try:
+            return load_checked_arrays(path, expect)[0]["embeddings"]
+        except CacheEntryError as err:
+            discard_bad_entry(path, err)
     X = np.asarray(encoder.embed(lonlat), dtype=np.float32)
     if not np.isfinite(X).all():
         raise ValueError(f"encoder {encoder.name} produced non-finite embeddings")
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, X)
+    save_checked_arrays(path, {"embeddings": X})
     return X
 
 

@@ -179,3 +179,17 @@ def test_offline_builtin_tasks(app_env: dict[str, str]) -> None:
     t = probes.load_builtin("city_population", 300)
     assert t.kind == "regression" and t.lonlat.shape == (300, 2) and (t.y >= np.log10(15000) - 1e-9).all()
     assert "land_or_water" in probes.builtin_tasks()
+
+
+def test_read_table_refuses_a_parquet_decompression_bomb(tmp_path: Path) -> None:
+    import time
+
+    from appkit.state import InputError, read_table
+
+    from tests.test_tables import _parquet_bomb
+
+    _parquet_bomb(tmp_path / "bomb.parquet")
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="decompressed"):
+        read_table(_Upload("bomb.parquet", (tmp_path / "bomb.parquet").read_bytes()), 200_000)
+    assert time.perf_counter() - t0 < 5
