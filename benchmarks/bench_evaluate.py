@@ -14,8 +14,9 @@ import resource
 import time
 
 from satclip.downstream.datasets import DEFAULT_TASKS, load_task
-from satclip.downstream.evaluate import EvalConfig, default_encoders, embed_cached, evaluate, resolve_encoder
+from satclip.downstream.evaluate import EvalConfig, default_encoders, embed_cached, evaluate
 from satclip.downstream.report import report_markdown, summarise
+from satclip.zoo import resolve_encoder
 
 
 def main() -> None:

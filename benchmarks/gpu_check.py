@@ -147,8 +147,8 @@ def main() -> None:
             f"batch {config['train']['batch_size']})"
         )
         print(
-            f"val: top10 {result['metrics']['val/img2loc_top10']:.3f}, "
-            f"median {result['metrics']['val/median_km']:.0f} km"
+            f"val: top10 {result.metrics['val/img2loc_top10']:.3f}, "
+            f"median {result.metrics['val/median_km']:.0f} km"
         )
         assert np.isfinite(losses).all(), "non-finite training loss"
         assert last < first - 0.05, f"loss did not decrease: {first:.3f} -> {last:.3f}"

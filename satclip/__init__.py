@@ -5,14 +5,14 @@ Public API: :func:`load`, :func:`list_models`, :func:`spherical_harmonics`, :cla
 
 from typing import TYPE_CHECKING, Any
 
+from satclip._version import __version__
 from satclip.encoding.spherical_harmonics import spherical_harmonics
 from satclip.registry import list_models, load
 
 if TYPE_CHECKING:
     from satclip.featurizer import SatCLIPFeaturizer
 
-__all__ = ["SatCLIPFeaturizer", "list_models", "load", "spherical_harmonics"]
-__version__ = "0.1.0"
+__all__ = ["SatCLIPFeaturizer", "__version__", "list_models", "load", "spherical_harmonics"]
 
 
 def __getattr__(name: str) -> Any:

@@ -91,7 +91,7 @@ def sweep_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
     that no longer exists. A live process's temporary, or another machine's, is never touched."""
     target = Path(target)
     pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-{host_tag()}-[0-9a-z_]+\.tmp$")
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(target.parent.iterdir())
     except OSError:

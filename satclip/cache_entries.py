@@ -18,13 +18,10 @@ from typing import Any
 import numpy as np
 
 from satclip.cache import atomic_path
+from satclip.errors import CacheEntryError
 
 log = logging.getLogger(__name__)
 SPOT_CHECK_ROWS = 8  # rows of a cached embedding table re-embedded on load (spot_check_embeddings)
-
-
-class CacheEntryError(ValueError):
-    """A cache entry that fails validation (unreadable, truncated, wrong shape/dtype, non-finite, checksum)."""
 
 
 class CacheEntryWarning(UserWarning):

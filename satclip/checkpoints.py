@@ -31,6 +31,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from satclip.cache import atomic_path, file_sha256
+from satclip.errors import CheckpointError
 from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
 
 FORMAT_NAME = "satclip-location-encoder"
@@ -38,12 +39,8 @@ FORMAT_VERSION = "1"
 _RELEASED_PREFIXES = ("model.location.nnet.", "model.nnet.")
 
 
-class CheckpointError(ValueError):
-    """A model file that is missing, corrupt, untrusted or does not match the expected layout."""
-
-
 def _package_version() -> str:
-    from satclip import __version__
+    from satclip._version import __version__
 
     return __version__
 
@@ -59,7 +56,19 @@ def save_model(
 
     Weights are stored as ``dtype`` (float16 keeps bundled files small; use float64 to keep a
     float64 model exact). The card gets the architecture config, the package version, the
-    storage dtype and the compute dtype added. Returns the path written.
+    storage dtype and the compute dtype added.
+
+    Args:
+        path: the ``.safetensors`` file to write (replaced atomically if it exists).
+        module: the trained :class:`~satclip.location_encoder.LocationEncoder`.
+        card: the model card (name, training data, metrics, licence, ...); must be JSON-serialisable.
+        dtype: storage dtype of the weights: float16, bfloat16, float32 or float64.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: an unsupported storage dtype.
     """
     if dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
         raise ValueError(f"unsupported storage dtype {dtype}")

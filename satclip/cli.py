@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from satclip.cli_common import user_errors
+from satclip.registry import DEFAULT_MODEL
 
 app = typer.Typer(
     name="satclip",
@@ -28,7 +29,7 @@ ModelOption = Annotated[str, typer.Option("--model", "-m", help="Model name (sat
 def embed(
     src: Annotated[Path, typer.Argument(help="Input CSV/TSV/Parquet with lon/lat columns.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output .parquet, .csv or .npy.")],
-    model: ModelOption = "satclip-bluemarble-l10",
+    model: ModelOption = DEFAULT_MODEL,
     chunk_rows: Annotated[int, typer.Option(help="Rows read per chunk (bounds memory).")] = 100_000,
     batch_size: Annotated[int, typer.Option(help="Points per forward pass.")] = 8192,
     wrap: Annotated[bool, typer.Option(help="Wrap longitudes outside [-180, 180] instead of failing.")] = False,

@@ -16,6 +16,9 @@ from typing import Annotated
 
 import typer
 
+from satclip.cli_common import user_errors
+from satclip.extras import require_extra
+
 DEFAULT_PORT = 8501
 
 
@@ -79,6 +82,7 @@ def register(app: typer.Typer) -> None:
     """Add the ``app`` command to the satclip CLI."""
 
     @app.command("app")
+    @user_errors
     def run_app(
         model: Annotated[str | None, typer.Option("--model", "-m", help="Bundled model name or model file "
                                                   "(default: satclip-bluemarble-l10)")] = None,
@@ -91,14 +95,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Open the interactive explorer: click a map to embed places, similarity heat maps, projections,
         downstream probes, table embedding. Works offline."""
-        try:
-            script = find_app_script()
-        except FileNotFoundError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(1) from None
-        if importlib_missing("streamlit") or importlib_missing("streamlit_folium"):
-            typer.echo("error: the app needs streamlit and streamlit-folium: pip install 'satclip[app]'", err=True)
-            raise typer.Exit(1)
+        script = find_app_script()
+        require_extra("app", "streamlit", "streamlit_folium")
         # Streamlit only opens a browser (and asks first-time users for an e-mail on stdin) when not
         # headless: do that only in an interactive session with a display, never under make/CI/ssh.
         headless = not (browser and interactive_display())
@@ -120,12 +118,6 @@ def interactive_display() -> bool:
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     has_screen = sys.platform in ("darwin", "win32") or bool(display)
     return sys.stdin.isatty() and has_screen
-
-
-def importlib_missing(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is None
 
 
 if __name__ == "__main__":  # python -m satclip.cli_app [options]

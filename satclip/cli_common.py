@@ -1,4 +1,4 @@
-"""What every ``satclip`` command shares: input errors become one line and exit status 1."""
+"""What every ``satclip`` command shares: errors become one line and exit status 1; missing extras are named."""
 
 from __future__ import annotations
 
@@ -8,24 +8,46 @@ from typing import Any, TypeVar
 
 import typer
 
+from satclip.errors import SatCLIPError
+from satclip.extras import require_extra
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Errors a user can fix: the library's own (SatCLIPError) and the builtin ones the library and the
+# Python standard library raise for bad input (ValueError) and files (missing, unreadable, a folder).
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    SatCLIPError, ValueError, OSError, ImportError,
+)
 
 
 def user_errors(func: F) -> F:
-    """Turn the library's input errors (ValueError subclasses such as CoordinateError,
-    CheckpointError, TableError; missing or unwritable files, a full disk and other OS errors;
-    a missing optional package) into one ``error: ...`` line on stderr and exit status 1, with no
-    traceback."""
+    """Decorate a CLI command: the errors in :data:`USER_ERRORS` become one ``error: ...`` line on stderr
+    and exit status 1, with no traceback. Every satclip command goes through this (one error path)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ValueError, OSError, ImportError) as err:
+        except USER_ERRORS as err:
             typer.echo(f"error: {_one_line(err)}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def needs_extra(extra: str, *modules: str) -> Callable[[F], F]:
+    """Decorate a CLI command that needs ``satclip[extra]``: checked before it runs (see
+    :func:`satclip.extras.require_extra`), reported as one line naming the extra to install."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            require_extra(extra, *modules)
+            return func(*args, **kwargs)
+
+        return user_errors(wrapper)  # type: ignore[return-value]
+
+    return decorate
 
 
 def _one_line(err: BaseException) -> str:

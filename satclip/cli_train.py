@@ -9,10 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-
-def _fail(err: Exception) -> None:
-    typer.echo(f"error: {err}", err=True)
-    raise typer.Exit(1) from None
+from satclip.cli_common import needs_extra
 
 
 def prepare(
@@ -32,21 +29,18 @@ def prepare(
     force: Annotated[bool, typer.Option(help="Recompute even if cached.")] = False,
 ) -> None:
     """Sample locations, cut tangent-plane patches and store them in the cache."""
-    from satclip.data.bluemarble import DataPreparationError, PatchConfig, load_prepared, prepare_equirect
+    from satclip.data.bluemarble import PatchConfig, load_prepared, prepare_equirect
 
-    try:
-        cfg = PatchConfig(
-            n=n,
-            patch_size=patch_size,
-            pixel_deg=pixel_deg,
-            ocean_fraction=ocean_fraction,
-            coast_fraction=coast_fraction,
-            seed=seed,
-        )
-        image = None if source == "bluemarble" else Path(source)
-        out = prepare_equirect(image, cfg, force=force)
-    except (ValueError, DataPreparationError, FileNotFoundError) as err:
-        _fail(err)
+    cfg = PatchConfig(
+        n=n,
+        patch_size=patch_size,
+        pixel_deg=pixel_deg,
+        ocean_fraction=ocean_fraction,
+        coast_fraction=coast_fraction,
+        seed=seed,
+    )
+    image = None if source == "bluemarble" else Path(source)
+    out = prepare_equirect(image, cfg, force=force)
     meta = json.loads((out / "meta.json").read_text())
     typer.echo(f"prepared {n} patches of {patch_size}x{patch_size} px ({meta['patch_deg']:.2f} deg) in {out}")
     typer.echo(f"mix: {meta['counts']}")
@@ -70,24 +64,21 @@ def train(
 ) -> None:
     """Train a location encoder. Extra options override config keys: --train.lr 1e-3 --data.n 20000."""
     from satclip.cache import terminate_cleanly
-    from satclip.configs import ConfigError, load_config, parse_cli_overrides
+    from satclip.configs import load_config, parse_cli_overrides
     from satclip.train import fit
     from satclip.train_report import save_trained_model
 
-    try:
-        overrides: dict[str, Any] = parse_cli_overrides(list(ctx.args))
-        for key, value in (("devices", devices), ("strategy", strategy), ("accelerator", accelerator)):
-            if value is not None:
-                overrides[f"train.{key}"] = value
-        cfg = load_config(config, overrides)
-        with terminate_cleanly():  # SIGTERM removes a checkpoint's temporary instead of leaving it
-            result = fit(cfg, resume=resume)
-    except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as err:
-        _fail(err)
-    if not result["is_global_zero"]:
+    overrides: dict[str, Any] = parse_cli_overrides(list(ctx.args))
+    for key, value in (("devices", devices), ("strategy", strategy), ("accelerator", accelerator)):
+        if value is not None:
+            overrides[f"train.{key}"] = value
+    cfg = load_config(config, overrides)
+    with terminate_cleanly():  # SIGTERM removes a checkpoint's temporary instead of leaving it
+        result = fit(cfg, resume=resume)
+    if not result.is_global_zero:
         return
-    m = result["metrics"]
-    typer.echo(f"trained {result['epochs']} epochs in {result['wall_time_s']:.0f} s; run in {result['run_dir']}")
+    m = result.metrics
+    typer.echo(f"trained {result.epochs} epochs in {result.wall_time_s:.0f} s; run in {result.run_dir}")
     shown = ("val/img2loc_top1", "val/img2loc_top10", "val/median_km", "transfer/transfer_ratio")
     typer.echo("  ".join(f"{k}={m[k]:.4g}" for k in shown if k in m))
     if export is not None:
@@ -99,8 +90,10 @@ def train(
 
 def register(app: typer.Typer) -> None:
     """Add ``prepare`` and ``train`` to a typer app (satclip.cli wires this in)."""
-    app.command("prepare")(prepare)
-    app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(train)
+    app.command("prepare")(needs_extra("train")(prepare))
+    app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+        needs_extra("train")(train)
+    )
 
 
 def main() -> None:  # pragma: no cover - `python -m satclip.cli_train` for DDP re-launch and debugging

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import torch
 
-
-class DeviceError(ValueError):
-    """A device string torch does not know, or a device this machine does not have."""
+from satclip.errors import DeviceError
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

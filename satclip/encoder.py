@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -15,6 +15,20 @@ from satclip.geo import validate_lonlat
 from satclip.location_encoder import LocationEncoder
 
 DEFAULT_BATCH_SIZE = 8192
+
+
+@runtime_checkable
+class EncoderLike(Protocol):
+    """What code that embeds points needs from an encoder: :class:`Encoder`, the baselines of
+    :mod:`satclip.encoding.baselines`, or anything :func:`satclip.zoo.resolve_encoder` returns."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def fingerprint(self) -> str: ...
+    def embed(self, lonlat: Any, batch_size: int = ...) -> np.ndarray: ...
 
 
 class Encoder:
@@ -73,6 +87,20 @@ class Encoder:
         (memory is bounded by the batch, whatever N), returned as ``dtype`` (float32 by default;
         ``np.float64`` keeps full precision of float64 models). ``progress(n_done)`` is called
         after each batch.
+
+        Args:
+            lonlat: (N, 2) (lon, lat) degrees, one pair, or a DataFrame with lon/lat columns.
+            batch_size: points per forward pass (bounds memory).
+            wrap: wrap longitudes outside [-180, 180] instead of raising.
+            dtype: dtype of the returned array.
+            progress: called with the number of points done after each batch.
+
+        Returns:
+            Array (N, dim) of ``dtype``.
+
+        Raises:
+            CoordinateError: NaN, out-of-range or malformed coordinates, naming the rows.
+            ValueError: ``batch_size`` < 1.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")

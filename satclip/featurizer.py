@@ -1,16 +1,57 @@
-"""``SatCLIPFeaturizer``: location embeddings as a scikit-learn transformer (usable in a Pipeline)."""
+"""``SatCLIPFeaturizer``: location embeddings as a scikit-learn transformer (usable in a Pipeline).
+
+Part of the core install: with scikit-learn installed it is a full scikit-learn estimator (``clone``,
+``get_params``, ``set_output``, Pipeline); without it, ``fit``/``transform`` still work, so a user of the
+core package can embed DataFrames the same way.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from satclip.encoder import Encoder
+from satclip.errors import NotFittedError
 from satclip.geo import validate_lonlat
+from satclip.registry import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator, TransformerMixin
+else:
+    try:
+        from sklearn.base import BaseEstimator, TransformerMixin
+    except ImportError:  # core install: no scikit-learn; the featurizer still fits and transforms
+
+        class BaseEstimator:
+            """Stand-in for scikit-learn's BaseEstimator: parameters are the ``__init__`` arguments."""
+
+            def get_params(self, deep: bool = True) -> dict[str, Any]:
+                import inspect
+
+                names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+                return {name: getattr(self, name) for name in names}
+
+            def set_params(self, **params: Any) -> Any:
+                for name, value in params.items():
+                    setattr(self, name, value)
+                return self
+
+        class TransformerMixin:
+            """Stand-in for scikit-learn's TransformerMixin."""
+
+            def fit_transform(self, X: Any, y: Any = None) -> Any:
+                return self.fit(X, y).transform(X)
+
+
+def _check_fitted(featurizer: Any) -> None:
+    if not hasattr(featurizer, "encoder_"):
+        try:
+            from sklearn.exceptions import NotFittedError as SkNotFitted
+        except ImportError:
+            raise NotFittedError("this SatCLIPFeaturizer is not fitted yet: call fit first") from None
+        raise SkNotFitted("this SatCLIPFeaturizer is not fitted yet: call fit first")
 
 
 class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
@@ -19,11 +60,23 @@ class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
     ``X`` is a DataFrame with ``lon_col``/``lat_col`` columns or an (N, 2) array of (lon, lat).
     ``model`` is a bundled name, a model file path, or a loaded :class:`~satclip.encoder.Encoder`.
     The model is loaded in ``fit`` (no training happens: the encoder is frozen).
+
+    Args:
+        model: a model name (:func:`satclip.list_models`), a model file path, or a loaded Encoder.
+        lon_col: longitude column of DataFrame input.
+        lat_col: latitude column of DataFrame input.
+        batch_size: points per forward pass.
+        wrap: wrap longitudes outside [-180, 180] instead of raising.
+        device: torch device of the model.
+
+    Raises:
+        CoordinateError: in ``transform``, for invalid coordinates (naming the rows).
+        NotFittedError: ``transform`` before ``fit``.
     """
 
     def __init__(
         self,
-        model: str | Encoder = "satclip-bluemarble-l10",
+        model: str | Encoder = DEFAULT_MODEL,
         lon_col: str = "lon",
         lat_col: str = "lat",
         batch_size: int = 8192,
@@ -50,9 +103,9 @@ class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
         return validate_lonlat(X, wrap=self.wrap)
 
     def transform(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "encoder_")
+        _check_fitted(self)
         return self.encoder_.embed(self._coords(X), batch_size=self.batch_size)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "encoder_")
+        _check_fitted(self)
         return np.array([f"satclip_{i}" for i in range(self.encoder_.dim)], dtype=object)

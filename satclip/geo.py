@@ -12,14 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from satclip.errors import CoordinateError
+
 EARTH_RADIUS_KM = 6371.0088
 LON_COLUMNS = ("lon", "lng", "long", "longitude")
 LAT_COLUMNS = ("lat", "latitude")
 _MAX_ROWS_SHOWN = 10
-
-
-class CoordinateError(ValueError):
-    """Raised for coordinates that are malformed, non-finite or out of range."""
 
 
 def _rows(mask: np.ndarray, offset: int = 0) -> str:

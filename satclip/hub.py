@@ -24,7 +24,8 @@ import torch
 
 from satclip.cache import file_sha256
 from satclip.checkpoints import CheckpointError, load_satclip_checkpoint, read_card, save_model
-from satclip.registry import (
+from satclip.errors import DownloadError
+from satclip.released import (
     RELEASED,
     SATCLIP_CITATION,
     SATCLIP_LICENSE,
@@ -35,10 +36,6 @@ from satclip.registry import (
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _TRUE = {"1", "on", "yes", "true"}
-
-
-class DownloadError(CheckpointError):
-    """A released model could not be downloaded or converted; the message says why and what to run."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +51,13 @@ class DownloadResult:
 
 
 def _huggingface_hub() -> Any:
-    try:
-        import huggingface_hub
-        import huggingface_hub.constants
-    except ImportError as err:
-        raise ImportError(
-            "downloading released SatCLIP models needs the 'huggingface_hub' package: pip install 'satclip[hub]'"
-        ) from err
+    """The ``huggingface_hub`` module; a MissingExtraError naming ``satclip[hub]`` when it is not installed."""
+    from satclip.extras import require_extra
+
+    require_extra("hub", "huggingface_hub")
+    import huggingface_hub
+    import huggingface_hub.constants
+
     return huggingface_hub
 
 
@@ -136,7 +133,7 @@ def download(
 
 
 def _version() -> str:
-    from satclip import __version__
+    from satclip._version import __version__
 
     return __version__
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from satclip.encoding.spherical_harmonics import CONVENTIONS, spherical_harmonics_feature_major
+from satclip.encoding.spherical_harmonics import CONVENTIONS, Convention, spherical_harmonics_feature_major
 from satclip.nn.siren import DROPOUT_POSITIONS, SirenNet
 
 # Upper bounds of a plausible architecture (the released models use L <= 40, width 512, 2 layers,
@@ -24,7 +24,7 @@ class LocationEncoderConfig:
     """Architecture of a location encoder. Defaults are those of the released SatCLIP models."""
 
     L: int = 10
-    convention: str = "orthonormal"
+    convention: Convention = "orthonormal"
     hidden_dim: int = 512
     num_hidden_layers: int = 2
     embed_dim: int = 256

@@ -79,7 +79,8 @@ def soft_targets_from_features(feats: torch.Tensor, weight: float, tau: float = 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """SatCLIP's AdamW groups: no decay on parameters with ndim < 2, norms, biases and the temperature."""
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue

@@ -21,14 +21,11 @@ import pyarrow.parquet as pq
 
 from satclip.cache import atomic_path
 from satclip.encoder import Encoder
+from satclip.errors import TableError
 from satclip.geo import CoordinateError, find_lonlat_columns, validate_lonlat
 
 INPUT_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 OUTPUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".npy": "npy"}
-
-
-class TableError(ValueError):
-    """An input or output file that cannot be used (format, columns, contents)."""
 
 
 def _format(path: Path, table: dict[str, str], what: str) -> str:

@@ -13,6 +13,7 @@ import logging
 import math
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,38 +25,12 @@ from torch.utils.data import DataLoader
 
 from satclip.cache import atomic_path
 from satclip.checkpoints import verify_checkpoint_archive
+from satclip.configs.schema import TrainConfig, TrainingConfig
 from satclip.data.loaders import FeatureBatches, ImageItems, ShardedBatchSampler, jitter_lonlat, normalise_features
 from satclip.image.factory import FROZEN, build_image_encoder
 from satclip.location_encoder import LocationEncoderConfig
 from satclip.model import SatCLIP, clip_loss, parameter_groups, retrieval_metrics, soft_targets_from_features
 from satclip.train_logs import ResumableCSVLogger, RunClock, resume_state
-
-TRAIN_DEFAULTS: dict[str, Any] = {
-    "batch_size": 4096,
-    "lr": 1e-3,
-    "weight_decay": 0.01,
-    "max_epochs": 30,
-    "max_time_s": None,
-    "val_size": 8192,
-    "jitter_deg": 1.0,
-    "feature_norm": "standardize",
-    "soft_targets": 0.0,
-    "schedule": "none",
-    "cache_features": True,
-    "accelerator": "cpu",
-    "devices": 1,
-    "strategy": "auto",
-    "num_workers": 0,
-    "precision": "32-true",
-    "transfer_every": 5,
-    "proxy_classes": 8,
-    "log_every_n_steps": 10,
-    "train_kinds": None,
-    "val_every": 1,
-    "first_layer_lr_scale": "auto",
-    "progress": True,
-    "val_batch_size": 8192,
-}
 
 
 class _NoLightningAdverts(logging.Filter):
@@ -97,13 +72,13 @@ class SatCLIPModule(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters({"config": config, "image_dim": image_dim, "channels": channels})
         self.cfg = config
-        self.tcfg = {**TRAIN_DEFAULTS, **config.get("train", {})}
+        self.tcfg = TrainConfig.from_dict(config.get("train"))
         enc_spec = config.get("image_encoder", {"name": "rcf"})
         encoder = None
         if not uses_cached_features(config):
             encoder = build_image_encoder(enc_spec, channels)
             image_dim = encoder.out_dim
-        self.model = SatCLIP(LocationEncoderConfig(**config.get("location_encoder", {})), image_dim, encoder)
+        self.model = SatCLIP(LocationEncoderConfig.from_dict(config.get("location_encoder") or {}), image_dim, encoder)
         self.val_labels: dict[str, np.ndarray] = {}
         self._val_outputs: list[tuple[torch.Tensor, ...]] = []
         self.last_metrics: dict[str, float] = {}
@@ -114,13 +89,13 @@ class SatCLIPModule(pl.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         x, lonlat, _ = batch
-        lonlat = jitter_lonlat(lonlat, float(self.tcfg["jitter_deg"]))
+        lonlat = jitter_lonlat(lonlat, float(self.tcfg.jitter_deg))
         feats = self.model.image_features(x)
         img = self.model.image_head(feats)
         loc = self.model.encode_location(lonlat)
         soft = None
-        if self.tcfg["soft_targets"] > 0:
-            soft = soft_targets_from_features(feats.detach(), float(self.tcfg["soft_targets"]))
+        if self.tcfg.soft_targets > 0:
+            soft = soft_targets_from_features(feats.detach(), float(self.tcfg.soft_targets))
         loss = clip_loss(img, loc, self.model.temperature_scale(), soft)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/temperature", self.model.temperature_scale())
@@ -147,8 +122,8 @@ class SatCLIPModule(pl.LightningModule):
             land = torch.from_numpy(kind[idx.numpy()] == 0)
             land_m = retrieval_metrics(img[land], loc[land], lonlat[land.numpy()])
             metrics.update({f"val_land/{k}": v for k, v in land_m.items()})
-        every = int(self.tcfg["transfer_every"])
-        last = self.current_epoch + 1 >= int(self.tcfg["max_epochs"])
+        every = int(self.tcfg.transfer_every)
+        last = self.current_epoch + 1 >= int(self.tcfg.max_epochs)
         if "proxy" in self.val_labels and every > 0 and ((self.current_epoch + 1) % every == 0 or last):
             metrics.update(self.transfer(loc.numpy(), feats.numpy(), idx.numpy(), lonlat))
         self.last_metrics = {**metrics, "epoch": self.current_epoch}
@@ -164,9 +139,9 @@ class SatCLIPModule(pl.LightningModule):
         return {f"transfer/{k}": v for k, v in s.items()}
 
     def configure_optimizers(self) -> Any:
-        lr = float(self.tcfg["lr"])
-        groups = parameter_groups(self.model, float(self.tcfg["weight_decay"]))
-        scale = self.tcfg["first_layer_lr_scale"]
+        lr = float(self.tcfg.lr)
+        groups = parameter_groups(self.model, float(self.tcfg.weight_decay))
+        scale = self.tcfg.first_layer_lr_scale
         fan_in = self.model.location.config.L**2
         scale = min(1.0, 100.0 / fan_in) if scale == "auto" else float(scale)
         if scale != 1.0:  # SIREN's first layer starts at U(+-1/fan_in): keep Adam's relative step as at L=10
@@ -181,17 +156,17 @@ class SatCLIPModule(pl.LightningModule):
                 for is_first in (False, True)
             ]
         opt = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
-        if self.tcfg["schedule"] == "cosine":
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(self.tcfg["max_epochs"]))
+        if self.tcfg.schedule == "cosine":
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(self.tcfg.max_epochs))
             return {"optimizer": opt, "lr_scheduler": sched}
-        if self.tcfg["schedule"] != "none":
-            raise ValueError(f"unknown train.schedule {self.tcfg['schedule']!r}; choose none or cosine")
+        if self.tcfg.schedule != "none":
+            raise ValueError(f"unknown train.schedule {self.tcfg.schedule!r}; choose none or cosine")
         return opt
 
 
 def uses_cached_features(config: dict[str, Any]) -> bool:
-    name = config.get("image_encoder", {}).get("name", "rcf")
-    return name in FROZEN and bool({**TRAIN_DEFAULTS, **config.get("train", {})}["cache_features"])
+    name = (config.get("image_encoder") or {}).get("name", "rcf")
+    return name in FROZEN and TrainConfig.from_dict(config.get("train")).cache_features
 
 
 class SatCLIPData(pl.LightningDataModule):
@@ -202,12 +177,12 @@ class SatCLIPData(pl.LightningDataModule):
         from satclip.data.datasets import build_dataset
         from satclip.data.features import cached_features
 
-        self.cfg, self.tcfg = config, {**TRAIN_DEFAULTS, **config.get("train", {})}
+        self.cfg, self.tcfg = config, TrainConfig.from_dict(config.get("train"))
         self.dataset = build_dataset({"progress": progress, **config.get("data", {})})
         n = len(self.dataset)
         rng = np.random.default_rng(int(config.get("seed", 0)))
         perm = rng.permutation(n)
-        n_val = int(min(self.tcfg["val_size"], n // 5)) if self.tcfg["val_size"] else 0
+        n_val = int(min(self.tcfg.val_size, n // 5)) if self.tcfg.val_size else 0
         self.val_idx, self.train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         self.lonlat = torch.from_numpy(np.asarray(self.dataset.lonlat, dtype=np.float32))
         self.features: torch.Tensor | None = None
@@ -216,7 +191,7 @@ class SatCLIPData(pl.LightningDataModule):
             raw, self.feature_info = cached_features(
                 self.dataset, config.get("image_encoder", {"name": "rcf"}), progress=progress
             )
-            self.features = torch.from_numpy(normalise_features(raw, self.train_idx, self.tcfg["feature_norm"]))
+            self.features = torch.from_numpy(normalise_features(raw, self.train_idx, self.tcfg.feature_norm))
         self.labels: dict[str, np.ndarray] = {}
         arrays = getattr(self.dataset, "arrays", None)
         if arrays is not None:
@@ -224,10 +199,10 @@ class SatCLIPData(pl.LightningDataModule):
             from satclip.data.proxy import centre_colour, colour_classes
 
             self.labels["kind"] = np.asarray(arrays.kind)
-            if self.tcfg["train_kinds"]:  # e.g. [land]: train on a subset of the mix, validate on all of it
-                keep = [KIND_NAMES.index(k) for k in self.tcfg["train_kinds"]]
+            if self.tcfg.train_kinds:  # e.g. [land]: train on a subset of the mix, validate on all of it
+                keep = [KIND_NAMES.index(k) for k in self.tcfg.train_kinds]
                 self.train_idx = self.train_idx[np.isin(self.labels["kind"][self.train_idx], keep)]
-            self.labels["proxy"] = colour_classes(centre_colour(arrays.patches), int(self.tcfg["proxy_classes"]))
+            self.labels["proxy"] = colour_classes(centre_colour(arrays.patches), int(self.tcfg.proxy_classes))
 
     @property
     def image_dim(self) -> int:
@@ -236,7 +211,7 @@ class SatCLIPData(pl.LightningDataModule):
     def _loader(self, idx: np.ndarray, train: bool) -> DataLoader:
         t = self.trainer
         rank, world = (t.global_rank, t.world_size) if t is not None else (0, 1)
-        bs = int(self.tcfg["batch_size"] if train else self.tcfg["val_batch_size"])
+        bs = int(self.tcfg.batch_size if train else self.tcfg.val_batch_size)
         sampler = ShardedBatchSampler(
             idx,
             bs,
@@ -256,7 +231,7 @@ class SatCLIPData(pl.LightningDataModule):
         return DataLoader(
             ImageItems(self.dataset, self.lonlat),
             batch_sampler=sampler,
-            num_workers=int(self.tcfg["num_workers"]),
+            num_workers=int(self.tcfg.num_workers),
             generator=gen,
         )
 
@@ -267,18 +242,52 @@ class SatCLIPData(pl.LightningDataModule):
         return self._loader(self.val_idx, False)
 
 
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: where the run is, how it went, and the trained objects."""
+
+    config: TrainingConfig  # the checked config, defaults filled in
+    run_dir: Path
+    checkpoint: Path  # <run_dir>/checkpoints/last.ckpt
+    metrics: dict[str, float]  # last validation metrics (val/..., transfer/...)
+    wall_time_s: float
+    epochs: int
+    accelerator: str
+    module: SatCLIPModule
+    data: SatCLIPData
+    is_global_zero: bool  # False on the other ranks of a multi-process run
+    samples_per_epoch: int
+
+
 def fit(
-    config: dict[str, Any],
+    config: dict[str, Any] | TrainingConfig,
     *,
     resume: bool = False,
     callbacks: list[pl.Callback] | None = None,
     progress: bool | None = None,
-) -> dict[str, Any]:
-    """Train per ``config``; returns {"run_dir", "checkpoint", "metrics", "wall_time_s", "module", ...}."""
+) -> FitResult:
+    """Train a location encoder.
+
+    Args:
+        config: a config dict as read from YAML (checked by :meth:`TrainingConfig.from_dict`) or a
+            :class:`TrainingConfig`.
+        resume: continue from ``<output.dir>/checkpoints/last.ckpt``.
+        callbacks: extra Lightning callbacks.
+        progress: progress bars (default: ``train.progress``).
+
+    Returns:
+        A :class:`FitResult`: run folder, checkpoint, final metrics, the trained module and data.
+
+    Raises:
+        ConfigError: an unknown key or bad value in the config, named by its path (``train.max_epoch``).
+        FileNotFoundError: ``resume`` without a checkpoint. FileExistsError: a checkpoint exists and not ``resume``.
+    """
     t0 = time.perf_counter()
-    tcfg = {**TRAIN_DEFAULTS, **config.get("train", {})}
-    progress = bool(tcfg["progress"]) if progress is None else progress
-    run_dir = Path(config.get("output", {}).get("dir", "runs/" + str(config.get("name", "satclip"))))
+    typed = config if isinstance(config, TrainingConfig) else TrainingConfig.from_dict(config)
+    config = typed.to_dict()  # plain and fully resolved: what the checkpoint and the model card store
+    tcfg = typed.train
+    progress = bool(tcfg.progress) if progress is None else progress
+    run_dir = Path(typed.run_dir)
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     if resume and not ckpt.is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}; start without --resume")
@@ -286,7 +295,7 @@ def fit(
         verify_checkpoint_archive(ckpt)  # a truncated last.ckpt: one clear error, not a traceback from Lightning
     if not resume and ckpt.is_file():
         raise FileExistsError(f"{ckpt} exists: pass --resume to continue that run, or choose another output.dir")
-    pl.seed_everything(int(config.get("seed", 0)), workers=True, verbose=False)
+    pl.seed_everything(typed.seed, workers=True, verbose=False)
     data = SatCLIPData(config, progress=progress)
     module = SatCLIPModule(config, data.image_dim, int(data.dataset.channels))
     module.val_labels = {k: v for k, v in data.labels.items()}
@@ -300,14 +309,14 @@ def fit(
         loggers.append(pl.loggers.TensorBoardLogger(str(run_dir), name="tb", version=version))
     except ImportError:
         pass
-    max_time = {"seconds": float(tcfg["max_time_s"])} if tcfg["max_time_s"] else None
+    max_time = {"seconds": float(tcfg.max_time_s)} if tcfg.max_time_s else None
     _quiet_lightning()
     trainer = pl.Trainer(
-        accelerator=tcfg["accelerator"],
-        devices=tcfg["devices"],
-        strategy=tcfg["strategy"],
-        precision=tcfg["precision"],
-        max_epochs=int(tcfg["max_epochs"]),
+        accelerator=tcfg.accelerator,
+        devices=tcfg.devices,
+        strategy=tcfg.strategy,
+        precision=tcfg.precision,
+        max_epochs=int(tcfg.max_epochs),
         max_time=max_time,
         logger=loggers,
         callbacks=[clock, EpochCheckpoint(ckpt), *(callbacks or [])],
@@ -315,8 +324,8 @@ def fit(
         enable_checkpointing=False,
         use_distributed_sampler=False,
         num_sanity_val_steps=0,
-        log_every_n_steps=int(tcfg["log_every_n_steps"]),
-        check_val_every_n_epoch=int(tcfg["val_every"]),
+        log_every_n_steps=int(tcfg.log_every_n_steps),
+        check_val_every_n_epoch=int(tcfg.val_every),
         enable_progress_bar=progress,
         enable_model_summary=progress,
         default_root_dir=str(run_dir),
@@ -325,18 +334,19 @@ def fit(
         warnings.filterwarnings("ignore", message=".*(sync_dist|does not have many workers|num_workers|LeafSpec).*")
         trainer.fit(module, datamodule=data, ckpt_path=str(ckpt) if resume else None, weights_only=True)
     wall = clock.elapsed(time.perf_counter())  # every segment of a resumed run, each up to its last checkpoint
-    return {
-        "run_dir": run_dir,
-        "checkpoint": ckpt,
-        "metrics": module.last_metrics,
-        "wall_time_s": wall,
-        "epochs": trainer.current_epoch,
-        "accelerator": type(trainer.accelerator).__name__,
-        "module": module,
-        "data": data,
-        "is_global_zero": trainer.is_global_zero,
-        "samples_per_epoch": len(data.train_idx) // max(1, trainer.world_size) * max(1, trainer.world_size),
-    }
+    return FitResult(
+        config=typed,
+        run_dir=run_dir,
+        checkpoint=ckpt,
+        metrics=module.last_metrics,
+        wall_time_s=wall,
+        epochs=trainer.current_epoch,
+        accelerator=type(trainer.accelerator).__name__,
+        module=module,
+        data=data,
+        is_global_zero=trainer.is_global_zero,
+        samples_per_epoch=len(data.train_idx) // max(1, trainer.world_size) * max(1, trainer.world_size),
+    )
 
 
 def learning_curve_ok(metrics_csv: Path) -> bool:

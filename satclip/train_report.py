@@ -16,10 +16,10 @@ import torch
 
 from satclip.cache import atomic_path
 from satclip.model import retrieval_metrics
-from satclip.train import TRAIN_DEFAULTS, SatCLIPData
+from satclip.train import FitResult, SatCLIPData
 
 
-def final_evaluation(result: dict[str, Any], probe_seeds: tuple[int, ...] = (0, 1, 2),
+def final_evaluation(result: FitResult, probe_seeds: tuple[int, ...] = (0, 1, 2),
                      transfer_points: int = 10_000) -> dict[str, Any]:
     """Validation metrics of the trained model, mixed and land-only, plus transfer with linear and MLP probes:
     on the proxy classes of the held-out patches, and on MODIS land cover at ``transfer_points`` points.
@@ -28,7 +28,7 @@ def final_evaluation(result: dict[str, Any], probe_seeds: tuple[int, ...] = (0, 
     """
     from satclip.data.proxy import transfer_scores
 
-    module, data = result["module"], result["data"]
+    module, data = result.module, result.data
     model = module.model.eval()
     idx = data.val_idx
     with torch.no_grad():
@@ -59,22 +59,22 @@ def final_evaluation(result: dict[str, Any], probe_seeds: tuple[int, ...] = (0, 
     return out
 
 
-def land_cover_transfer_of_run(result: dict[str, Any], seeds: tuple[int, ...], n: int) -> dict[str, Any]:
+def land_cover_transfer_of_run(result: FitResult, seeds: tuple[int, ...], n: int) -> dict[str, Any]:
     """The MODIS land-cover transfer ratio of a run (satclip.downstream.transfer), or ``{"skipped": why}``."""
     from satclip.data.assets import AssetMissingError
     from satclip.downstream.transfer import land_cover_transfer
 
-    cfg = result["module"].cfg
-    spec = cfg.get("data", {})
+    cfg = result.config
+    spec = cfg.data.to_dict()
     if spec.get("source", "bluemarble") not in ("bluemarble", "equirect"):
         return {"skipped": "needs imagery that can be cut at any point (data.source bluemarble or equirect)"}
     if not seeds:
         return {"skipped": "no MLP probe seeds (--probe-seeds 0)"}
     from satclip.encoder import Encoder
 
-    embed = Encoder(result["module"].model.location, {"name": cfg.get("name", "run")}).embed  # batched, on CPU
+    embed = Encoder(result.module.model.location, {"name": cfg.name}).embed  # batched, on CPU
     try:
-        return land_cover_transfer(embed, result["data"].dataset, cfg.get("image_encoder", {"name": "rcf"}),
+        return land_cover_transfer(embed, result.data.dataset, cfg.image_encoder.to_dict(),
                                    image_path=spec.get("image"), n=n, seeds=seeds)
     except AssetMissingError as err:
         return {"skipped": f"{err}; `satclip fetch` downloads the land-cover data"}
@@ -93,30 +93,31 @@ def baseline_transfer(data: SatCLIPData, L: int) -> dict[str, float]:
     return {k: transfer_scores(v, feats, y, ll)["transfer_ratio"] for k, v in inputs.items()}
 
 
-def build_card(config: dict[str, Any], result: dict[str, Any], evaluation: dict[str, Any], command: str) -> dict:
-    """Model card: name, description, training data and run, metrics, provenance, license."""
+def build_card(result: FitResult, evaluation: dict[str, Any], command: str) -> dict:
+    """Model card of a finished run (its config is ``result.config``): name, description, training data and
+    run, metrics, provenance, license."""
     import platform
 
-    data = result["data"]
+    config, data = result.config, result.data
     meta = getattr(getattr(data.dataset, "arrays", None), "meta", {})
     return {
-        "name": config.get("name", "satclip-model"),
-        "description": config.get("description", ""),
+        "name": config.name,
+        "description": config.description,
         "training": {
             "data": {
                 **{k: meta[k] for k in ("image", "image_sha256", "patch_deg", "counts") if k in meta},
-                "spec": config.get("data", {}),
-                "image_encoder": config.get("image_encoder", {}),
+                "spec": config.data.to_dict(),
+                "image_encoder": config.image_encoder.to_dict(),
             },
             "n_samples": len(data.train_idx),
             "n_val": len(data.val_idx),
-            "epochs": result["epochs"],
-            "train": {**TRAIN_DEFAULTS, **config.get("train", {})},
+            "epochs": result.epochs,
+            "train": config.train.to_dict(),
             "command": command,
-            "wall_time_s": round(result["wall_time_s"], 1),
+            "wall_time_s": round(result.wall_time_s, 1),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs ({torch.get_num_threads()} torch threads), "
-            f"accelerator {result['accelerator']}, torch {torch.__version__}",
-            "feature_cache": {k: v for k, v in result["data"].feature_info.items() if k != "path"},
+            f"accelerator {result.accelerator}, torch {torch.__version__}",
+            "feature_cache": {k: v for k, v in result.data.feature_info.items() if k != "path"},
         },
         "metrics": {
             **evaluation,
@@ -127,7 +128,7 @@ def build_card(config: dict[str, Any], result: dict[str, Any], evaluation: dict[
             "idea on the held-out training patches with a PROXY label (k-means colour classes of the central "
             "5x5 px) and rough continent boxes.",
         },
-        **provenance_and_license(config.get("data", {})),
+        **provenance_and_license(config.data.to_dict()),
     }
 
 
@@ -149,24 +150,24 @@ def provenance_and_license(data_spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def export_model(result: dict[str, Any], path: str | Path, card: dict[str, Any]) -> Path:
+def export_model(result: FitResult, path: str | Path, card: dict[str, Any]) -> Path:
     """Save the trained location encoder (float16) with its card via satclip.checkpoints.save_model."""
     from satclip.checkpoints import save_model
 
-    loc = result["module"].model.location.float().eval()
+    loc = result.module.model.location.float().eval()
     save_model(Path(path), loc, card, dtype=torch.float16)
     return Path(path)
 
 
-def save_trained_model(result: dict[str, Any], path: str | Path, *, command: str,
+def save_trained_model(result: FitResult, path: str | Path, *, command: str,
                        probe_seeds: tuple[int, ...] = (0, 1, 2)) -> tuple[Path, dict[str, Any]]:
     """Evaluate a finished run, write its model card and the float16 model file (and the run's
     ``evaluation.json``). Returns (model path, evaluation). ``command`` is recorded as how to reproduce it."""
     import json
 
     evaluation = final_evaluation(result, probe_seeds=probe_seeds)
-    card = build_card(result["module"].cfg, result, evaluation, command)
+    card = build_card(result, evaluation, command)
     out = export_model(result, path, card)
-    with atomic_path(Path(result["run_dir"]) / "evaluation.json") as tmp:
+    with atomic_path(Path(result.run_dir) / "evaluation.json") as tmp:
         tmp.write_text(json.dumps(evaluation, indent=2))
     return out, evaluation

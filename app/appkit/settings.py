@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-DEFAULT_MODEL = "satclip-bluemarble-l10"
+from satclip.registry import DEFAULT_MODEL
 
 
 def _float(name: str, default: float) -> float:

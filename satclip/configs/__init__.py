@@ -8,12 +8,10 @@ from typing import Any
 
 import yaml
 
+from satclip.errors import ConfigError
+
 CONFIG_DIR = Path(__file__).parent
 SECTIONS = ("data", "image_encoder", "location_encoder", "train", "output")
-
-
-class ConfigError(ValueError):
-    """Raised for a config file or override that cannot be used, naming the key."""
 
 
 def config_path(name_or_path: str | Path) -> Path:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from satclip.cache import atomic_path, cache_dir, file_sha256
+from satclip.errors import AssetError, AssetMissingError
 
 
 def assets_root() -> Path:
@@ -31,14 +32,6 @@ def assets_root() -> Path:
         path.mkdir(parents=True, exist_ok=True)
         return path
     return cache_dir("assets")
-
-
-class AssetError(RuntimeError):
-    """An asset could not be fetched or failed its checksum."""
-
-
-class AssetMissingError(AssetError, FileNotFoundError):
-    """An asset is not in the cache; the message says how to fetch it."""
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,11 @@ import torch.nn.functional as F
 from satclip.cache import atomic_path, cache_dir, content_hash, file_sha256
 from satclip.cache_entries import CacheEntryError, array_record, check_array, discard_bad_entry
 from satclip.data.landmask import COAST, KIND_NAMES, LAND, OCEAN, classify_kind, is_land
+from satclip.errors import DataPreparationError
 from satclip.geo import sample_uniform_sphere
 
 FORMAT_VERSION = 1
 _CHUNK = 2048  # patches resampled per grid_sample call
-
-
-class DataPreparationError(RuntimeError):
-    """Raised when an image or prepared dataset is missing or malformed."""
 
 
 def find_bluemarble() -> Path:

@@ -16,15 +16,12 @@ from torch.utils.data import Dataset
 
 from satclip.cache import content_hash
 from satclip.data.bluemarble import PatchArrays
+from satclip.errors import DatasetError
 from satclip.geo import validate_lonlat
 
 S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
 S2_MODEL_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
 S2_SCALE = 1.0 / 10000.0  # reflectance = DN / 10000
-
-
-class DatasetError(ValueError):
-    """Raised for a malformed dataset: missing files, wrong columns, band counts or shapes."""
 
 
 class PatchArrayDataset(Dataset):

@@ -12,7 +12,6 @@ each (task, encoder), so a run that dies later keeps them.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,11 +32,13 @@ from satclip.downstream.probes import (
     knn_fit_predict,
     mlp_fit_predict,
     ridge_fit_predict,
+    score,
 )
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLIT_CHOICES, SPLITS, TABLE_SPLIT, Fold, make_folds
-from satclip.downstream.validate import MIN_TRAIN_ROWS, TaskError, check_task, fold_flags
-from satclip.encoding import baselines
-from satclip.encoding.baselines import ConcatEncoder, EncoderLike
+from satclip.downstream.validate import MIN_TRAIN_ROWS, check_task, fold_flags
+from satclip.encoder import EncoderLike
+from satclip.errors import TaskError
+from satclip.zoo import resolve_encoder
 
 STOCHASTIC = ("mlp",)
 REGRESSION_METRICS = ("r2", "rmse", "mae")
@@ -62,30 +63,6 @@ def default_encoders() -> list[str]:
     return ["geoclip", "lonlat", "sh10", "satclip-random", "xyz", "wrap", "geoclip+lonlat"]
 
 
-def resolve_encoder(spec: str) -> EncoderLike:
-    """An encoder from a name: a baseline (lonlat, xyz, wrap, sh<L>, geoclip, satclip-random[-l<L>]), a
-    bundled model, a model file / released checkpoint path, ``imagery:<model>`` (the image features of
-    that model's training imagery at each point), or ``<any of these>+lonlat``."""
-    if spec.endswith("+lonlat"):
-        return ConcatEncoder(resolve_encoder(spec[: -len("+lonlat")]))
-    if spec.startswith("imagery:"):
-        from satclip.downstream.transfer import imagery_encoder
-
-        return imagery_encoder(spec[len("imagery:"):])
-    if spec in baselines.BASELINES:
-        return baselines.BASELINES[spec]()
-    if m := re.fullmatch(r"sh(\d+)", spec):
-        return baselines.sh_encoder(int(m.group(1)))
-    if m := re.fullmatch(r"satclip-random-l(\d+)", spec):
-        return baselines.random_satclip(L=int(m.group(1)))
-    import satclip
-
-    enc = satclip.load(spec)
-    if Path(spec).exists():
-        enc.card["name"] = Path(spec).stem
-    return enc
-
-
 def embed_cached(encoder: EncoderLike, lonlat: np.ndarray) -> np.ndarray:
     """Embeddings of ``lonlat``, computed once per (encoder fingerprint, points) and cached as a checked
     ``.npz`` (shape, dtype, finiteness, checksum verified on load; a bad entry is rebuilt with a warning)."""
@@ -102,19 +79,6 @@ def embed_cached(encoder: EncoderLike, lonlat: np.ndarray) -> np.ndarray:
         raise ValueError(f"encoder {encoder.name} produced non-finite embeddings")
     save_checked_arrays(path, {"embeddings": X})
     return X
-
-
-def score(kind: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """R2/RMSE/MAE for regression, accuracy/macro-F1 for classification."""
-    from sklearn.metrics import f1_score
-
-    if kind == "regression":
-        err = pred - y
-        ss_tot = float(((y - y.mean()) ** 2).sum())
-        return {"r2": 1.0 - float((err**2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
-                "rmse": float(np.sqrt((err**2).mean())), "mae": float(np.abs(err).mean())}
-    return {"accuracy": float((pred == y).mean()),
-            "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
 
 
 @dataclass
@@ -237,7 +201,7 @@ def evaluate(cfg: EvalConfig, progress: Callable[[str], None] | None = None,
 
 
 @dataclass
-class _Job:
+class EvalJob:
     """Probing one (task, encoder): everything a worker needs."""
 
     task: TaskData
@@ -250,7 +214,7 @@ class _Job:
     mlp: MLPConfig
 
 
-def _run_job(job: _Job) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[str, float]]:
+def run_job(job: EvalJob) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[str, float]]:
     """Fit every probe of one (task, encoder) on all folds; returns score rows, predictions, timings."""
     task, X, folds = job.task, job.X, job.folds
     n_classes = len(task.class_names)
@@ -307,13 +271,13 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None],
         task_folds.append((task, _task_folds(tname, task, cfg)))
         timings["tasks"] += time.perf_counter() - t0
     encoders = {ename: resolve_encoder(ename) for ename in dict.fromkeys(cfg.encoders)}
-    jobs: list[_Job] = []
+    jobs: list[EvalJob] = []
     for task, folds in task_folds:
         for ename in cfg.encoders:
             t0 = time.perf_counter()
             X = embed_cached(encoders[ename], task.lonlat)
             timings["embed"] += time.perf_counter() - t0
-            jobs.append(_Job(task, ename, X, folds, list(cfg.probes), cfg.seeds, cfg.knn_k, cfg.mlp))
+            jobs.append(EvalJob(task, ename, X, folds, list(cfg.probes), cfg.seeds, cfg.knn_k, cfg.mlp))
     outputs: list[Any] = [None] * len(jobs)
 
     def done(i: int, out: Any) -> None:
@@ -331,7 +295,7 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None],
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
         with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
-            futures = {pool.submit(_run_job, jobs[i]): i for i in order}
+            futures = {pool.submit(run_job, jobs[i]): i for i in order}
             try:
                 for fut in as_completed(futures):
                     done(futures[fut], fut.result())
@@ -340,7 +304,7 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None],
                 raise
     else:
         for i in order:
-            done(i, _run_job(jobs[i]))
+            done(i, run_job(jobs[i]))
     rows: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
     for r, p, t in outputs:

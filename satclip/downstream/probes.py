@@ -225,3 +225,16 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[Member], kind: s
             else:
                 preds.append(out.argmax(1).numpy())
     return preds
+
+
+def score(kind: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """R2/RMSE/MAE for regression, accuracy/macro-F1 for classification."""
+    from sklearn.metrics import f1_score
+
+    if kind == "regression":
+        err = pred - y
+        ss_tot = float(((y - y.mean()) ** 2).sum())
+        return {"r2": 1.0 - float((err**2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
+                "rmse": float(np.sqrt((err**2).mean())), "mae": float(np.abs(err).mean())}
+    return {"accuracy": float((pred == y).mean()),
+            "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}

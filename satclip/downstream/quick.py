@@ -1,7 +1,7 @@
 """One task, one split, one probe, a few encoders: the quick evaluation behind the app's Downstream page.
 
 It is the suite's own engine (``satclip.downstream.evaluate``: folds from :mod:`.splits`, probes from
-:mod:`.probes`, embeddings cached by :func:`.evaluate.embed_cached`, metrics from :func:`.evaluate.score`)
+:mod:`.probes`, embeddings cached by :func:`.evaluate.embed_cached`, metrics from :func:`.probes.score`)
 run on one :class:`~satclip.downstream.datasets.TaskData`, with encoder objects instead of names and a
 constant predictor (training mean or majority class) as the floor every encoder must beat.
 """
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from satclip.downstream.datasets import TaskData
-from satclip.downstream.evaluate import _Job, _run_job, embed_cached, score
-from satclip.downstream.probes import PROBES, MLPConfig
+from satclip.downstream.evaluate import EvalJob, embed_cached, run_job
+from satclip.downstream.probes import PROBES, MLPConfig, score
 from satclip.downstream.splits import SPLITS, Fold, make_folds
 
 CONSTANT = "mean / majority"  # the constant predictor's name in results (pass it with encoder None)
@@ -38,7 +38,7 @@ class QuickResult:
 
 def baseline_encoders(names: list[str] | tuple[str, ...] = tuple(BASELINES)) -> dict[str, Any]:
     """Display name -> encoder (None for the constant predictor) of the quick baselines."""
-    from satclip.downstream.evaluate import resolve_encoder
+    from satclip.zoo import resolve_encoder
 
     unknown = [n for n in names if n not in BASELINES]
     if unknown:
@@ -83,8 +83,8 @@ def quick_evaluate(task: TaskData, encoders: dict[str, Any], split: str = "block
         if enc is None:
             rows, p = _constant(task, name, folds)
         else:
-            job = _Job(task, name, embed_cached(enc, task.lonlat), folds, [probe], 1, knn_k, mlp or MLPConfig())
-            rows, frames, _ = _run_job(job)
+            job = EvalJob(task, name, embed_cached(enc, task.lonlat), folds, [probe], 1, knn_k, mlp or MLPConfig())
+            rows, frames, _ = run_job(job)
             p = [fr[["encoder", "fold", "lon", "lat", "y", "pred"]] for fr in frames]
         scores = pd.DataFrame(rows).drop(columns=["fold"], errors="ignore").select_dtypes("number")
         keep = [c for c in scores.columns if c in ("r2", "rmse", "mae", "accuracy", "macro_f1")]

@@ -19,8 +19,7 @@ import numpy as np
 import torch
 
 from satclip.downstream.datasets import TaskData, load_task
-from satclip.downstream.evaluate import score
-from satclip.downstream.probes import mlp_fit_predict
+from satclip.downstream.probes import Member, mlp_fit_predict, score
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, make_folds
 
 TRANSFER_TASK = "land_cover"
@@ -30,7 +29,7 @@ def holdout_scores(X: np.ndarray, task: TaskData, seeds: tuple[int, ...] = (0, 1
                    holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS) -> dict[str, float]:
     """Primary metric (accuracy or R2) of the MLP probe per held-out continent, averaged over ``seeds``."""
     folds = make_folds("continent", task.lonlat, task.continent, holdouts=holdouts)
-    members = [(f.train, f.test, s) for f in folds for s in seeds]
+    members: list[Member] = [(f.train, f.test, s) for f in folds for s in seeds]
     n_classes = len(task.class_names) if task.kind == "classification" else 0
     preds = mlp_fit_predict(X, task.y, members, task.kind, n_classes=n_classes)
     metric = task.primary or ("r2" if task.kind == "regression" else "accuracy")
@@ -122,18 +121,6 @@ def training_imagery(name_or_path: str) -> tuple[Any, Any, dict[str, Any], str |
         raise ValueError(f"{name_or_path} was trained on data.source {spec.get('source')!r}; image features at "
                          "arbitrary points need imagery that can be cut anywhere (bluemarble or equirect)")
     return encoder, build_dataset({**spec, "progress": False}), data["image_encoder"], spec.get("image")
-
-
-def imagery_encoder(name_or_path: str) -> Any:
-    """The frozen image features of a model's training imagery at each point, as an encoder: what the
-    imagery itself knows, the reference a location embedding is measured against (``imagery:<model>``)."""
-    from satclip.encoding.baselines import FeatureEncoder
-    from satclip.image.factory import build_image_encoder
-
-    encoder, dataset, image_spec, image_path = training_imagery(name_or_path)
-    dim = int(build_image_encoder(image_spec, dataset.channels).out_dim)
-    return FeatureEncoder(f"imagery:{encoder.name}", dim, image_feature_fn(dataset, image_spec, image_path),
-                          params=(dataset.fingerprint, image_spec))
 
 
 def model_transfer(name_or_path: str, *, n: int = 10_000, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, Any]:

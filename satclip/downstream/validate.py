@@ -15,16 +15,12 @@ import numpy as np
 import pandas as pd
 
 from satclip.downstream.splits import Fold
-from satclip.tables import TableError
+from satclip.errors import TaskError  # noqa: F401 - re-exported (defined in satclip.errors)
 
 MIN_TRAIN_ROWS = 10  # fewer training rows: no probe fits anything worth reporting
 MIN_TEST_ROWS = 5  # fewer test rows: the metric is noise
 MIN_ROWS_PER_CLASS = 2  # a class needs a chance to be on both sides of a split
 FEW_TEST_ROWS = 30  # results on fewer test rows are flagged
-
-
-class TaskError(TableError):
-    """A downstream task that cannot be evaluated meaningfully (raised before any probe runs)."""
 
 
 def _list_rows(rows: np.ndarray, values: Sequence[object] | None = None, limit: int = 10) -> str:

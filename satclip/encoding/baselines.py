@@ -16,29 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from satclip.cache import content_hash, file_sha256
-from satclip.encoder import Encoder
-from satclip.encoding.spherical_harmonics import spherical_harmonics
+from satclip.encoder import Encoder, EncoderLike
+from satclip.encoding.spherical_harmonics import Convention, spherical_harmonics
 from satclip.geo import lonlat_to_xyz, validate_lonlat
 from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
-
-
-class EncoderLike(Protocol):
-    """What the evaluation needs from an encoder."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def dim(self) -> int: ...
-    @property
-    def fingerprint(self) -> str: ...
-    def embed(self, lonlat: Any, batch_size: int = ...) -> np.ndarray: ...
 
 
 class FeatureEncoder:
@@ -83,7 +71,7 @@ def wrap_encoder() -> FeatureEncoder:
     return FeatureEncoder("wrap", 3, fn)
 
 
-def sh_encoder(L: int = 10, convention: str = "orthonormal") -> FeatureEncoder:
+def sh_encoder(L: int = 10, convention: Convention = "orthonormal") -> FeatureEncoder:
     """Direct spherical-harmonic features up to degree L-1 (L*L columns)."""
 
     def fn(c: np.ndarray) -> np.ndarray:

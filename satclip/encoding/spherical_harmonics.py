@@ -51,7 +51,7 @@ def _coefficients(L: int, dtype: torch.dtype, device: torch.device) -> tuple[tor
     """Recurrence coefficients a_lm, b_lm (shape (L, L, 1)) and diagonal factors d_m (shape (L,))."""
     a = torch.zeros(L, L, 1, dtype=torch.float64)
     b = torch.zeros(L, L, 1, dtype=torch.float64)
-    for l in range(1, L):  # noqa: E741 - l is the conventional name for the degree
+    for l in range(1, L):
         m = torch.arange(l, dtype=torch.float64)
         denom = l * l - m * m
         a[l, :l, 0] = torch.sqrt((4.0 * l * l - 1.0) / denom)
@@ -85,6 +85,21 @@ def spherical_harmonics(
     ``out`` (an (N, L*L) tensor of ``dtype``) is filled and returned instead of a new tensor:
     reusing a buffer skips the page faults of a fresh allocation, which cost as much as the
     computation itself at large L.
+
+    Args:
+        lon: longitudes in degrees, 1-D.
+        lat: latitudes in degrees, 1-D, same length as ``lon``.
+        L: number of degrees (features of degree 0 .. L-1; L*L columns), a positive integer.
+        convention: ``"orthonormal"`` or ``"satclip"`` (the released SatCLIP weights' features).
+        dtype: ``torch.float64`` (default) or ``torch.float32``.
+        device: where to compute (default: the input tensor's device, else CPU).
+        out: optional (N, L*L) tensor of ``dtype`` to fill.
+
+    Returns:
+        Tensor (N, L*L); feature index ``l*l + (m + l)``, m from -l to l.
+
+    Raises:
+        ValueError: a bad ``L``, ``convention`` or ``dtype``, or ``lon``/``lat`` of different lengths.
     """
     if not isinstance(L, int) or isinstance(L, bool) or L < 1:
         raise ValueError(f"L must be a positive integer, got {L!r}")
@@ -174,7 +189,7 @@ def _sh_block(
     prev[0].fill_(1.0 / math.sqrt(4.0 * math.pi))
     diag = prev[0].clone()
     _write_degree(out, prev, 0, cos_t, sin_t_rev, L)
-    for l in range(1, L):  # noqa: E741
+    for l in range(1, L):
         # Q_l^m = a x Q_{l-1}^m - b Q_{l-2}^m for m < l (Q_{l-2}^{l-1} is zero), then the diagonal.
         torch.mul(prev[:l], x, out=cur[:l])
         cur[:l].mul_(a[l, :l])
@@ -187,7 +202,7 @@ def _sh_block(
 
 
 def _write_degree(
-    out: torch.Tensor, q: torch.Tensor, l: int, cos_t: torch.Tensor, sin_t_rev: torch.Tensor, L: int  # noqa: E741
+    out: torch.Tensor, q: torch.Tensor, l: int, cos_t: torch.Tensor, sin_t_rev: torch.Tensor, L: int
 ) -> None:
     """Write the 2l+1 features of degree l into rows l*l .. l*l+2l of ``out``."""
     base = l * l

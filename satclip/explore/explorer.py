@@ -8,12 +8,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from satclip.encoder import EncoderLike
 from satclip.explore.clusters import Regions, kmeans_regions
 from satclip.explore.grid import DEFAULT_RESOLUTION, EmbeddingGrid, Progress, build_grid
 from satclip.explore.places import PlaceIndex, place_index
 from satclip.explore.projection import Projection, project
 from satclip.explore.render import mercator_row_index
 from satclip.explore.similarity import SimilarityMap, similarity_map
+from satclip.registry import DEFAULT_MODEL
 
 
 class Explorer:
@@ -25,7 +27,7 @@ class Explorer:
     >>> ex.similar_places((2.35, 48.85), k=10, exclude_km=500)    # DataFrame
     """
 
-    def __init__(self, encoder: Any, resolution: float = DEFAULT_RESOLUTION, *, land_only: bool = False,
+    def __init__(self, encoder: EncoderLike, resolution: float = DEFAULT_RESOLUTION, *, land_only: bool = False,
                  progress: Progress | bool | None = None, cache: bool = True, grid: EmbeddingGrid | None = None):
         self.encoder = encoder
         self.cache = cache
@@ -35,9 +37,9 @@ class Explorer:
         self._places: PlaceIndex | None = None
 
     @classmethod
-    def from_model(cls, name_or_path: str | os.PathLike[str] = "satclip-bluemarble-l10", **kwargs: Any) -> Explorer:
+    def from_model(cls, name_or_path: str | os.PathLike[str] = DEFAULT_MODEL, **kwargs: Any) -> Explorer:
         """An explorer for a bundled model name or a model file (see :func:`satclip.load`)."""
-        from satclip import load
+        from satclip.registry import load
 
         return cls(load(name_or_path), **kwargs)
 

@@ -25,6 +25,7 @@ from satclip.cache_entries import (
     save_checked_arrays,
     spot_check_embeddings,
 )
+from satclip.encoder import EncoderLike
 from satclip.geo import lonlat_grid, lonlat_to_xyz
 
 GRID_FORMAT_VERSION = 2  # 2: checksum record per array (satclip.cache_entries)
@@ -258,7 +259,7 @@ def grid_cache_path(fingerprint: str, resolution: float, land_only: bool) -> Pat
 
 
 def build_grid(
-    encoder: Any,
+    encoder: EncoderLike,
     resolution: float = DEFAULT_RESOLUTION,
     *,
     land_only: bool = False,

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from satclip.cache import atomic_path
-from satclip.explore.export import _grid_geo, write_geotiff
+from satclip.errors import LabelError
+from satclip.explore.export import write_geotiff
 from satclip.explore.grid import EmbeddingGrid
 from satclip.explore.render import CATEGORICAL, Legend, MapImage, colorize, to_mercator
 from satclip.explore.similarity import embed_points
@@ -26,10 +27,6 @@ from satclip.geo import validate_lonlat
 PROBES = ("logistic", "knn")
 PALETTE = tuple("#" + c for c in (*CATEGORICAL[::2], *CATEGORICAL[1::2]))  # strong colours first
 MAX_FOLDS = 5
-
-
-class LabelError(ValueError):
-    """Labelled pins that cannot train a classifier (fewer than two classes, empty names, bad rows)."""
 
 
 def make_probe(probe: str = "logistic", k: int = 5) -> Any:
@@ -152,7 +149,9 @@ class LabelMap:
         cube = np.stack([self.grid.to_field(b) for b in bands], axis=2)
         names = ["class (" + ", ".join(f"{i}={c}" for i, c in enumerate(self.classes)) + ")", "uncertainty",
                  *[f"p_{c}" for c in self.classes]]
-        return write_geotiff(path, cube, nodata=float("nan"), band_names=names, **_grid_geo(self.grid))
+        west, _, _, north = self.grid.bounds
+        return write_geotiff(path, cube, west=west, north=north, resolution=self.grid.resolution,
+                             nodata=float("nan"), band_names=names)
 
     def export_table(self, path: str | Path) -> Path:
         """Write :meth:`table` as Parquet (``.parquet``) or CSV (``.csv``), atomically."""

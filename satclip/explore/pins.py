@@ -25,19 +25,15 @@ import numpy as np
 import pandas as pd
 
 from satclip.cache import atomic_path
+from satclip.errors import PinError
 from satclip.explore.grid import EmbeddingGrid
 from satclip.explore.similarity import SimilarityMap, _unit_rows, embed_points, matvec
 from satclip.geo import CoordinateError, find_lonlat_columns, validate_lonlat
-from satclip.tables import TableError
 
 KINDS = ("like", "unlike")
 COLUMNS = ("lon", "lat", "kind", "weight", "label")
 MAX_PINS = 10_000  # a pin file is a hand-made list; more is almost surely the wrong file
 MAX_FILE_BYTES = 20 * 1024 * 1024
-
-
-class PinError(TableError):
-    """A pin table or pin file that cannot be used (format, columns, values); names the row or feature."""
 
 
 def empty_pins() -> pd.DataFrame:
@@ -178,7 +174,7 @@ def read_pins(data: bytes | str | Path, name: str | None = None) -> pd.DataFrame
         if path.stat().st_size > MAX_FILE_BYTES:
             raise PinError(f"{path}: {path.stat().st_size:,} bytes; a pin file is at most {MAX_FILE_BYTES:,}")
         data, name = path.read_bytes(), path.name
-    raw = data.encode() if isinstance(data, str) else bytes(data)  # type: ignore[arg-type]
+    raw = data.encode() if isinstance(data, str) else bytes(data)
     source = str(name or "pins")
     if len(raw) > MAX_FILE_BYTES:
         raise PinError(f"{source}: {len(raw):,} bytes; a pin file is at most {MAX_FILE_BYTES:,}")

@@ -18,6 +18,7 @@ from satclip.cache_entries import (
     save_checked_arrays,
     spot_check_embeddings,
 )
+from satclip.encoder import EncoderLike
 from satclip.geo import lonlat_to_xyz, validate_lonlat
 
 PLACE_COLUMNS = ["name", "country", "country_code", "lon", "lat", "population"]
@@ -94,7 +95,7 @@ class PlaceIndex:
 _PLACE_INDEX_MEMORY: dict[str, PlaceIndex] = {}
 
 
-def place_index(encoder: Any, min_population: int = 0, *, cache: bool = True) -> PlaceIndex:
+def place_index(encoder: EncoderLike, min_population: int = 0, *, cache: bool = True) -> PlaceIndex:
     """Embeddings of the gazetteer's places for ``encoder`` (exact, not grid-interpolated), cached
     on disk (float16) and in memory per encoder fingerprint."""
     places = load_places(min_population)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from satclip.encoder import EncoderLike
 from satclip.explore.grid import EmbeddingGrid
 from satclip.explore.places import PlaceIndex, nearest_places
 from satclip.explore.render import Legend, MapImage, auto_range, colorize, to_mercator
@@ -45,7 +46,7 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def embed_points(lonlat: Any, encoder: Any = None, grid: EmbeddingGrid | None = None) -> np.ndarray:
+def embed_points(lonlat: Any, encoder: EncoderLike | None = None, grid: EmbeddingGrid | None = None) -> np.ndarray:
     """Embeddings (N, D) float32 of points: exact with ``encoder``, else the grid cells containing them."""
     pts = validate_lonlat(lonlat)
     if encoder is not None:
@@ -210,7 +211,7 @@ class SimilarityMap:
         })
 
 
-def similarity_map(grid: EmbeddingGrid, like: Any, unlike: Any = None, *, encoder: Any = None,
+def similarity_map(grid: EmbeddingGrid, like: Any, unlike: Any = None, *, encoder: EncoderLike | None = None,
                    unlike_weight: float = 1.0) -> SimilarityMap:
     """Similarity of every cell of ``grid`` to places ``like`` (one (lon, lat) or (N, 2)), optionally
     minus similarity to places ``unlike``. Query points are embedded exactly with ``encoder`` if given,

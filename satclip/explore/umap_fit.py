@@ -18,6 +18,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,8 @@ def jit_cache_dir() -> str:
     """Where umap-learn's compiled functions are cached: ``$NUMBA_CACHE_DIR`` or ``<satclip cache>/numba``."""
     import numba
 
-    return str(numba.config.CACHE_DIR or cache_dir("numba"))
+    config: Any = numba.config  # its settings are set at run time: invisible to type checkers
+    return str(config.CACHE_DIR or cache_dir("numba"))
 
 
 def _enable_jit_cache(modules: list[ModuleType | None]) -> None:
@@ -57,8 +59,9 @@ def _enable_jit_cache(modules: list[ModuleType | None]) -> None:
     import numba
     from numba.core.dispatcher import Dispatcher
 
-    saved = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = jit_cache_dir()
+    config: Any = numba.config
+    saved = config.CACHE_DIR
+    config.CACHE_DIR = jit_cache_dir()
     try:
         for module in modules:
             for obj in vars(module).values() if module is not None else ():
@@ -68,7 +71,7 @@ def _enable_jit_cache(modules: list[ModuleType | None]) -> None:
                     except Exception:  # an uncachable function just compiles in each process, as before
                         continue
     finally:
-        numba.config.CACHE_DIR = saved
+        config.CACHE_DIR = saved
 
 
 class _EpochStream:

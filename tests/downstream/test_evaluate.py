@@ -10,9 +10,10 @@ import typer
 from typer.testing import CliRunner
 
 from satclip.cli_evaluate import register
-from satclip.downstream.evaluate import EvalConfig, embed_cached, evaluate, resolve_encoder
+from satclip.downstream.evaluate import EvalConfig, embed_cached, evaluate
 from satclip.downstream.probes import MLPConfig
 from satclip.downstream.report import markdown_table, summarise, write_outputs
+from satclip.zoo import resolve_encoder
 from tests.assets_helper import real_assets, require_asset  # noqa: F401
 
 FAST_MLP = MLPConfig(max_epochs=4, patience=2)
@@ -128,11 +129,11 @@ def test_cli_with_model_file_and_concat(tmp_path, small_model_file):
 def test_cli_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("SATCLIP_ASSETS", str(tmp_path / "empty-assets"))
     r = CliRunner().invoke(_app(), ["evaluate", "--tasks", "air_temperature", "--encoders", "lonlat"])
-    assert r.exit_code == 2 and "satclip fetch" in r.output
+    assert r.exit_code == 1 and "satclip fetch" in r.output
     r = CliRunner().invoke(_app(), ["evaluate", "--tasks", "nope", "--encoders", "lonlat"])
-    assert r.exit_code == 2 and "unknown task" in r.output
+    assert r.exit_code == 1 and "unknown task" in r.output
     r = CliRunner().invoke(_app(), ["evaluate", "--split", "sideways"])
-    assert r.exit_code == 2 and "unknown split" in r.output
+    assert r.exit_code == 1 and "unknown split" in r.output
     r = CliRunner().invoke(_app(), ["fetch", "--list"])
     assert r.exit_code == 0 and "era5-climatology" in r.output and "missing" in r.output
     r = CliRunner().invoke(_app(), ["fetch", "bogus"])

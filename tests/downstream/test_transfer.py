@@ -79,7 +79,7 @@ def test_cli_transfer_refuses_a_model_without_training_card(small_model_file) ->
     from satclip.cli import app
 
     r = CliRunner().invoke(app, ["transfer", str(small_model_file)])
-    assert r.exit_code == 2
+    assert r.exit_code == 1
     assert "names no training data and image encoder" in r.output
 
 
@@ -87,8 +87,8 @@ def test_imagery_encoder_gives_the_training_image_features(tiny_dataset: PatchAr
     import torch
 
     from satclip.checkpoints import save_model
-    from satclip.downstream.evaluate import resolve_encoder
     from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+    from satclip.zoo import resolve_encoder
 
     cfg = tiny_dataset.arrays.meta["config"]
     card = {"name": "tiny", "training": {"data": {"spec": {"source": "bluemarble", **cfg}, "image_encoder": SPEC}}}

@@ -54,7 +54,7 @@ def _eval(table: Path, out: Path, *extra: str, target: str = "temp") -> tuple[in
 
 def test_constant_target_is_refused_before_running(tmp_path):
     code, out = _eval(_table(tmp_path / "c.csv", temp=4.0), tmp_path / "o", "--split", "random")
-    assert code == 2 and "constant" in out and "'temp'" in out
+    assert code == 1 and "constant" in out and "'temp'" in out
     assert not (tmp_path / "o").exists()  # nothing written half-way
 
 
@@ -63,13 +63,13 @@ def test_infinite_target_names_the_rows(tmp_path):
     temp = np.cos(np.radians(lat))
     temp[[3, 7]] = [np.inf, -np.inf]
     code, out = _eval(_table(tmp_path / "i.csv", temp=temp), tmp_path / "o", "--split", "random")
-    assert code == 2 and "non-finite" in out and "[3, 7]" in out
+    assert code == 1 and "non-finite" in out and "[3, 7]" in out
 
 
 def test_one_class_target_is_refused(tmp_path):
     code, out = _eval(_table(tmp_path / "one.csv", cover="forest"), tmp_path / "o", "--split", "random",
                       target="cover")
-    assert code == 2 and "one class" in out and "forest" in out
+    assert code == 1 and "one class" in out and "forest" in out
 
 
 def test_numeric_column_with_junk_strings_names_the_rows(tmp_path):
@@ -77,17 +77,17 @@ def test_numeric_column_with_junk_strings_names_the_rows(tmp_path):
     temp = [f"{v:.3f}" for v in 30 * np.cos(np.radians(lat))]
     temp[5], temp[17] = "?", "x"
     code, out = _eval(_table(tmp_path / "junk.csv", temp=temp), tmp_path / "o", "--split", "random")
-    assert code == 2 and "not numbers" in out and "5 ('?')" in out and "17 ('x')" in out
+    assert code == 1 and "not numbers" in out and "5 ('?')" in out and "17 ('x')" in out
     assert "--kind classification" in out
     # an explicit --kind classification is the user's decision: then it is a (bad) class task, refused for
     # its one-row classes rather than run as 300 classes
     code, out = _eval(tmp_path / "junk.csv", tmp_path / "o", "--split", "random", "--kind", "classification")
-    assert code == 2 and "fewer than 2 rows" in out
+    assert code == 1 and "fewer than 2 rows" in out
 
 
 def test_too_few_rows_is_refused(tmp_path):
     code, out = _eval(_table(tmp_path / "ten.csv", n=10), tmp_path / "o", "--split", "random")
-    assert code == 2 and "test side" in out and "rows" in out
+    assert code == 1 and "test side" in out and "rows" in out
 
 
 def test_class_with_one_row_is_named(tmp_path):
@@ -95,13 +95,13 @@ def test_class_with_one_row_is_named(tmp_path):
     cover[11] = "glacier"
     code, out = _eval(_table(tmp_path / "rare.csv", cover=cover), tmp_path / "o", "--split", "random",
                       target="cover")
-    assert code == 2 and "'glacier'" in out and "fewer than 2 rows" in out
+    assert code == 1 and "'glacier'" in out and "fewer than 2 rows" in out
 
 
 def test_default_continent_split_without_natural_earth_says_fetch(tmp_path, monkeypatch):
     monkeypatch.setenv("SATCLIP_ASSETS", str(tmp_path / "no-assets"))
     code, out = _eval(_table(tmp_path / "u.csv"), tmp_path / "o")  # default splits include continent
-    assert code == 2 and "satclip fetch naturalearth-lowres" in out
+    assert code == 1 and "satclip fetch naturalearth-lowres" in out
 
 
 def test_summarise_survives_undefined_metrics_and_flags_them():
@@ -207,18 +207,18 @@ def test_split_column_with_bad_values_is_an_error(tmp_path):
     split = np.array(["train", "test", "train", "train"] * 100, dtype=object)
     split[[6, 9]] = ["trian", None]
     code, out = _eval(_coordbench(tmp_path / "bad.parquet", split=split), tmp_path / "o", target="temperature")
-    assert code == 2 and "split" in out and "6 ('trian')" in out and "9 (missing)" in out
+    assert code == 1 and "split" in out and "6 ('trian')" in out and "9 (missing)" in out
 
 
 def test_split_column_without_test_rows_is_an_error(tmp_path):
     table = _coordbench(tmp_path / "notest.parquet", split=["train", "val"] * 200)
     code, out = _eval(table, tmp_path / "o", target="temperature")
-    assert code == 2 and "no 'test' rows" in out
+    assert code == 1 and "no 'test' rows" in out
 
 
 def test_table_split_on_a_table_without_split_column_is_an_error(tmp_path):
     code, out = _eval(_table(tmp_path / "u.csv"), tmp_path / "o", "--split", "table")
-    assert code == 2 and "no 'split' column" in out
+    assert code == 1 and "no 'split' column" in out
 
 
 def test_cv_folds_random_kfold(tmp_path):
