@@ -27,8 +27,10 @@ if card.get("summary") or card.get("description"):
 
 st.subheader("Training data")
 training = card.get("training_data") or card.get("training") or card.get("data")
-if training:
-    st.json(training) if isinstance(training, dict | list) else st.write(str(training))
+if isinstance(training, dict | list) and training:
+    st.json(training)
+elif training:
+    st.write(str(training))
 else:
     st.caption("The card names no training data (e.g. a randomly initialised or converted model).")
 
