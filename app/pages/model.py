@@ -8,6 +8,17 @@ import pandas as pd
 import streamlit as st
 from appkit.page import setup
 
+
+
+def _fmt_metric(value: object) -> str:
+    """Metrics as people read them: floats to 3 decimals (0.3017578125 -> 0.302), whole numbers as they are."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.3f}" if abs(value) >= 1e-3 else f"{value:.3g}"
+
+
 settings, encoder, notices = setup("Model")
 if encoder is None:
     st.info("Load a model in the sidebar to see its card.")
@@ -39,7 +50,7 @@ metrics = card.get("metrics")
 if isinstance(metrics, dict) and metrics:
     flat = pd.json_normalize(metrics, sep=" / ").T.reset_index()
     flat.columns = ["metric", "value"]
-    flat["value"] = flat["value"].astype(str)
+    flat["value"] = flat["value"].map(_fmt_metric)
     st.dataframe(flat, hide_index=True, key="model_metrics")
 elif metrics:
     st.write(metrics)

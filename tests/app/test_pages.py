@@ -230,6 +230,10 @@ def test_model_page(app_env: dict[str, str]) -> None:
     assert at.metric[0].value == "10" and at.metric[1].value == "256"
     metrics = at.dataframe[0].value
     assert "test / r2" in list(metrics["metric"])
+    shown = dict(zip(metrics["metric"], metrics["value"], strict=True))
+    assert shown["test / r2"] == "0.302" and shown["test / n"] == "1200"  # rounded, counts kept whole
+    texts = _texts(at)
+    assert "DeltaGenerator" not in texts and "st.json(" not in texts
     assert "random init" in _texts(at) or at.json
 
 
