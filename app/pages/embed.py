@@ -21,7 +21,7 @@ if encoder is None:
     st.stop()
 
 up = st.file_uploader("Points file", type=TABLE_TYPES, key="embed_upload")
-fmt = st.radio("Output format", ["parquet", "csv"], horizontal=True, key="embed_format")
+fmt = st.radio("Output format", ["parquet", "csv"], horizontal=True, key="embed_format", persist_state="session")
 state = st.session_state
 if up is not None and st.button("Embed", type="primary", key="embed_go"):
     try:

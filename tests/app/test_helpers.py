@@ -179,3 +179,23 @@ def test_offline_builtin_tasks(app_env: dict[str, str]) -> None:
     t = probes.load_builtin("city_population", 300)
     assert t.kind == "regression" and t.lonlat.shape == (300, 2) and (t.y >= np.log10(15000) - 1e-9).all()
     assert "land_or_water" in probes.builtin_tasks()
+
+
+def test_lat_lon_order_and_swap_detection() -> None:
+    """'48.8566, 2.3522' (lat, lon as map sites copy it) must not land silently off Somalia."""
+    from appkit.state import likely_swapped, parse_lonlat
+
+    from satclip.explore.places import nearest_places
+
+    assert parse_lonlat("48.8566, 2.3522", lat_first=True) == (2.3522, 48.8566)
+    with pytest.raises(ValueError, match="latitude"):
+        parse_lonlat("120, 10", lat_first=True)
+
+    def nearest_km(pts: np.ndarray) -> np.ndarray:
+        return nearest_places(pts)["distance_km"].to_numpy()
+
+    assert likely_swapped(parse_lonlat("48.8566, 2.3522"), nearest_km) == (2.3522, 48.8566)
+    assert likely_swapped(parse_lonlat("2.3522, 48.8566"), nearest_km) is None  # already Paris
+    assert likely_swapped(parse_lonlat("-74.006, 40.7128"), nearest_km) is None  # New York, lon first
+    assert likely_swapped(parse_lonlat("151.2, -33.87"), nearest_km) is None  # |lon| > 90: no other reading
+    assert likely_swapped(parse_lonlat("-30, -40"), nearest_km) is None  # open sea either way

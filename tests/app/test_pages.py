@@ -255,3 +255,39 @@ def test_missing_default_model_then_uploaded_model(app_env: dict[str, str], monk
     assert not at.exception
     assert any("Cannot load model" in e.value for e in at.sidebar.error)
     assert len(at.dataframe[0].value) == 10  # still shown, with the previous (uploaded) model
+
+
+def test_widget_values_survive_other_pages(app_env: dict[str, str]) -> None:
+    """Explore -> Model -> Explore reset 'Land only' and k (Streamlit forgets widgets a run does not draw)."""
+    at = _app(app_env)
+    _click(at, 2.35, 48.85)
+    at.toggle(key="explore_land").set_value(True)
+    at.slider(key="explore_k").set_value(7)
+    at.selectbox(key="explore_cmap").set_value("viridis")
+    at.run()
+    for page in ("pages/model.py", "pages/embed.py", "pages/model.py"):
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key="explore_land").value is True
+    assert at.slider(key="explore_k").value == 7 and len(at.dataframe[0].value) == 7
+    assert at.selectbox(key="explore_cmap").value == "viridis"
+    assert at.session_state["explore_a"] == (2.35, 48.85)
+    at.slider(key="explore_k").set_value(4).run()  # the widget still follows the user after the round trip
+    assert at.slider(key="explore_k").value == 4 and len(at.dataframe[0].value) == 4
+
+
+def test_typed_lat_lon_is_asked_not_guessed(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.text_input(key="explore_text").set_value("48.8566, 2.3522")
+    at.button[0].click().run()  # the form's Show button
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["explore_a"] is None  # nothing placed in the sea off Somalia
+    assert any("lat, lon" in w.value for w in at.warning)
+    at.button(key="explore_ask_swapped").click().run()
+    assert at.session_state["explore_a"] == (2.3522, 48.8566)
+    at.radio(key="explore_order").set_value("lat, lon")
+    at.text_input(key="explore_text").set_value("-33.92, 18.42")
+    at.button[0].click().run()
+    assert at.session_state["explore_a"] == (18.42, -33.92) and not at.warning
