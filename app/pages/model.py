@@ -9,7 +9,6 @@ import streamlit as st
 from appkit.page import setup
 
 
-
 def _fmt_metric(value: object) -> str:
     """Metrics as people read them: floats to 3 decimals (0.3017578125 -> 0.302), whole numbers as they are."""
     if isinstance(value, bool) or not isinstance(value, int | float):

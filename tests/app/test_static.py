@@ -60,7 +60,6 @@ def test_documented_streamlit_run_listens_on_loopback_only() -> None:
     import time
 
     import psutil
-
     from appkit.serve import free_port
 
     assert "streamlit run app/streamlit_app.py" in (ROOT / "docs" / "app.md").read_text()
