@@ -39,6 +39,7 @@ if up is not None and st.button("Embed", type="primary", key="embed_go"):
                                      "dim": encoder.dim, "name": f"{Path(up.name).stem}_embeddings.{fmt}",
                                      "preview": df.head(5)}
     except (InputError, CoordinateError, TableError, ValueError) as err:
+        state["embed_result"] = None  # the error replaces the last result: no stale rows or download button
         st.error(f"Cannot embed {up.name}: {err}")
 
 res = state.get("embed_result")

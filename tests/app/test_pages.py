@@ -215,7 +215,8 @@ def test_embed_page_upload_and_errors(app_env: dict[str, str]) -> None:
     at.file_uploader(key="embed_upload").set_value(("nolat.csv", b"x,y\n1,2\n", "text/csv")).run()
     at.button(key="embed_go").click().run()
     assert any("no latitude column" in e.value or "no longitude column" in e.value for e in at.error)
-    assert at.session_state["embed_result"]["rows"] == 3  # the previous result is kept
+    # the error replaces the previous run's result: no stale "Embedded 3 rows" or download button under it
+    assert not at.success and not at.get("download_button") and not at.session_state["embed_result"]
     big = "lon,lat\n" + "0,0\n" * 5001
     at.file_uploader(key="embed_upload").set_value(("big.csv", big.encode(), "text/csv")).run()
     at.button(key="embed_go").click().run()
