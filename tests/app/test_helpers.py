@@ -74,7 +74,7 @@ def test_bluemarble_mercator_base_map(app_env: dict[str, str], tmp_path: Path) -
         arr = np.asarray(im)
     assert arr.mean() > 10  # not blank
     url = assets.install_basemap(256, tmp_path)
-    assert url == "/app/static/bluemarble-mercator-256.jpg" and (tmp_path / path.name).is_file()
+    assert url == "/app/static/bluemarble-mercator-v2-256.jpg" and (tmp_path / path.name).is_file()
 
 
 def test_clicked_lonlat() -> None:
@@ -199,3 +199,23 @@ def test_lat_lon_order_and_swap_detection() -> None:
     assert likely_swapped(parse_lonlat("-74.006, 40.7128"), nearest_km) is None  # New York, lon first
     assert likely_swapped(parse_lonlat("151.2, -33.87"), nearest_km) is None  # |lon| > 90: no other reading
     assert likely_swapped(parse_lonlat("-30, -40"), nearest_km) is None  # open sea either way
+
+
+def _mercator_row(lat: float, height: int) -> int:
+    y = np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+    return int((1 - y / np.pi) / 2 * height)
+
+
+def test_base_map_has_no_black_rectangle_in_the_weddell_sea(app_env: dict[str, str]) -> None:
+    """The Blue Marble's sea-floor shading stops at 60 S over the Weddell Sea: a flat near-black block with a
+    straight northern edge, blown up by Mercator. The base map fades the Southern Ocean instead."""
+    from appkit import assets
+    from PIL import Image
+
+    with Image.open(assets.bluemarble_mercator(1024)) as im:
+        arr = np.asarray(im.convert("RGB"), dtype=np.float64)
+    cols = slice(int((180 - 55) / 360 * 1024), int((180 - 25) / 360 * 1024))  # 55 W .. 25 W, open sea at 60 S
+    brightness = [arr[_mercator_row(lat, 1024), cols].mean() for lat in np.arange(-56.0, -64.1, -0.5)]
+    steps = np.abs(np.diff(brightness))
+    assert steps.max() < 4, f"a sharp edge in the Weddell Sea: row-to-row brightness steps {steps.round(1)}"
+    assert min(brightness) > 20, f"the Southern Ocean is black: {np.round(brightness, 1)}"

@@ -46,7 +46,7 @@ def test_explore_offline_map_then_click(app_env: dict[str, str]) -> None:
     comp_id, args = _map_args(at)
     assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]  # nothing from a CDN
     assert args["css_links"] == ["/app/static/leaflet/leaflet.css"]
-    assert "/app/static/bluemarble-mercator-512.jpg" in args["script"]
+    assert "/app/static/bluemarble-mercator-v2-512.jpg" in args["script"]
     assert "imagePath" in args["script"] and "/app/static/leaflet/images/" in args["script"]
     assert "Click the map" in _texts(at)
 
