@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,13 +42,202 @@ def _require_browser() -> None:
 
 @pytest.fixture(scope="module")
 def server(app_env: dict[str, str]) -> Iterator[str]:
-    """The app under ``streamlit run`` with the flags ``satclip app`` uses, on a free local port."""
+    """The app under ``streamlit run`` with the flags ``satclip app`` uses, on a free local port (one per module)."""
     _require_browser()
     from appkit.serve import running_app
 
     with running_app(app_env["SATCLIP_APP_MODEL"], float(app_env["SATCLIP_APP_RESOLUTION"]),
                      Path(app_env["tmp"]) / "server.log") as url:
         yield url
+
+
+class Browser:
+    """One Chromium for the module: every request outside the app's server is aborted and listed in ``outside``;
+    console messages are kept in ``console``."""
+
+    def __init__(self, ctx: Any, url: str, outside: list[str]):
+        self.ctx, self.url, self.outside = ctx, url, outside
+        self.console: list[str] = []
+
+    def page(self, viewport: tuple[int, int], path: str = "") -> Any:
+        page = self.ctx.new_page()
+        page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
+        page.goto(self.url + path, timeout=120_000)
+        return page
+
+
+@pytest.fixture(scope="module")
+def chromium(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    from appkit.serve import browser
+
+    outside: list[str] = []
+    with browser(tmp_path_factory.mktemp("chromium"), server, CHROMIUM, outside) as ctx:
+        yield Browser(ctx, server, outside)
+
+
+VIEWPORTS = [(1280, 720), (1440, 900), (1920, 1080)]
+MAP_FRAME = "iframe[title*='st_folium']"
+INTERNALS = re.compile(r'Traceback|DeltaGenerator|File "[^"]+", line \d+|streamlit\.errors'
+                       r'|^\s*st\.\w+\(.*\)\s*(if\b.*)?$', re.MULTILINE)
+LONLAT_TEXT = r"\b{label}: (\d+\.\d+)° ([NS]), (\d+\.\d+)° ([EW])"
+
+
+def _leaflet(page: Any) -> Any:
+    return page.frame_locator(MAP_FRAME).first.locator(".leaflet-container")
+
+
+def _settled(page: Any, timeout: float = 120_000) -> None:
+    """Wait until the app has finished its script run (no 'Running...' status) and the page is quiet."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout)
+    page.wait_for_timeout(300)
+
+
+def _map_ready(page: Any) -> Any:
+    leaflet = _leaflet(page)
+    leaflet.wait_for(timeout=180_000)
+    page.frame_locator(MAP_FRAME).first.locator("img.satclip-basemap").wait_for(timeout=60_000)
+    _settled(page)
+    return leaflet
+
+
+def _press(page: Any, lon: float, lat: float) -> None:
+    """Press and release the mouse where Leaflet itself draws (lon, lat), as a person does (120 ms down);
+    scroll first, like a person, if that spot is outside the window."""
+    leaflet = _leaflet(page)
+    for _ in range(2):
+        x, y = leaflet.evaluate("(el, ll) => { const p = window.map.latLngToContainerPoint([ll[1], ll[0]]);"
+                                " const r = el.getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+                                [lon, lat])
+        box = page.locator(MAP_FRAME).first.bounding_box()
+        px, py = box["x"] + x, box["y"] + y
+        height = page.viewport_size["height"]
+        if 20 < py < height - 20:
+            break
+        page.mouse.move(page.viewport_size["width"] - 12, height / 2)  # the wheel off the map: over it, it zooms
+        page.mouse.wheel(0, py - height / 2)
+        page.wait_for_timeout(600)
+    page.mouse.move(px, py)
+    page.mouse.down()
+    page.wait_for_timeout(120)
+    page.mouse.up()
+
+
+def _registered(page: Any, label: str, before: str | None) -> tuple[float, float]:
+    """(lon, lat) the page shows for place ``label`` once it differs from ``before``."""
+    pattern = LONLAT_TEXT.format(label=label)
+    page.wait_for_function("([p, before]) => { const m = document.body.innerText.match(new RegExp(p));"
+                           " return m && m[0] !== before; }", arg=[pattern, before], timeout=60_000)
+    m = re.search(pattern, page.inner_text("body"))
+    assert m is not None
+    lat = float(m.group(1)) * (1 if m.group(2) == "N" else -1)
+    lon = float(m.group(3)) * (1 if m.group(4) == "E" else -1)
+    return lon, lat
+
+
+def _shown(page: Any, label: str) -> str | None:
+    m = re.search(LONLAT_TEXT.format(label=label), page.inner_text("body"))
+    return m.group(0) if m else None
+
+
+def _click_and_check(page: Any, lon: float, lat: float, label: str = "A") -> None:
+    before = _shown(page, label)
+    _press(page, lon, lat)
+    got = _registered(page, label, before)
+    _settled(page)
+    assert abs(got[0] - lon) <= 0.5 and abs(got[1] - lat) <= 0.5, f"pressed {lon}, {lat}; registered {got}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
+def test_click_lands_where_pressed(chromium: Browser, viewport: tuple[int, int]) -> None:
+    """At 1280x720 a press focused the map, the page scrolled 41 px and the click was read 14 deg south; compare
+    mode and the coordinates box moved the map further down (Paris became Algeria)."""
+    page = chromium.page(viewport)
+    _map_ready(page)
+    bounds = _leaflet(page).evaluate("() => { const b = window.map.getBounds();"
+                                     " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
+    assert bounds[0] <= -179 and bounds[2] >= 179, f"the first view is not the whole world: {bounds}"
+    _click_and_check(page, 20.0, 0.0)
+    _click_and_check(page, 2.35, 48.86)
+    page.get_by_text("Type coordinates instead of clicking").click()  # the box pushes the map down
+    page.get_by_text("Coordinates (degrees)").wait_for()
+    _click_and_check(page, -58.4, -34.6)
+    page.get_by_text("Compare two places").click()
+    _settled(page)
+    _click_and_check(page, 36.8, -1.3, "B")  # compare mode: the second place, with the 'Heat map of' radio
+    page.get_by_text("Heat map of").wait_for()
+    _click_and_check(page, 100.5, 13.75, "A")
+    page.close()
+    assert not chromium.outside, f"requests left 127.0.0.1: {chromium.outside[:5]}"
+
+
+def _nav(page: Any) -> list[tuple[str, str]]:
+    """(title, href) of every page in the app's navigation (other developers' pages included)."""
+    links = page.locator("[data-testid=stSidebarNav] a")
+    links.first.wait_for(timeout=60_000)
+    return [(links.nth(i).inner_text().strip(), links.nth(i).get_attribute("href") or "")
+            for i in range(links.count())]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
+def test_every_page_shows_no_internals_and_keeps_widget_values(chromium: Browser, viewport: tuple[int, int]) -> None:
+    page = chromium.page(viewport)
+    _map_ready(page)
+    chromium.console.clear()
+    _click_and_check(page, 2.35, 48.86)  # results, tables and the embedding chart on screen
+    page.get_by_text("Embedding (").wait_for(timeout=60_000)
+    sidebar = page.locator("[data-testid=stSidebar]")
+    sidebar.get_by_text("Land only (hide the sea)").click()
+    _settled(page)
+    k = page.locator(".st-key-explore_k [role=slider]")
+    k.focus()
+    for _ in range(3):
+        k.press("ArrowLeft")
+    _settled(page)
+    wanted = {"land": True, "k": k.get_attribute("aria-valuenow")}
+    assert wanted["k"] == "7"
+
+    pages = _nav(page)
+    assert len(pages) >= 5 and pages[0][0] == "Explore", pages
+    for title, _href in pages[1:] + pages[:1]:
+        page.locator("[data-testid=stSidebarNav] a", has_text=title).first.click()
+        _settled(page, timeout=300_000)
+        text = page.inner_text("body")
+        hit = INTERNALS.search(text)
+        assert hit is None, f"{title} at {viewport}: Python/Streamlit internals on the page: {hit.group(0)!r}"
+        assert "Infinite extent" not in "\n".join(chromium.console), [c for c in chromium.console if "extent" in c]
+
+    # back on Explore (the loop ends there): every setting as the user left it
+    assert page.locator(".st-key-explore_land input[type=checkbox]").is_checked() is wanted["land"]
+    assert page.locator(".st-key-explore_k [role=slider]").get_attribute("aria-valuenow") == wanted["k"]
+    assert _shown(page, "A") is not None  # and the place
+    page.close()
+    assert not chromium.outside, f"requests left 127.0.0.1: {chromium.outside[:5]}"
+
+
+@pytest.mark.slow
+def test_online_layers_only_on_request(chromium: Browser) -> None:
+    """'Online tile layers' added hidden layers and no control: now a layer control shows them, and only then is
+    a tile server asked (the guard aborts it here: this machine is offline)."""
+    page = chromium.page((1440, 900))
+    _map_ready(page)
+    frame = page.frame_locator(MAP_FRAME).first
+    assert frame.locator(".leaflet-control-layers").count() == 0 and not chromium.outside
+    page.locator("[data-testid=stSidebar]").get_by_text("Online tile layers (optional)").click()
+    frame.locator(".leaflet-control-layers").get_by_text("OpenStreetMap (online)").wait_for(timeout=60_000)
+    assert frame.locator(".leaflet-control-layers").get_by_text("Blue Marble (offline)").count() == 1
+    page.wait_for_function("() => true")
+    frame.locator("img.leaflet-tile").first.wait_for(state="attached", timeout=30_000)
+    page.wait_for_timeout(1000)
+    hosts = {u.split("/")[2] for u in chromium.outside}
+    assert hosts and all(h.endswith("openstreetmap.org") for h in hosts), hosts
+    page.locator("[data-testid=stSidebar]").get_by_text("Online tile layers (optional)").click()  # off again
+    _settled(page)
+    page.close()
+    chromium.outside.clear()
 
 
 @pytest.mark.slow
