@@ -89,3 +89,38 @@ def browser(profile: Path, url: str, chromium: str = CHROMIUM, blocked: list[str
             yield ctx
         finally:
             ctx.close()
+
+
+MAP_FRAME = "iframe[title*='st_folium']"
+
+
+def script_finished(page: Any, timeout: float = 120_000, settle_ms: int = 300) -> None:
+    """Wait until the app's script run is over (Streamlit's 'Running...' status widget gone)."""
+    page.wait_for_timeout(settle_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout,
+                           polling=20)
+    page.wait_for_timeout(settle_ms)
+
+
+def press_lonlat(page: Any, lon: float, lat: float, hold_ms: int = 120) -> float:
+    """Press and release the mouse where the Explore map's Leaflet draws (lon, lat), as a person does; first
+    scroll the page (with the wheel off the map, where it would zoom) if that spot is outside the window.
+    Returns ``time.perf_counter()`` at mouse-up (when the browser fires the click)."""
+    leaflet = page.frame_locator(MAP_FRAME).first.locator(".leaflet-container")
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    for _ in range(3):
+        x, y = leaflet.evaluate("(el, ll) => { const p = window.map.latLngToContainerPoint([ll[1], ll[0]]);"
+                                " const r = el.getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+                                [lon, lat])
+        box = page.locator(MAP_FRAME).first.bounding_box()
+        px, py = box["x"] + x, box["y"] + y
+        if 20 < py < height - 20:
+            break
+        page.mouse.move(width - 12, height / 2)
+        page.mouse.wheel(0, py - height / 2)
+        page.wait_for_timeout(600)
+    page.mouse.move(px, py)
+    page.mouse.down()
+    page.wait_for_timeout(hold_ms)
+    page.mouse.up()
+    return time.perf_counter()

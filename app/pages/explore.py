@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from appkit import maps
+from appkit.figures import embedding_chart
 from appkit.models import explorer_for
 from appkit.page import setup
 from appkit.state import fmt_lonlat, likely_swapped, parse_lonlat
@@ -203,10 +204,8 @@ with right:
 if a is not None:
     pts = [a] if b is None else [a, b]
     emb = ex.embed(np.array(pts))
-    df = pd.DataFrame(emb.T, columns=["A", "B"][: len(pts)])
-    df.index.name = "dimension"
     st.subheader(f"Embedding ({emb.shape[1]} dimensions)")
-    st.line_chart(df, height=220)
+    st.vega_lite_chart(*embedding_chart(emb, ["A", "B"][: len(pts)]), height=220, use_container_width=True)
     st.download_button("Download embedding (CSV)", pd.DataFrame(
         emb, columns=[f"emb_{i}" for i in range(emb.shape[1])]).assign(lon=[p[0] for p in pts],
                                                                         lat=[p[1] for p in pts]).to_csv(index=False),

@@ -21,6 +21,8 @@ import pytest
 
 from tests.app.conftest import ROOT
 
+MAP_FRAME = "iframe[title*='st_folium']"
+
 CHROMIUM = os.environ.get("SATCLIP_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts" / "app"
 
@@ -77,7 +79,6 @@ def chromium(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 VIEWPORTS = [(1280, 720), (1440, 900), (1920, 1080)]
-MAP_FRAME = "iframe[title*='st_folium']"
 INTERNALS = re.compile(r'Traceback|DeltaGenerator|File "[^"]+", line \d+|streamlit\.errors'
                        r'|^\s*st\.\w+\(.*\)\s*(if\b.*)?$', re.MULTILINE)
 LONLAT_TEXT = r"\b{label}: (\d+\.\d+)° ([NS]), (\d+\.\d+)° ([EW])"
@@ -88,10 +89,9 @@ def _leaflet(page: Any) -> Any:
 
 
 def _settled(page: Any, timeout: float = 120_000) -> None:
-    """Wait until the app has finished its script run (no 'Running...' status) and the page is quiet."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout)
-    page.wait_for_timeout(300)
+    from appkit.serve import script_finished
+
+    script_finished(page, timeout)
 
 
 def _map_ready(page: Any) -> Any:
@@ -103,25 +103,9 @@ def _map_ready(page: Any) -> Any:
 
 
 def _press(page: Any, lon: float, lat: float) -> None:
-    """Press and release the mouse where Leaflet itself draws (lon, lat), as a person does (120 ms down);
-    scroll first, like a person, if that spot is outside the window."""
-    leaflet = _leaflet(page)
-    for _ in range(2):
-        x, y = leaflet.evaluate("(el, ll) => { const p = window.map.latLngToContainerPoint([ll[1], ll[0]]);"
-                                " const r = el.getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-                                [lon, lat])
-        box = page.locator(MAP_FRAME).first.bounding_box()
-        px, py = box["x"] + x, box["y"] + y
-        height = page.viewport_size["height"]
-        if 20 < py < height - 20:
-            break
-        page.mouse.move(page.viewport_size["width"] - 12, height / 2)  # the wheel off the map: over it, it zooms
-        page.mouse.wheel(0, py - height / 2)
-        page.wait_for_timeout(600)
-    page.mouse.move(px, py)
-    page.mouse.down()
-    page.wait_for_timeout(120)
-    page.mouse.up()
+    from appkit.serve import press_lonlat
+
+    press_lonlat(page, lon, lat)
 
 
 def _registered(page: Any, label: str, before: str | None) -> tuple[float, float]:
@@ -177,8 +161,28 @@ def _nav(page: Any) -> list[tuple[str, str]]:
     """(title, href) of every page in the app's navigation (other developers' pages included)."""
     links = page.locator("[data-testid=stSidebarNav] a")
     links.first.wait_for(timeout=60_000)
-    return [(links.nth(i).inner_text().strip(), links.nth(i).get_attribute("href") or "")
+    return [(links.nth(i).inner_text().strip().split("\n")[-1], links.nth(i).get_attribute("href") or "")
             for i in range(links.count())]
+
+
+def _open(page: Any, href: str) -> str:
+    """Follow a navigation link; wait until the new page's title is drawn, its script run is over and its text
+    has stopped changing; return that text."""
+    title = "() => document.querySelector('[data-testid=stMain] h1')?.innerText"
+    before = page.evaluate(title)
+    page.locator(f"[data-testid=stSidebarNav] a[href='{href}']").click()
+    page.wait_for_url(href, timeout=60_000)
+    page.wait_for_function(f"([b]) => {{ const t = ({title})(); return t && t !== b; }}", arg=[before],
+                           timeout=300_000)
+    text = ""
+    for _ in range(60):
+        _settled(page, timeout=300_000)
+        now = page.inner_text("[data-testid=stMain]")
+        if now == text:
+            break
+        text = now
+        page.wait_for_timeout(700)
+    return page.inner_text("body")
 
 
 @pytest.mark.slow
@@ -192,28 +196,27 @@ def test_every_page_shows_no_internals_and_keeps_widget_values(chromium: Browser
     sidebar = page.locator("[data-testid=stSidebar]")
     sidebar.get_by_text("Land only (hide the sea)").click()
     _settled(page)
-    k = page.locator(".st-key-explore_k [role=slider]")
+    k = page.locator(".st-key-explore_k input[type=range]")
     k.focus()
     for _ in range(3):
         k.press("ArrowLeft")
     _settled(page)
-    wanted = {"land": True, "k": k.get_attribute("aria-valuenow")}
+    wanted = {"land": True, "k": k.input_value()}
     assert wanted["k"] == "7"
 
     pages = _nav(page)
     assert len(pages) >= 5 and pages[0][0] == "Explore", pages
-    for title, _href in pages[1:] + pages[:1]:
-        page.locator("[data-testid=stSidebarNav] a", has_text=title).first.click()
-        _settled(page, timeout=300_000)
-        text = page.inner_text("body")
+    for title, href in pages[1:] + pages[:1]:
+        text = _open(page, href)
         hit = INTERNALS.search(text)
         assert hit is None, f"{title} at {viewport}: Python/Streamlit internals on the page: {hit.group(0)!r}"
         assert "Infinite extent" not in "\n".join(chromium.console), [c for c in chromium.console if "extent" in c]
 
     # back on Explore (the loop ends there): every setting as the user left it
     assert page.locator(".st-key-explore_land input[type=checkbox]").is_checked() is wanted["land"]
-    assert page.locator(".st-key-explore_k [role=slider]").get_attribute("aria-valuenow") == wanted["k"]
-    assert _shown(page, "A") is not None  # and the place
+    assert page.locator(".st-key-explore_k input[type=range]").input_value() == wanted["k"]
+    page.wait_for_function("([p]) => new RegExp(p).test(document.body.innerText)",  # and the place
+                           arg=[LONLAT_TEXT.format(label="A")], timeout=180_000)
     page.close()
     assert not chromium.outside, f"requests left 127.0.0.1: {chromium.outside[:5]}"
 

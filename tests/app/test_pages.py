@@ -118,7 +118,8 @@ def test_explore_bad_typed_coordinates_keep_what_is_shown(app_env: dict[str, str
     assert at.session_state["explore_a"] == (-74.0, 40.7)
 
 
-def test_bad_model_file_keeps_previous_model(app_env: dict[str, str], tmp_path) -> None:
+def test_bad_model_file_keeps_previous_model(app_env: dict[str, str], tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SATCLIP_APP_MODEL_DIRS", str(tmp_path))  # a folder the operator allows
     at = _app(app_env)
     _click(at, 2.35, 48.85)
     bad = tmp_path / "broken.safetensors"
@@ -292,3 +293,25 @@ def test_typed_lat_lon_is_asked_not_guessed(app_env: dict[str, str]) -> None:
     at.text_input(key="explore_text").set_value("-33.92, 18.42")
     at.button[0].click().run()
     assert at.session_state["explore_a"] == (18.42, -33.92) and not at.warning
+
+
+def test_local_model_path_outside_allowed_folders_is_refused_alike(app_env: dict[str, str], tmp_path) -> None:
+    """From the network the 'Local model file' box opened any server path and said whether a file existed
+    (issue 13, item 7): outside the allowed folders every path gets the same refusal, existing or not."""
+    at = _app(app_env)
+    at.selectbox(key="model_choice").set_value("Local model file ...").run()
+    secret = tmp_path / "secret.safetensors"
+    secret.write_bytes(b"\x00" * 64)
+    messages = []
+    for path in ["/etc/passwd", "/etc/no-such-file", str(secret), str(tmp_path / "absent.safetensors"),
+                 str(Path(app_env["SATCLIP_APP_MODEL"]).parent / ".." / ".." / "etc" / "passwd")]:
+        at.text_input(key="model_path").set_value(path).run()
+        assert not at.exception, [e.value for e in at.exception]
+        errors = [e.value for e in at.sidebar.error]
+        assert len(errors) == 1 and "allowed" in errors[0], errors
+        messages.append(errors[0].replace(path, "PATH"))
+    assert len(set(messages)) == 1, messages  # nothing tells an existing file from a missing one
+    assert "secret" not in messages[0] and "No such file" not in messages[0]
+    # the folder of the configured model is allowed: the same model by path loads
+    at.text_input(key="model_path").set_value(app_env["SATCLIP_APP_MODEL"]).run()
+    assert not at.sidebar.error
