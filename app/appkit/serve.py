@@ -108,17 +108,25 @@ def press_lonlat(page: Any, lon: float, lat: float, hold_ms: int = 120) -> float
     Returns ``time.perf_counter()`` at mouse-up (when the browser fires the click)."""
     leaflet = page.frame_locator(MAP_FRAME).first.locator(".leaflet-container")
     width, height = page.viewport_size["width"], page.viewport_size["height"]
-    for _ in range(3):
+    def where() -> tuple[float, float]:
         x, y = leaflet.evaluate("(el, ll) => { const p = window.map.latLngToContainerPoint([ll[1], ll[0]]);"
                                 " const r = el.getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
                                 [lon, lat])
         box = page.locator(MAP_FRAME).first.bounding_box()
-        px, py = box["x"] + x, box["y"] + y
+        return box["x"] + x, box["y"] + y
+
+    px, py = where()
+    for _ in range(3):
         if 20 < py < height - 20:
             break
         page.mouse.move(width - 12, height / 2)
         page.mouse.wheel(0, py - height / 2)
-        page.wait_for_timeout(600)
+        px, py = where()
+    for _ in range(20):  # until the page has stopped moving (smooth scrolling, a layout still settling)
+        page.wait_for_timeout(150)
+        prev, (px, py) = (px, py), where()
+        if abs(px - prev[0]) < 0.5 and abs(py - prev[1]) < 0.5:
+            break
     page.mouse.move(px, py)
     page.mouse.down()
     page.wait_for_timeout(hold_ms)

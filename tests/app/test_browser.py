@@ -192,7 +192,7 @@ def test_every_page_shows_no_internals_and_keeps_widget_values(chromium: Browser
     _map_ready(page)
     chromium.console.clear()
     _click_and_check(page, 2.35, 48.86)  # results, tables and the embedding chart on screen
-    page.get_by_text("Embedding (").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Embedding (").wait_for(timeout=60_000)
     sidebar = page.locator("[data-testid=stSidebar]")
     sidebar.get_by_text("Land only (hide the sea)").click()
     _settled(page)
@@ -244,80 +244,72 @@ def test_online_layers_only_on_request(chromium: Browser) -> None:
 
 
 @pytest.mark.slow
-def test_click_map_shows_marker_heatmap_and_similar_places(server: str, tmp_path: Path) -> None:
-    from appkit.serve import browser
-
+def test_click_map_shows_marker_heatmap_and_similar_places(chromium: Browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    outside: list[str] = []  # network-free: anything not for the app's own server is aborted and listed
+    outside = chromium.outside  # network-free: anything not for the app's own server is aborted and listed
     timings: dict[str, float] = {}
-    with browser(tmp_path / "profile", server, CHROMIUM, outside) as ctx:
-        page = ctx.new_page()
-        page.goto(server, timeout=120_000)
-        frame = page.frame_locator("iframe[title*='st_folium']").first
-        leaflet = frame.locator(".leaflet-container")
-        leaflet.wait_for(timeout=180_000)
-        frame.locator("img.satclip-basemap").wait_for(timeout=30_000)
-        assert frame.locator("img.satclip-basemap").evaluate("img => img.complete && img.naturalWidth > 0")
-        page.get_by_text("Click the map to embed a place").wait_for(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "01-start.png"))
+    page = chromium.page((1400, 1000))
+    frame = page.frame_locator("iframe[title*='st_folium']").first
+    leaflet = frame.locator(".leaflet-container")
+    leaflet.wait_for(timeout=180_000)
+    frame.locator("img.satclip-basemap").wait_for(timeout=30_000)
+    assert frame.locator("img.satclip-basemap").evaluate("img => img.complete && img.naturalWidth > 0")
+    page.get_by_text("Click the map to embed a place").wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "01-start.png"))
 
-        box = leaflet.bounding_box()
-        assert box is not None
-        t0 = time.perf_counter()
-        leaflet.click(position={"x": box["width"] * 0.52, "y": box["height"] * 0.36})  # Europe
-        page.get_by_text("Most similar places").wait_for(timeout=60_000)
-        timings["first_click_s"] = time.perf_counter() - t0
-        frame.locator(".leaflet-marker-icon").first.wait_for(timeout=30_000)
-        assert frame.locator(".leaflet-marker-icon").count() == 1
-        icon = frame.locator(".leaflet-marker-icon").first.get_attribute("src") or ""
-        assert "/app/static/leaflet/images/marker-icon" in icon
-        overlay = frame.locator("img.satclip-overlay")
-        assert overlay.count() == 1 and overlay.first.evaluate("img => img.naturalWidth > 0")
-        assert frame.locator("path.leaflet-interactive").count() >= 10  # similar places and cells drawn
-        first_a = page.get_by_text("A:", exact=False).first.inner_text()
-        page.screenshot(path=str(ARTIFACTS / "02-after-click.png"))
+    box = leaflet.bounding_box()
+    assert box is not None
+    t0 = time.perf_counter()
+    leaflet.click(position={"x": box["width"] * 0.52, "y": box["height"] * 0.36})  # Europe
+    page.get_by_text("Most similar places").wait_for(timeout=60_000)
+    timings["first_click_s"] = time.perf_counter() - t0
+    frame.locator(".leaflet-marker-icon").first.wait_for(timeout=30_000)
+    assert frame.locator(".leaflet-marker-icon").count() == 1
+    icon = frame.locator(".leaflet-marker-icon").first.get_attribute("src") or ""
+    assert "/app/static/leaflet/images/marker-icon" in icon
+    overlay = frame.locator("img.satclip-overlay")
+    assert overlay.count() == 1 and overlay.first.evaluate("img => img.naturalWidth > 0")
+    assert frame.locator("path.leaflet-interactive").count() >= 10  # similar places and cells drawn
+    first_a = page.get_by_text("A:", exact=False).first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "02-after-click.png"))
 
-        # a second click moves the query; the map component is not remounted (the same frame keeps working)
-        old_src = overlay.first.get_attribute("src")
-        t0 = time.perf_counter()
-        leaflet.click(position={"x": box["width"] * 0.30, "y": box["height"] * 0.62})  # South America
-        page.wait_for_function(
-            "([old]) => { const f = document.querySelector(\"iframe[title*='st_folium']\");"
-            " const img = f && f.contentDocument.querySelector('img.satclip-overlay');"
-            " return img && img.src !== old; }", arg=[old_src], timeout=60_000)
-        timings["second_click_overlay_s"] = time.perf_counter() - t0
-        page.wait_for_function("([a]) => !document.body.innerText.includes(a)", arg=[first_a], timeout=30_000)
-        timings["second_click_text_s"] = time.perf_counter() - t0
-        assert frame.locator(".leaflet-marker-icon").count() == 1
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(ARTIFACTS / "03-second-click.png"))
+    # a second click moves the query; the map component is not remounted (the same frame keeps working)
+    old_src = overlay.first.get_attribute("src")
+    t0 = time.perf_counter()
+    leaflet.click(position={"x": box["width"] * 0.30, "y": box["height"] * 0.62})  # South America
+    page.wait_for_function(
+        "([old]) => { const f = document.querySelector(\"iframe[title*='st_folium']\");"
+        " const img = f && f.contentDocument.querySelector('img.satclip-overlay');"
+        " return img && img.src !== old; }", arg=[old_src], timeout=60_000)
+    timings["second_click_overlay_s"] = time.perf_counter() - t0
+    page.wait_for_function("([a]) => !document.body.innerText.includes(a)", arg=[first_a], timeout=30_000)
+    timings["second_click_text_s"] = time.perf_counter() - t0
+    assert frame.locator(".leaflet-marker-icon").count() == 1
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "03-second-click.png"))
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
     assert not outside, f"requests left the machine: {outside[:5]}"
     print("browser timings (s):", timings, file=sys.stderr)
 
 
 @pytest.mark.slow
-def test_projection_selection_highlights_cells_on_the_map(server: str, tmp_path: Path) -> None:
-    from appkit.serve import browser
-
+def test_projection_selection_highlights_cells_on_the_map(chromium: Browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    outside: list[str] = []
-    with browser(tmp_path / "profile", server, CHROMIUM, outside) as ctx:
-        page = ctx.new_page()
-        page.goto(f"{server}/projection", timeout=120_000)
-        page.get_by_text("Explained variance").wait_for(timeout=120_000)
-        frame = page.frame_locator("iframe[title*='st_folium']").first
-        frame.locator("img.satclip-overlay").wait_for(timeout=60_000)
-        plot = page.locator(".js-plotly-plot .nsewdrag").first
-        plot.wait_for(timeout=60_000)
-        box = plot.bounding_box()
-        assert box is not None
-        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
-        page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.7, steps=8)
-        page.mouse.up()
-        page.get_by_text("cells selected").wait_for(timeout=60_000)
-        page.wait_for_timeout(1000)
-        assert frame.locator("path.leaflet-interactive").count() > 0  # the selected cells drawn on the map
-        page.screenshot(path=str(ARTIFACTS / "04-projection-selection.png"))
+    outside = chromium.outside
+    page = chromium.page((1400, 1000), "/projection")
+    page.get_by_text("Explained variance").wait_for(timeout=120_000)
+    frame = page.frame_locator("iframe[title*='st_folium']").first
+    frame.locator("img.satclip-overlay").wait_for(timeout=60_000)
+    plot = page.locator(".js-plotly-plot .nsewdrag").first
+    plot.wait_for(timeout=60_000)
+    box = plot.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.7, steps=8)
+    page.mouse.up()
+    page.get_by_text("cells selected").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert frame.locator("path.leaflet-interactive").count() > 0  # the selected cells drawn on the map
+    page.screenshot(path=str(ARTIFACTS / "04-projection-selection.png"))
     assert not outside, f"requests left the machine: {outside[:5]}"
