@@ -309,7 +309,7 @@ def test_projection_selection_highlights_cells_on_the_map(chromium: Browser) -> 
     page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.7, steps=8)
     page.mouse.up()
     page.get_by_text("cells selected").wait_for(timeout=60_000)
-    page.wait_for_timeout(1000)
+    frame.locator("path.leaflet-interactive").first.wait_for(state="attached", timeout=60_000)
     assert frame.locator("path.leaflet-interactive").count() > 0  # the selected cells drawn on the map
     page.screenshot(path=str(ARTIFACTS / "04-projection-selection.png"))
     assert not outside, f"requests left the machine: {outside[:5]}"
