@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app,dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[app,dev,hub]"
 	touch $(STAMP)
 
 install: $(STAMP)

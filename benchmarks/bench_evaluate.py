@@ -45,7 +45,7 @@ def main() -> None:
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print(f"warm-up (task points + embeddings, cached afterwards): {warm:.1f} s")
     print(f"probe times are summed over {cfg.workers} worker threads; the suite figure is wall-clock")
-    print(f"suite {len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {len(cfg.splits)} splits x "
+    print(f"suite {len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {result.records['split'].nunique()} splits x "
           f"{'+'.join(cfg.probes)} ({cfg.seeds} MLP seeds), n={cfg.n_points}: {total:.1f} s wall, "
           f"{cpu - cpu0:.0f} CPU-s in all processes ({stages})")
 

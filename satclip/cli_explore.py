@@ -55,12 +55,17 @@ def similar(
     figure: Annotated[Path | None, typer.Option(help="Write a plate carree figure with colour bar.")] = None,
     geotiff: Annotated[Path | None, typer.Option(help="Write the similarity field as a GeoTIFF.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    wrap: Annotated[bool, typer.Option(help="Wrap longitudes outside [-180, 180] instead of failing.")] = False,
 ) -> None:
     """Places and grid cells most like (LON, LAT) (optionally unlike others), with maps and exports."""
     from satclip.explore import export_similarity_geotiff
+    from satclip.geo import validate_lonlat
 
-    likes = [(lon, lat)] + [parse_point(p) for p in like or []]
-    unlikes = [parse_point(p) for p in unlike or []] or None
+    def points(pairs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [(float(a), float(b)) for a, b in validate_lonlat(pairs, wrap=wrap)] if pairs else []
+
+    likes = points([(lon, lat)] + [parse_point(p) for p in like or []])
+    unlikes = points([parse_point(p) for p in unlike or []]) or None
     ex = _explorer(model, resolution, land_only)
     sim = ex.similarity(likes, unlikes)
     radius = exclude_km or None

@@ -69,6 +69,7 @@ def train(
     probe_seeds: Annotated[int, typer.Option(help="MLP probe seeds averaged in the final transfer check.")] = 3,
 ) -> None:
     """Train a location encoder. Extra options override config keys: --train.lr 1e-3 --data.n 20000."""
+    from satclip.cache import terminate_cleanly
     from satclip.configs import ConfigError, load_config, parse_cli_overrides
     from satclip.train import fit
     from satclip.train_report import save_trained_model
@@ -79,7 +80,8 @@ def train(
             if value is not None:
                 overrides[f"train.{key}"] = value
         cfg = load_config(config, overrides)
-        result = fit(cfg, resume=resume)
+        with terminate_cleanly():  # SIGTERM removes a checkpoint's temporary instead of leaving it
+            result = fit(cfg, resume=resume)
     except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as err:
         _fail(err)
     if not result["is_global_zero"]:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from satclip.cache import content_hash
+from satclip.devices import resolve_device
 from satclip.geo import validate_lonlat
 from satclip.location_encoder import LocationEncoder
 
@@ -25,7 +26,7 @@ class Encoder:
     """
 
     def __init__(self, module: LocationEncoder, card: dict[str, Any], device: str | torch.device = "cpu"):
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.module = module.to(self.device).eval()
         self.card = copy.deepcopy(card)
         self.card.setdefault("config", module.config.to_dict())
@@ -58,13 +59,15 @@ class Encoder:
         batch_size: int = DEFAULT_BATCH_SIZE,
         *,
         wrap: bool = False,
+        lon_col: str | None = None,
+        lat_col: str | None = None,
         dtype: Any = np.float32,
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Embed (lon, lat) degrees -> array (N, dim).
 
         ``lonlat``: (N, 2) array-like of (lon, lat) degrees, a single pair, or a DataFrame with
-        lon/lat columns (lon/lng/longitude, lat/latitude). Invalid rows raise
+        lon/lat columns (lon/lng/longitude, lat/latitude; ``lon_col``/``lat_col`` name others). Invalid rows raise
         :class:`satclip.geo.CoordinateError` naming them; ``wrap=True`` wraps longitudes outside
         [-180, 180] instead. Computed in the model's precision, ``batch_size`` points at a time
         (memory is bounded by the batch, whatever N), returned as ``dtype`` (float32 by default;
@@ -73,7 +76,7 @@ class Encoder:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        coords = validate_lonlat(lonlat, wrap=wrap)
+        coords = validate_lonlat(lonlat, wrap=wrap, lon_col=lon_col, lat_col=lat_col)
         out = np.empty((coords.shape[0], self.dim), dtype=dtype)
         model_dtype = self.module.dtype
         for start in range(0, coords.shape[0], batch_size):

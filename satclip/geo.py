@@ -35,23 +35,33 @@ def find_lonlat_columns(
     """Return the (lon, lat) column names of a table.
 
     Explicit names win; otherwise accepts lon/lng/long/longitude and lat/latitude (any case).
+    Two candidates (``lon`` and ``LON``, ``lon`` and ``longitude``) are ambiguous; a chosen name that
+    appears twice, or beside the ``lon.1`` that pandas makes of a second ``lon`` in a CSV header, is a
+    duplicate: both are refused rather than one silently picked.
     """
     names = [str(c) for c in columns]
-    lower = {n.lower(): n for n in names}
+
+    def check_unique(name: str) -> str:
+        if names.count(name) > 1:
+            raise CoordinateError(f"duplicate column {name!r}: the table has {names.count(name)} of them")
+        renamed = [n for n in names if n.startswith(f"{name}.") and n[len(name) + 1:].isdigit()]
+        if renamed:
+            raise CoordinateError(f"duplicate column {name!r} (read as {renamed[0]!r}): rename one of them")
+        return name
 
     def pick(explicit: str | None, candidates: tuple[str, ...], what: str) -> str:
         if explicit is not None:
             if explicit not in names:
                 raise CoordinateError(f"{what} column {explicit!r} not found; columns are {names}")
-            return explicit
-        found = [lower[c] for c in candidates if c in lower]
+            return check_unique(explicit)
+        found = list(dict.fromkeys(n for n in names if n.lower() in candidates))
         if not found:
             raise CoordinateError(
                 f"no {what} column found: expected one of {list(candidates)} (any case); columns are {names}"
             )
         if len(found) > 1:
             raise CoordinateError(f"ambiguous {what} columns {found}: name the one to use explicitly")
-        return found[0]
+        return check_unique(found[0])
 
     return pick(lon_col, LON_COLUMNS, "longitude"), pick(lat_col, LAT_COLUMNS, "latitude")
 

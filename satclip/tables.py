@@ -6,13 +6,17 @@ through (Parquet/CSV output); the output appears atomically, only once every row
 
 from __future__ import annotations
 
+import csv
 import os
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from satclip.cache import atomic_path
@@ -38,30 +42,84 @@ def _sep(path: Path) -> str:
     return "\t" if path.suffix.lower() == ".tsv" else ","
 
 
+_EXTRA = "\x00satclip-extra-field"  # sentinel column: catches rows with more fields than the header
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    return (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError)
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    return (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError)
+
+
 def read_chunks(path: str | os.PathLike[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Yield DataFrames of at most ``chunk_rows`` rows from a CSV/TSV or Parquet file."""
+    """Yield DataFrames of at most ``chunk_rows`` rows from a CSV/TSV or Parquet file.
+
+    Refused with :class:`TableError`: duplicate column names (pandas would rename the second ``lon``
+    to ``lon.1``) and CSV rows with more fields than the header (pandas would silently turn the extra
+    leading field into the index and shift the row), named by their 0-based data row.
+    """
     path = Path(path)
     if not path.is_file():
         raise TableError(f"input file not found: {path}")
     fmt = _format(path, INPUT_FORMATS, "input")
+    header = _columns(path)
     try:
         if fmt == "csv":
-            yield from pd.read_csv(path, sep=_sep(path), chunksize=chunk_rows)
+            yield from _csv_chunks(path, header, chunk_rows)
         else:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError) as err:
+    except _read_errors() as err:
         raise TableError(f"{path}: cannot read as {fmt}: {err}") from err
+
+
+def _csv_chunks(path: Path, header: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """pandas chunks, with a row that has more fields than the header turned into an error naming it."""
+    reader = pd.read_csv(path, sep=_sep(path), chunksize=chunk_rows, index_col=False)
+    with reader:
+        while True:
+            try:
+                with warnings.catch_warnings():  # index_col=False warns (and drops data) on too many fields
+                    warnings.simplefilter("error", pd.errors.ParserWarning)
+                    chunk = next(reader, None)
+            except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
+                row = _first_long_row(path, len(header))
+                if row is None:
+                    raise TableError(f"{path}: cannot read as csv: {err}") from err
+                raise TableError(f"{path}: row {row} has more fields than the header ({len(header)} columns)") from None
+            if chunk is None:
+                return
+            yield chunk
+
+
+def _first_long_row(path: Path, n_fields: int) -> int | None:
+    """0-based data row of the first CSV record with more than ``n_fields`` fields (blank lines skipped)."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        records = (r for r in csv.reader(f, delimiter=_sep(path)) if r)
+        next(records, None)  # the header
+        for row, record in enumerate(records):
+            if len(record) > n_fields:
+                return row
+    return None
 
 
 def _columns(path: Path) -> list[str]:
+    """The header of a table file, as written (no renaming of duplicates); duplicates are refused."""
     fmt = _format(path, INPUT_FORMATS, "input")
     try:
         if fmt == "csv":
-            return [str(c) for c in pd.read_csv(path, sep=_sep(path), nrows=0).columns]
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError) as err:
+            first = pd.read_csv(path, sep=_sep(path), header=None, nrows=1, dtype=str, keep_default_na=False)
+            names = [str(c) if c != "" else f"Unnamed: {i}" for i, c in enumerate(first.iloc[0])] if len(first) else []
+        else:
+            names = list(pq.ParquetFile(path).schema_arrow.names)
+    except _read_errors() as err:
         raise TableError(f"{path}: cannot read as {fmt}: {err}") from err
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise TableError(f"{path}: duplicate column {dupes[0]!r} in the header: rename one of them")
+    return names
 
 
 def count_rows(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> int:
@@ -69,8 +127,109 @@ def count_rows(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> int
     path = Path(path)
     if _format(path, INPUT_FORMATS, "input") == "parquet":
         return pq.ParquetFile(path).metadata.num_rows
-    first = _columns(path)[:1]
-    return sum(len(c) for c in pd.read_csv(path, sep=_sep(path), usecols=first, chunksize=chunk_rows))
+    first = _columns(path)[:1]  # one column is enough to count; rows are checked when they are read
+    try:
+        return sum(len(c) for c in pd.read_csv(path, sep=_sep(path), usecols=first, chunksize=chunk_rows))
+    except _read_errors() as err:
+        raise TableError(f"{path}: cannot read as csv: {err}") from err
+
+
+_FIXED_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
+_PER_VALUE_OVERHEAD = 64  # bytes per string value once in pandas (a Python str object and its pointer)
+
+
+def read_table(
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    max_rows: int,
+    max_bytes: int,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """A whole Parquet file as a DataFrame, refused with :class:`TableError` before anything is decompressed
+    when it has more than ``max_rows`` rows or its ``columns`` (default: all) would take more than
+    ``max_bytes`` in memory: a few-kB file can hold a dictionary-encoded string repeated to gigabytes.
+
+    The size comes from the file's metadata (row count, value counts and uncompressed sizes of each column
+    chunk); dictionary-encoded string columns are then measured by reading their dictionary and indices
+    only (a few bytes per row), never by expanding them.
+    """
+    name = str(getattr(source, "name", None) or source)
+    try:
+        pf = pq.ParquetFile(source)
+        rows = pf.metadata.num_rows
+        if rows > max_rows:
+            raise TableError(f"{name} has {rows:,} rows; the limit is {max_rows:,}")
+        names = list(pf.schema_arrow.names)
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise TableError(f"{name}: duplicate column {dupes[0]!r}: rename one of them")
+        wanted = names if columns is None else list(columns)
+        missing = [c for c in wanted if c not in names]
+        if missing:
+            raise TableError(f"{name}: column {missing[0]!r} not found; columns are {names}")
+        sizes, dictionary = _metadata_sizes(pf, wanted)
+        _check_size(name, sizes, max_bytes)
+        if dictionary:
+            extra = _dictionary_string_bytes(source, pf, dictionary)
+            _check_size(name, {c: sizes[c] + extra.get(c, 0) for c in wanted}, max_bytes)
+        return pf.read(columns=wanted).to_pandas()
+    except TableError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as err:
+        raise TableError(f"cannot read {name} as parquet: {err}") from err
+
+
+def _check_size(name: str, sizes: dict[str, int], max_bytes: int) -> None:
+    total = sum(sizes.values())
+    if total > max_bytes:
+        col = max(sizes, key=lambda c: sizes[c])
+        raise TableError(f"{name} would take {total / 2**20:,.0f} MiB decompressed (column {col!r}: "
+                         f"{sizes[col] / 2**20:,.0f} MiB); the limit is {max_bytes / 2**20:,.0f} MiB")
+
+
+def _metadata_sizes(pf: pq.ParquetFile, columns: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Upper estimates of the in-memory size of each top-level column from the metadata alone, and the
+    flat string columns stored with a dictionary (their decoded size is not in the metadata)."""
+    md, schema = pf.metadata, pf.schema
+    sizes = dict.fromkeys(columns, 0)
+    dictionary: list[str] = []
+    for i in range(len(schema)):
+        leaf = schema.column(i)
+        top = leaf.path.split(".")[0]
+        if top not in sizes:
+            continue
+        width = leaf.length if leaf.physical_type == "FIXED_LEN_BYTE_ARRAY" else _FIXED_WIDTH.get(leaf.physical_type)
+        for g in range(md.num_row_groups):
+            chunk = md.row_group(g).column(i)
+            if width is not None:
+                sizes[top] += chunk.num_values * (width + 1)
+                continue
+            sizes[top] += chunk.total_uncompressed_size + chunk.num_values * _PER_VALUE_OVERHEAD
+            if any("DICTIONARY" in e for e in chunk.encodings):
+                if leaf.path != top:
+                    raise TableError(f"column {top!r}: nested dictionary-encoded strings are not supported")
+                if top not in dictionary:
+                    dictionary.append(top)
+    return sizes, dictionary
+
+
+def _dictionary_string_bytes(source: Any, pf: pq.ParquetFile, columns: list[str]) -> dict[str, int]:
+    """Decoded bytes of dictionary-encoded string columns, read as dictionaries (distinct values once plus
+    one index per row), one row group at a time."""
+    if hasattr(source, "seek"):
+        source.seek(0)
+    reader = pq.ParquetFile(source, metadata=pf.metadata, read_dictionary=columns)
+    out = dict.fromkeys(columns, 0)
+    for g in range(pf.metadata.num_row_groups):
+        for col in columns:
+            for chunk in reader.read_row_group(g, columns=[col]).column(0).chunks:
+                if not pa.types.is_dictionary(chunk.type):
+                    out[col] += int(pc.sum(pc.binary_length(chunk)).as_py() or 0)
+                    continue
+                lengths = pc.binary_length(chunk.dictionary).fill_null(0).to_numpy(zero_copy_only=False)
+                idx = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+                out[col] += int(lengths.astype(np.int64)[idx].sum()) if idx.size else 0
+    return out
 
 
 def embed_file(
@@ -96,6 +255,10 @@ def embed_file(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     out_fmt = _format(dst, OUTPUT_FORMATS, "output")
+    if not src.is_file():
+        raise TableError(f"input file not found: {src}")
+    if dst.exists() and os.path.samefile(src, dst):
+        raise TableError(f"output {dst} is the input file {src}: choose another output path")
     columns = _columns(src)
     lon_name, lat_name = find_lonlat_columns(columns, lon_col, lat_col)
     emb_names = [f"{prefix}{i}" for i in range(encoder.dim)]
@@ -210,4 +373,4 @@ class _NpyWriter(_Writer):
         self.file.close()
 
 
-__all__ = ["CoordinateError", "TableError", "count_rows", "embed_file", "read_chunks"]
+__all__ = ["CoordinateError", "TableError", "count_rows", "embed_file", "read_chunks", "read_table"]

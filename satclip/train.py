@@ -23,10 +23,12 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch.utils.data import DataLoader
 
 from satclip.cache import atomic_path
+from satclip.checkpoints import verify_checkpoint_archive
 from satclip.data.loaders import FeatureBatches, ImageItems, ShardedBatchSampler, jitter_lonlat, normalise_features
 from satclip.image.factory import FROZEN, build_image_encoder
 from satclip.location_encoder import LocationEncoderConfig
 from satclip.model import SatCLIP, clip_loss, parameter_groups, retrieval_metrics, soft_targets_from_features
+from satclip.train_logs import ResumableCSVLogger, RunClock, resume_state
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     "batch_size": 4096,
@@ -280,17 +282,22 @@ def fit(
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     if resume and not ckpt.is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}; start without --resume")
+    if resume:
+        verify_checkpoint_archive(ckpt)  # a truncated last.ckpt: one clear error, not a traceback from Lightning
     if not resume and ckpt.is_file():
         raise FileExistsError(f"{ckpt} exists: pass --resume to continue that run, or choose another output.dir")
     pl.seed_everything(int(config.get("seed", 0)), workers=True, verbose=False)
     data = SatCLIPData(config, progress=progress)
     module = SatCLIPModule(config, data.image_dim, int(data.dataset.channels))
     module.val_labels = {k: v for k, v in data.labels.items()}
-    loggers: list[Any] = [pl.loggers.CSVLogger(str(run_dir), name="logs")]
+    previous = resume_state(ckpt, run_dir / "logs") if resume else {}
+    clock = RunClock(t0, previous.get("wall_time_s", 0.0))
+    version = previous.get("log_version")  # a resumed run continues its own log, without the killed epoch's rows
+    loggers: list[Any] = [ResumableCSVLogger(str(run_dir), "logs", version, previous.get("epoch") if resume else None)]
     try:
         import tensorboard  # noqa: F401
 
-        loggers.append(pl.loggers.TensorBoardLogger(str(run_dir), name="tb"))
+        loggers.append(pl.loggers.TensorBoardLogger(str(run_dir), name="tb", version=version))
     except ImportError:
         pass
     max_time = {"seconds": float(tcfg["max_time_s"])} if tcfg["max_time_s"] else None
@@ -303,7 +310,7 @@ def fit(
         max_epochs=int(tcfg["max_epochs"]),
         max_time=max_time,
         logger=loggers,
-        callbacks=[EpochCheckpoint(ckpt), *(callbacks or [])],
+        callbacks=[clock, EpochCheckpoint(ckpt), *(callbacks or [])],
         plugins=[AtomicCheckpointIO()],
         enable_checkpointing=False,
         use_distributed_sampler=False,
@@ -317,7 +324,7 @@ def fit(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(sync_dist|does not have many workers|num_workers|LeafSpec).*")
         trainer.fit(module, datamodule=data, ckpt_path=str(ckpt) if resume else None, weights_only=True)
-    wall = time.perf_counter() - t0
+    wall = clock.elapsed(time.perf_counter())  # every segment of a resumed run, each up to its last checkpoint
     return {
         "run_dir": run_dir,
         "checkpoint": ckpt,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import collections
 import pathlib
 import pickle
@@ -98,14 +99,20 @@ class _Untrusted:  # a class that weights_only=True must refuse to unpickle
 
 
 def test_checkpoint_needing_unpickling_is_refused_unless_trusted(tmp_path: Path) -> None:
+    """Plain-data classes of the fixed allow-list load only when trusted; any other class never does."""
     ck = _reference_ckpt()
     ck["hyper_parameters"] = dict(ck["hyper_parameters"])
-    ck["callbacks"] = {"obj": _Untrusted(), "path": pathlib.PurePosixPath("/x")}
+    ck["callbacks"] = {"path": pathlib.PurePosixPath("/x"), "ns": argparse.Namespace(lr=1e-4), "x": np.float64(1)}
     torch.save(ck, tmp_path / "pickled.ckpt")
-    with pytest.raises(CheckpointError, match=r"refusing to unpickle.*_Untrusted.*trust_checkpoint=True"):
+    with pytest.raises(CheckpointError, match=r"refusing to unpickle 'pathlib.PurePosixPath'.*trust_checkpoint=True"):
         satclip.load(tmp_path / "pickled.ckpt")
     enc = satclip.load(tmp_path / "pickled.ckpt", trust_checkpoint=True)
     assert enc.dim == 256
+    ck["callbacks"] = {"obj": _Untrusted()}
+    torch.save(ck, tmp_path / "class.ckpt")
+    for trust in (False, True):
+        with pytest.raises(CheckpointError, match=r"refusing to unpickle 'tests.test_checkpoints._Untrusted'.*never"):
+            satclip.load(tmp_path / "class.ckpt", trust_checkpoint=trust)
 
 
 @pytest.mark.parametrize(

@@ -84,3 +84,10 @@ def test_embed_on_cuda_matches_cpu(small_model_file: Path) -> None:
     gpu_enc = satclip.load(small_model_file, device="cuda")
     assert next(gpu_enc.module.parameters()).is_cuda
     np.testing.assert_allclose(gpu_enc.embed(pts, batch_size=1024), cpu, rtol=0, atol=1e-4)
+
+
+def test_embed_takes_lon_lat_column_names(small_model_file: Path) -> None:
+    enc = satclip.load(small_model_file)
+    df = pd.DataFrame({"x": [10.0, -70.0], "y": [45.0, -10.0]})
+    np.testing.assert_array_equal(enc.embed(df, lon_col="x", lat_col="y"),
+                                  enc.embed(df[["x", "y"]].to_numpy()))

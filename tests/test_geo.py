@@ -76,3 +76,24 @@ def test_grid_and_distances() -> None:
     assert lats[0] == 89.5 and lats[-1] == -89.5 and lons[0] == -179.5
     assert haversine_km(np.array([0.0, 0.0]), np.array([180.0, 0.0])) == pytest.approx(np.pi * 6371.0088)
     assert haversine_km(np.array([179.9, 0.0]), np.array([-179.9, 0.0])) == pytest.approx(22.24, abs=0.01)
+
+
+def test_same_name_in_two_cases_is_ambiguous() -> None:
+    with pytest.raises(CoordinateError, match=r"ambiguous longitude columns \['lon', 'LON'\]"):
+        find_lonlat_columns(["lon", "LON", "lat"])
+    with pytest.raises(CoordinateError, match="ambiguous longitude"):
+        validate_lonlat(pd.DataFrame({"lon": [1.0], "LON": [50.0], "lat": [2.0]}))
+
+
+def test_duplicate_columns_in_a_dataframe_are_named() -> None:
+    df = pd.DataFrame([[1.0, 2.0, 3.0]], columns=["lon", "lon", "lat"])
+    with pytest.raises(CoordinateError, match="duplicate column 'lon'"):
+        validate_lonlat(df)
+    with pytest.raises(CoordinateError, match="duplicate column 'lat'"):
+        find_lonlat_columns(["x", "lat", "lat"], lon_col="x")
+
+
+def test_pandas_renamed_duplicate_is_refused() -> None:
+    # pandas.read_csv renames a second 'lon' to 'lon.1': the user meant two lon columns
+    with pytest.raises(CoordinateError, match=r"duplicate column 'lon' \(read as 'lon.1'\)"):
+        find_lonlat_columns(["lon", "lat", "lon.1"])

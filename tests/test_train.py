@@ -194,12 +194,30 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path, cache):
             proc.kill()
     killed_at = torch.load(ckpt, weights_only=True)["epoch"]
     assert killed_at < 3
+    t1 = time.perf_counter()
     resumed = fit(cfg, resume=True, progress=False)
+    segment = time.perf_counter() - t1
     assert resumed["epochs"] == 4
     a, b = full["module"].state_dict(), resumed["module"].state_dict()
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs after resume")
-    assert len(list((tmp_path / "killed" / "logs").glob("version_*"))) == 2  # the first run's log is kept
+    assert_same_log_as_uninterrupted(tmp_path / "killed", tmp_path / "full")
+    # the killed segment counts too: it ran at least one 4 s pause before its last checkpoint
+    assert resumed["wall_time_s"] >= segment + 4.0
+
+
+def _logged(run: Path) -> tuple[list[int], list[int]]:
+    """(steps with a training loss, epochs with a validation loss) of a run's single CSV log."""
+    logs = sorted((run / "logs").glob("version_*"))
+    assert [p.name for p in logs] == ["version_0"], "a resumed run must continue its own log"
+    df = pd.read_csv(logs[0] / "metrics.csv")
+    return df["step"][df["train/loss"].notna()].astype(int).tolist(), \
+        df["epoch"][df["val/loss"].notna()].astype(int).tolist()
+
+
+def assert_same_log_as_uninterrupted(run: Path, full: Path) -> None:
+    """Every training step and every epoch's validation logged exactly once, as in the uninterrupted run."""
+    assert _logged(run) == _logged(full)
 
 
 def test_two_process_ddp_gloo_shards_batches(tmp_path, cache):
@@ -283,3 +301,85 @@ def test_cli_prepare_and_train(tmp_path, cache):
     assert card["n_val"] == 100
     res = runner.invoke(app, ["train", "--config", "bluemarble-l10", "--trian.lr", "1"])
     assert res.exit_code == 1 and "unknown section" in res.output
+
+
+FAULT_RUNNER = textwrap.dedent(
+    """
+    import json, sys, time
+    import lightning.pytorch as pl
+    import torch
+    from satclip.train import fit
+
+    cfg, mode, steps_file, slow_from_epoch = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+    real_save = torch.save
+
+    def slow_save(obj, f, *args, **kwargs):  # the checkpoint is written to its temporary, then a long pause
+        real_save(obj, f, *args, **kwargs)    # before the rename: a kill now lands inside the checkpoint write
+        if isinstance(obj, dict) and obj.get("epoch", -1) >= slow_from_epoch >= 0:
+            open(steps_file + ".writing", "w").write(str(f))
+            time.sleep(120)
+
+    torch.save = slow_save
+
+    class Steps(pl.Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            open(steps_file, "w").write(str(trainer.global_step))
+
+    fit(cfg, resume=mode == "resume", callbacks=[Steps()], progress=False)
+    """
+)
+
+
+def _kill_when(proc: subprocess.Popen, ready, what: str) -> None:
+    deadline = time.time() + 240
+    try:
+        while not ready():
+            assert proc.poll() is None, f"training ended before {what}"
+            assert time.time() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_kill_minus_9_at_random_steps_and_inside_a_checkpoint_write_then_resume(tmp_path, cache):
+    import random
+
+    rng = random.Random(13)
+    full = fit(tiny_config(tmp_path / "full"), progress=False)
+    total_steps = torch.load(full["checkpoint"], weights_only=True)["global_step"]
+    per_epoch = total_steps // 4
+    cfg = tiny_config(tmp_path / "run")
+    ckpt_dir = tmp_path / "run" / "checkpoints"
+    script = tmp_path / "fault_runner.py"
+    script.write_text(FAULT_RUNNER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def start(mode: str, slow_from_epoch: int) -> tuple[subprocess.Popen, Path]:
+        steps = tmp_path / f"steps-{mode}-{time.monotonic_ns()}"
+        cmd = [sys.executable, str(script), json.dumps(cfg), mode, str(steps), str(slow_from_epoch)]
+        return subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), steps
+
+    # 1. killed inside the write of a checkpoint (epoch 1 or 2): its temporary is left, last.ckpt is the one before
+    slow_epoch = rng.randint(1, 2)
+    proc, steps = start("fresh", slow_epoch)
+    _kill_when(proc, lambda: Path(f"{steps}.writing").exists(), "the checkpoint write")
+    assert list(ckpt_dir.glob(".last.ckpt.*.tmp")), "no temporary left by the killed write"
+    assert torch.load(ckpt_dir / "last.ckpt", weights_only=True)["epoch"] == slow_epoch - 1
+    # 2. resumed, then killed at a random training step of a later epoch
+    resumed_from = torch.load(ckpt_dir / "last.ckpt", weights_only=True)["global_step"]
+    kill_at = rng.randint(resumed_from + per_epoch + 1, total_steps - 1)
+    proc, steps = start("resume", -1)
+    _kill_when(proc, lambda: steps.exists() and steps.read_text().strip().isdigit()
+               and int(steps.read_text()) >= kill_at, f"step {kill_at}")
+    # 3. resumed to the end: the same number of steps and the same weights as the uninterrupted run
+    done = fit(cfg, resume=True, progress=False)
+    assert done["epochs"] == 4
+    assert torch.load(done["checkpoint"], weights_only=True)["global_step"] == total_steps
+    a, b = full["module"].state_dict(), done["module"].state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs after the kills")
+    assert not list(ckpt_dir.glob(".*.tmp")), "stale checkpoint temporaries were not swept"
+    assert_same_log_as_uninterrupted(tmp_path / "run", tmp_path / "full")

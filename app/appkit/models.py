@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 import satclip
+from appkit.downloads import downloaded_models, released_models_panel
 from satclip.cache import atomic_path, cache_dir
 from satclip.explore import Explorer
 from satclip.registry import BUNDLED
@@ -110,7 +111,8 @@ def model_sidebar(default: str, model_dirs: tuple[Path, ...] = ()) -> Any | None
     The choice is kept in plain session state, so it survives page switches. A failed load (bad file,
     missing bundled model) shows an error and keeps the previous model."""
     state = st.session_state
-    options = [*dict.fromkeys([default, *bundled_available()]), *([GEOCLIP] if geoclip_available() else []),
+    options = [*dict.fromkeys([default, *bundled_available(), *downloaded_models()]),
+               *([GEOCLIP] if geoclip_available() else []),
                UPLOAD, LOCAL]
     saved = state.get("model_choice_saved", options[0])
     choice = st.sidebar.selectbox("Model", options, index=options.index(saved) if saved in options else 0,
@@ -137,6 +139,7 @@ def model_sidebar(default: str, model_dirs: tuple[Path, ...] = ()) -> Any | None
                 key = allowed_model_path(path, model_dirs)
             except ValueError as err:
                 st.sidebar.error(str(err))
+    released_models_panel(st.sidebar)
     failed = False
     if key is not None:
         try:

@@ -12,8 +12,11 @@ import numpy as np
 import pandas as pd
 
 from satclip.geo import validate_lonlat
+from satclip.tables import TableError
+from satclip.tables import read_table as read_bounded_parquet
 
 TABLE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
+MAX_TABLE_BYTES = 256 * 2**20  # decompressed size of an uploaded Parquet table (a few kB can expand to GBs)
 
 
 class InputError(ValueError):
@@ -53,8 +56,12 @@ def likely_swapped(lonlat: tuple[float, float], nearest_km: Callable[[np.ndarray
     return swapped if d_swapped <= near_km < d_typed else None
 
 
-def read_table(upload: Any, max_rows: int) -> pd.DataFrame:
-    """An uploaded CSV/TSV/Parquet file as a DataFrame, with at most ``max_rows`` rows (ValueError otherwise)."""
+def read_table(upload: Any, max_rows: int, *, max_bytes: int = MAX_TABLE_BYTES,
+               columns: list[str] | None = None) -> pd.DataFrame:
+    """An uploaded CSV/TSV/Parquet file as a DataFrame, with at most ``max_rows`` rows (ValueError otherwise).
+
+    Parquet goes through the library's bounded reader: refused from its metadata, before decompression,
+    when ``columns`` (default all) would take more than ``max_bytes``."""
     name = getattr(upload, "name", "upload")
     suffix = Path(name).suffix.lower()
     data = upload.getvalue()
@@ -62,15 +69,15 @@ def read_table(upload: Any, max_rows: int) -> pd.DataFrame:
         raise InputError(f"{name} is empty")
     try:
         if suffix in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            f = pq.ParquetFile(io.BytesIO(data))
-            if f.metadata.num_rows > max_rows:
-                raise InputError(f"{name} has {f.metadata.num_rows:,} rows; the limit is {max_rows:,}")
-            df = f.read().to_pandas()
+            buf = io.BytesIO(data)
+            buf.name = name
+            try:
+                df = read_bounded_parquet(buf, max_rows=max_rows, max_bytes=max_bytes, columns=columns)
+            except TableError as err:
+                raise InputError(str(err)) from err
         else:
             sep = "\t" if suffix == ".tsv" else None
-            df = pd.read_csv(io.BytesIO(data), sep=sep, engine="python", nrows=max_rows + 1)
+            df = pd.read_csv(io.BytesIO(data), sep=sep, engine="python", nrows=max_rows + 1, usecols=columns)
             if len(df) > max_rows:
                 raise InputError(f"{name} has more than {max_rows:,} rows (the limit); split it or use the CLI "
                                  "`satclip embed`")

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from satclip.cache import atomic_path, cache_dir, content_hash, file_sha256
+from satclip.cache_entries import CacheEntryError, array_record, check_array, discard_bad_entry
 from satclip.data.landmask import COAST, KIND_NAMES, LAND, OCEAN, classify_kind, is_land
 from satclip.geo import sample_uniform_sphere
 
@@ -211,7 +212,12 @@ def prepare_equirect(
     key = content_hash("equirect-patches", FORMAT_VERSION, sha, dataclasses.asdict(cfg))
     out = cache_dir("patches", key)
     if (out / "meta.json").is_file() and not force:
-        return out
+        try:
+            _validated_arrays(out, mmap=True)
+        except DataPreparationError as err:  # truncated, modified or NaN: say so and cut the patches again
+            discard_bad_entry(out / "meta.json", err)
+        else:
+            return out
     image = load_equirect(path)
     native_deg = 180.0 / image.shape[0]
     pixel_deg = cfg.pixel_deg or native_deg
@@ -219,9 +225,11 @@ def prepare_equirect(
     rng = np.random.default_rng(cfg.seed)
     lonlat, kind = _draw_locations(cfg, pixel_rad, rng)
     patches = cut_patches(EquirectSampler(image), lonlat, cfg.patch_size, pixel_rad, progress=progress)
+    records = {}
     for name, arr in (("patches.npy", patches), ("lonlat.npy", lonlat), ("kind.npy", kind)):
         with atomic_path(out / name) as tmp, open(tmp, "wb") as f:
             np.save(f, arr)
+        records[name] = array_record(arr)
     meta = {
         "key": key,
         "format_version": FORMAT_VERSION,
@@ -232,6 +240,7 @@ def prepare_equirect(
         "patch_deg": pixel_deg * cfg.patch_size,
         "config": dataclasses.asdict(cfg),
         "counts": {KIND_NAMES[k]: int((kind == k).sum()) for k in (LAND, COAST, OCEAN)},
+        "arrays": records,
     }
     with atomic_path(out / "meta.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=2))
@@ -239,14 +248,32 @@ def prepare_equirect(
 
 
 def load_prepared(directory: str | Path, *, mmap: bool = True) -> PatchArrays:
-    """Load a directory written by :func:`prepare_equirect` (patches memory-mapped by default)."""
-    d = Path(directory)
+    """Load a directory written by :func:`prepare_equirect` (patches memory-mapped by default), validated
+    against the shapes, dtypes and checksums in its meta.json (lon/lat finite); DataPreparationError if bad."""
+    patches, lonlat, kind, meta = _validated_arrays(Path(directory), mmap=mmap)
+    return PatchArrays(patches, lonlat, kind, meta)
+
+
+def _validated_arrays(d: Path, *, mmap: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     if not (d / "meta.json").is_file():
         raise DataPreparationError(f"{d} is not a prepared patch set (no meta.json): run `satclip prepare` first")
-    meta = json.loads((d / "meta.json").read_text())
-    patches = np.load(d / "patches.npy", mmap_mode="r" if mmap else None)
-    lonlat = np.load(d / "lonlat.npy")
-    kind = np.load(d / "kind.npy")
-    if not (len(patches) == len(lonlat) == len(kind)):
-        raise DataPreparationError(f"{d}: patches, lonlat and kind have different lengths")
-    return PatchArrays(patches, lonlat, kind, meta)
+    name = "meta.json"
+    try:
+        meta = json.loads((d / name).read_text())
+        records = meta["arrays"]
+        arrays = {}
+        for name in ("patches.npy", "lonlat.npy", "kind.npy"):
+            arrays[name] = np.load(d / name, mmap_mode="r" if mmap and name == "patches.npy" else None,
+                                   allow_pickle=False)
+        patches, lonlat, kind = arrays["patches.npy"], arrays["lonlat.npy"], arrays["kind.npy"]
+        n = len(lonlat)
+        name = "patches.npy"
+        check_array(name, patches, records.get(name), shape=(n, None, None, None), dtype=np.uint8)
+        name = "lonlat.npy"
+        check_array(name, lonlat, records.get(name), shape=(n, 2), finite=True)
+        name = "kind.npy"
+        check_array(name, kind, records.get(name), shape=(n,), dtype=np.int8)
+    except (CacheEntryError, OSError, ValueError, EOFError, KeyError, TypeError) as err:
+        raise DataPreparationError(f"{d / name}: invalid prepared patch set ({type(err).__name__}: {err}); "
+                                   "run `satclip prepare --force` to rebuild it") from None
+    return patches, lonlat, kind, meta

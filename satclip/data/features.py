@@ -1,4 +1,4 @@
-"""Frozen image features, computed once per (dataset, encoder config) and cached as .npy.
+"""Frozen image features, computed once per (dataset, encoder config) and cached as a validated .npz.
 
 With features cached, a training epoch costs only the location encoder, the projection head and
 the logits, so CPU training is fast.
@@ -13,11 +13,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from satclip.cache import atomic_path, cache_dir, content_hash, file_sha256
+from satclip.cache import cache_dir, content_hash, file_sha256
+from satclip.cache_entries import CacheEntryError, discard_bad_entry, load_checked_arrays, save_checked_arrays
 from satclip.image.factory import FROZEN, build_image_encoder
 from satclip.image.rcf import RCF, RCFConfig
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: .npz with a checksum record (satclip.cache_entries)
 
 
 def feature_key(dataset: Dataset, spec: dict[str, Any]) -> str:
@@ -93,15 +94,19 @@ def compute_features(
 def cached_features(dataset: Dataset, spec: dict[str, Any], **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
     """Features from the cache, computing and storing them on a miss. Returns (features, info)."""
     key = feature_key(dataset, spec)
-    path = cache_dir("features") / f"{key}.npy"
-    info: dict[str, Any] = {"key": key, "path": str(path), "cached": path.is_file()}
+    path = cache_dir("features") / f"{key}.npz"
+    info: dict[str, Any] = {"key": key, "path": str(path), "cached": False}
     if path.is_file():
-        feats = np.load(path)
-        if feats.shape[0] == len(dataset):
-            return feats, info
+        try:
+            arrays, _ = load_checked_arrays(path, {"features": {"shape": (len(dataset), None), "dtype": np.float32,
+                                                                "finite": True}})
+        except CacheEntryError as err:  # truncated, NaN, wrong rows, modified: say so and recompute
+            discard_bad_entry(path, err)
+        else:
+            info["cached"] = True
+            return arrays["features"], info
     t0 = time.perf_counter()
     feats = compute_features(dataset, spec, **kwargs)
     info["seconds"] = time.perf_counter() - t0
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, feats)
+    save_checked_arrays(path, {"features": feats}, {"key": key})
     return feats, info

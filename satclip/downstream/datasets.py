@@ -19,7 +19,9 @@ import pandas as pd
 
 from satclip.cache import atomic_path, cache_dir, content_hash
 from satclip.downstream import sources
+from satclip.downstream.splits import parse_split_labels
 from satclip.geo import find_lonlat_columns, sample_uniform_sphere, validate_lonlat
+from satclip.tables import TableError
 
 Kind = Literal["regression", "classification"]
 TASK_FORMAT = 1  # bump to invalidate cached task files
@@ -38,6 +40,7 @@ class TaskData:
     description: str = ""
     unit: str = ""
     primary: str = ""  # metric the summary ranks by ("" = r2 or accuracy by kind)
+    split: np.ndarray | None = None  # a user table's own 'train'/'val'/'test' per row (its `split` column)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -196,7 +199,10 @@ def infer_kind(values: pd.Series) -> Kind:
 def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat_col: str | None = None,
                kind: Kind | None = None, name: str | None = None, with_continents: bool = True) -> TaskData:
     """A user task from a CSV or Parquet file with lon, lat and a ``target`` column. Continents (for the
-    continent hold-out) come from Natural Earth when that asset is fetched, else they are 'unknown'."""
+    continent hold-out) come from Natural Earth when that asset is fetched, else they are 'unknown'.
+    A ``split`` column (train/val/test, as CoordBench tables have) is kept as ``TaskData.split``; other
+    columns (timestamp, id, ...) are ignored. A mostly numeric target with a few non-numbers is refused,
+    naming the rows, unless ``kind`` says classification."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
@@ -208,6 +214,12 @@ def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat
     col = df[target]
     if col.isna().any():
         raise ValueError(f"{p}: target {target!r} is missing at rows {np.flatnonzero(col.isna().to_numpy())[:10]}")
+    from satclip.downstream.validate import numeric_column_problems
+
+    if kind != "classification" and (problems := numeric_column_problems(col, target, kind_given=kind is not None)):
+        raise TableError(f"{p}: {problems[0]}")
+    split_cols = [c for c in df.columns if str(c).lower() == "split"]
+    split = parse_split_labels(df[split_cols[0]], str(p)) if split_cols else None
     kind = kind or infer_kind(col)
     if kind == "regression":
         y = pd.to_numeric(col, errors="raise").to_numpy(np.float64)
@@ -219,4 +231,4 @@ def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat
 
     use = with_continents and is_available("naturalearth-lowres")
     continent = _continents(lonlat) if use else np.full(len(y), "unknown")
-    return TaskData(name or p.stem, kind, lonlat, y, continent, names, f"user data {p.name}: {target}")
+    return TaskData(name or p.stem, kind, lonlat, y, continent, names, f"user data {p.name}: {target}", split=split)

@@ -4,6 +4,10 @@
 fold, probe, seed) in ``records``, and out-of-fold predictions (first seed) for maps. Embeddings are
 cached under ``cache_dir("embeddings")`` keyed by the encoder fingerprint and a hash of the points.
 Stochastic probes (MLP) run once per seed; deterministic ones (ridge, k-NN) once.
+
+Every task is loaded, split and checked (``validate.check_task``) and every encoder resolved before any
+probe runs, so a bad task fails in seconds; ``on_partial`` receives the records finished so far after
+each (task, encoder), so a run that dies later keeps them.
 """
 
 from __future__ import annotations
@@ -19,10 +23,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from satclip.cache import atomic_path, cache_dir, content_hash
-from satclip.downstream.datasets import DEFAULT_TASKS, TaskData, load_table, load_task
-from satclip.downstream.probes import PROBES, MLPConfig, knn_fit_predict, mlp_fit_predict, ridge_fit_predict
-from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLITS, Fold, make_folds
+from satclip.cache import cache_dir, content_hash
+from satclip.cache_entries import CacheEntryError, discard_bad_entry, load_checked_arrays, save_checked_arrays
+from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, TaskData, load_table, load_task
+from satclip.downstream.probes import (
+    PROBES,
+    Member,
+    MLPConfig,
+    knn_fit_predict,
+    mlp_fit_predict,
+    ridge_fit_predict,
+)
+from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLIT_CHOICES, SPLITS, TABLE_SPLIT, Fold, make_folds
+from satclip.downstream.validate import MIN_TRAIN_ROWS, TaskError, check_task, fold_flags
 from satclip.encoding import baselines
 from satclip.encoding.baselines import ConcatEncoder, EncoderLike
 
@@ -74,15 +87,20 @@ def resolve_encoder(spec: str) -> EncoderLike:
 
 
 def embed_cached(encoder: EncoderLike, lonlat: np.ndarray) -> np.ndarray:
-    """Embeddings of ``lonlat``, computed once per (encoder fingerprint, points) and cached as .npy."""
-    path = cache_dir("embeddings") / f"{encoder.fingerprint}-{content_hash(np.ascontiguousarray(lonlat))}.npy"
+    """Embeddings of ``lonlat``, computed once per (encoder fingerprint, points) and cached as a checked
+    ``.npz`` (shape, dtype, finiteness, checksum verified on load; a bad entry is rebuilt with a warning)."""
+    lonlat = np.ascontiguousarray(lonlat)
+    path = cache_dir("embeddings") / f"{encoder.fingerprint}-{content_hash(lonlat)}.npz"
+    expect = {"embeddings": {"shape": (len(lonlat), None), "dtype": np.float32, "finite": True}}
     if path.is_file():
-        return np.load(path)
+        try:
+            return load_checked_arrays(path, expect)[0]["embeddings"]
+        except CacheEntryError as err:
+            discard_bad_entry(path, err)
     X = np.asarray(encoder.embed(lonlat), dtype=np.float32)
     if not np.isfinite(X).all():
         raise ValueError(f"encoder {encoder.name} produced non-finite embeddings")
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, X)
+    save_checked_arrays(path, {"embeddings": X})
     return X
 
 
@@ -105,8 +123,8 @@ class EvalConfig:
 
     tasks: list[str] = field(default_factory=lambda: list(DEFAULT_TASKS))
     encoders: list[str] = field(default_factory=default_encoders)
-    splits: list[str] = field(default_factory=lambda: list(SPLITS))
-    probes: list[str] = field(default_factory=lambda: ["ridge", "mlp"])
+    splits: list[str] | None = None  # None: each task's own (a table's `split` column when it has one)
+    probes: list[str] = field(default_factory=lambda: ["ridge", "mlp"])  # or ["all"]
     n_points: int = 10_000
     point_seed: int = 0
     split_seed: int = 0
@@ -114,17 +132,25 @@ class EvalConfig:
     test_fraction: float = 0.2
     block_deg: float = 10.0
     k_folds: int = 5
+    cv_folds: int | None = None  # K-fold CV for 'random' (else one hold-out) and 'block' (else k_folds)
     holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS
     knn_k: int = 10
     mlp: MLPConfig = field(default_factory=MLPConfig)
     user_target: str | None = None  # target column for tasks given as CSV/Parquet paths
+    user_kind: str | None = None  # 'regression' or 'classification' for those (None: inferred)
     threads: int = 1  # torch/BLAS threads per worker: 1 is fastest for these small batched problems
     workers: int = 2  # threads probing (task, encoder) pairs in parallel (one per core)
 
     def validate(self) -> None:
-        for s in self.splits:
-            if s not in SPLITS:
-                raise ValueError(f"unknown split {s!r}; choose from {', '.join(SPLITS)}")
+        if "all" in self.probes:
+            self.probes = list(PROBES)
+        for s in self.splits or []:
+            if s not in SPLIT_CHOICES:
+                raise ValueError(f"unknown split {s!r}; choose from {', '.join(SPLIT_CHOICES)}")
+        if self.cv_folds is not None and self.cv_folds < 2:
+            raise ValueError(f"--cv-folds must be >= 2, got {self.cv_folds}")
+        if self.user_kind not in (None, "regression", "classification"):
+            raise ValueError(f"kind must be regression or classification, got {self.user_kind!r}")
         for p in self.probes:
             if p not in PROBES:
                 raise ValueError(f"unknown probe {p!r}; choose from {', '.join(PROBES)}")
@@ -141,23 +167,62 @@ class EvalResult:
     tasks: dict[str, TaskData]
 
 
+def is_table(name: str) -> bool:
+    """A task given as a CSV/Parquet path rather than a registered name."""
+    return Path(name).suffix.lower() in (".csv", ".parquet", ".pq")
+
+
 def _load(name: str, cfg: EvalConfig) -> TaskData:
-    if Path(name).suffix.lower() in (".csv", ".parquet", ".pq"):
+    if is_table(name):
         if not cfg.user_target:
             raise ValueError(f"task {name} is a file: give its target column (--target)")
-        return load_table(name, cfg.user_target)
+        return load_table(name, cfg.user_target, kind=cfg.user_kind)  # type: ignore[arg-type]
     return load_task(name, cfg.n_points, cfg.point_seed)
 
 
-def _task_splits(task: TaskData, cfg: EvalConfig) -> list[str]:
-    from satclip.downstream.datasets import TASKS
+def _task_splits(name: str, task: TaskData, cfg: EvalConfig) -> list[str]:
+    """The splits run on a task: the requested ones it allows, or by default all it allows; a table with a
+    `split` column runs its own split by default."""
+    if not is_table(name):
+        allowed = TASKS[name].splits
+        return [s for s in (cfg.splits or allowed) if s in allowed]
+    if cfg.splits is None:
+        return [TABLE_SPLIT] if task.split is not None else list(SPLITS)
+    return list(cfg.splits)
 
-    allowed = TASKS[task.name].splits if task.name in TASKS else SPLITS
-    return [s for s in cfg.splits if s in allowed]
+
+def _task_folds(name: str, task: TaskData, cfg: EvalConfig) -> list[Fold]:
+    """All folds of a task, checked: a task whose scores would be meaningless raises :class:`TaskError`."""
+    where = Path(name).name if is_table(name) else f"task {name}"
+    folds: list[Fold] = []
+    for split in _task_splits(name, task, cfg):
+        if split == "continent" and is_table(name):
+            from satclip.data.assets import is_available
+
+            if not is_available("naturalearth-lowres"):
+                raise TaskError(f"{where}: the continent split needs the Natural Earth countries: run `satclip fetch "
+                                "naturalearth-lowres` once, or choose other splits (--split random,block)")
+        try:
+            folds += make_folds(split, task.lonlat, task.continent, seed=cfg.split_seed,
+                                test_fraction=cfg.test_fraction, block_deg=cfg.block_deg, k=cfg.k_folds,
+                                holdouts=cfg.holdouts, cv_folds=cfg.cv_folds, labels=task.split)
+        except ValueError as err:
+            raise TaskError(f"{where}: {err}") from err
+    min_train = max(MIN_TRAIN_ROWS, cfg.knn_k if "knn" in cfg.probes else 0)
+    # registry tasks sample their points: a rare class with one point is a fact of the sample, not an error
+    problems = check_task(task.y, task.kind, folds, name=(cfg.user_target or "") if is_table(name) else task.name,
+                          class_names=task.class_names,
+                          min_per_class=2 if is_table(name) else 1, min_train=min_train)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise TaskError(f"{where}: " + "; ".join(problems[:3]) + more)
+    return folds
 
 
-def evaluate(cfg: EvalConfig, progress: Callable[[str], None] | None = None) -> EvalResult:
-    """Run every (task, encoder, split, probe[, seed]) combination of ``cfg``."""
+def evaluate(cfg: EvalConfig, progress: Callable[[str], None] | None = None,
+             on_partial: Callable[[pd.DataFrame], None] | None = None) -> EvalResult:
+    """Run every (task, encoder, split, probe[, seed]) combination of ``cfg``; ``on_partial`` gets the
+    records finished so far after each (task, encoder)."""
     cfg.validate()
     say = progress or (lambda _msg: None)
     from threadpoolctl import threadpool_limits
@@ -166,7 +231,7 @@ def evaluate(cfg: EvalConfig, progress: Callable[[str], None] | None = None) -> 
     torch.set_num_threads(max(1, cfg.threads))
     try:
         with threadpool_limits(max(1, cfg.threads)):  # BLAS threads too: oversubscribed threads crawl
-            return _evaluate(cfg, say)
+            return _evaluate(cfg, say, on_partial)
     finally:
         torch.set_num_threads(threads_before)
 
@@ -189,31 +254,39 @@ def _run_job(job: _Job) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[
     """Fit every probe of one (task, encoder) on all folds; returns score rows, predictions, timings."""
     task, X, folds = job.task, job.X, job.folds
     n_classes = len(task.class_names)
+
+    def fit_rows(f: Fold) -> np.ndarray:  # probes without model selection fit on train + val
+        return f.train if f.val is None or not len(f.val) else np.sort(np.concatenate([f.train, f.val]))
+
     rows: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
     timings: dict[str, float] = {}
     for probe in job.probes:
         t0 = time.perf_counter()
         seeds = list(range(job.seeds)) if probe in STOCHASTIC else [0]
+        results: list[tuple[Fold, int, np.ndarray, dict[str, Any]]]
         if probe == "mlp":
-            members = [(f.train, f.test, s) for s in seeds for f in folds]
+            members: list[Member] = [(f.train, f.test, s) if f.val is None else (f.train, f.test, s, f.val)
+                       for s in seeds for f in folds]
             out = mlp_fit_predict(X, task.y, members, task.kind, n_classes, job.mlp)
             pairs = [(f, s) for s in seeds for f in folds]
             results = [(f, s, p, {}) for (f, s), p in zip(pairs, out, strict=True)]
         elif probe == "ridge":
             results = []
             for f in folds:
-                r = ridge_fit_predict(X, task.y, f.train, f.test, task.kind, n_classes)
+                r = ridge_fit_predict(X, task.y, fit_rows(f), f.test, task.kind, n_classes)
                 results.append((f, 0, r.pred, {"alpha": r.alpha}))
         else:
-            results = [(f, 0, knn_fit_predict(X, task.y, f.train, f.test, task.kind, job.knn_k), {})
+            results = [(f, 0, knn_fit_predict(X, task.y, fit_rows(f), f.test, task.kind, job.knn_k), {})
                        for f in folds]
         timings[probe] = time.perf_counter() - t0
         for f, s, p, extra in results:
+            n_val = 0 if probe != "mlp" or f.val is None else len(f.val)
             rows.append({"task": task.name, "kind": task.kind, "primary": task.primary, "encoder": job.encoder,
-                         "split": f.split,
-                         "fold": f.label, "probe": probe, "seed": s, "n_train": len(f.train),
-                         "n_test": len(f.test), **score(task.kind, task.y[f.test], p), **extra})
+                         "split": f.split, "fold": f.label, "probe": probe, "seed": s,
+                         "n_train": len(f.train) if probe == "mlp" else len(fit_rows(f)), "n_val": n_val,
+                         "n_test": len(f.test), **score(task.kind, task.y[f.test], p), **extra,
+                         "flag": "; ".join(fold_flags(task.kind, task.y[f.test]))})
             if s == 0:
                 preds.append(pd.DataFrame({
                     "task": task.name, "encoder": job.encoder, "split": f.split, "fold": f.label,
@@ -222,24 +295,21 @@ def _run_job(job: _Job) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dict[
     return rows, preds, timings
 
 
-def _evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> EvalResult:
+def _evaluate(cfg: EvalConfig, say: Callable[[str], None],
+              on_partial: Callable[[pd.DataFrame], None] | None = None) -> EvalResult:
     timings = {"tasks": 0.0, "embed": 0.0, "ridge": 0.0, "mlp": 0.0, "knn": 0.0}
     tasks: dict[str, TaskData] = {}
-    encoders: dict[str, EncoderLike] = {}
-    jobs: list[_Job] = []
-    for tname in cfg.tasks:
+    task_folds: list[tuple[TaskData, list[Fold]]] = []
+    for tname in cfg.tasks:  # every task loaded and checked before any work
         t0 = time.perf_counter()
         task = _load(tname, cfg)
         tasks[task.name] = task
+        task_folds.append((task, _task_folds(tname, task, cfg)))
         timings["tasks"] += time.perf_counter() - t0
-        folds: list[Fold] = []
-        for split in _task_splits(task, cfg):
-            folds += make_folds(split, task.lonlat, task.continent, seed=cfg.split_seed,
-                                test_fraction=cfg.test_fraction, block_deg=cfg.block_deg, k=cfg.k_folds,
-                                holdouts=cfg.holdouts)
+    encoders = {ename: resolve_encoder(ename) for ename in dict.fromkeys(cfg.encoders)}
+    jobs: list[_Job] = []
+    for task, folds in task_folds:
         for ename in cfg.encoders:
-            if ename not in encoders:
-                encoders[ename] = resolve_encoder(ename)
             t0 = time.perf_counter()
             X = embed_cached(encoders[ename], task.lonlat)
             timings["embed"] += time.perf_counter() - t0
@@ -249,6 +319,8 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> EvalResult:
     def done(i: int, out: Any) -> None:
         outputs[i] = out
         n_done = sum(o is not None for o in outputs)
+        if on_partial is not None:
+            on_partial(pd.DataFrame([row for o in outputs if o is not None for row in o[0]]))
         say(f"[{n_done}/{len(jobs)}] {jobs[i].task.name} / {jobs[i].encoder}: {len(jobs[i].folds)} folds, "
             f"dim {jobs[i].X.shape[1]}")
 
@@ -260,8 +332,12 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None]) -> EvalResult:
 
         with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
             futures = {pool.submit(_run_job, jobs[i]): i for i in order}
-            for fut in as_completed(futures):
-                done(futures[fut], fut.result())
+            try:
+                for fut in as_completed(futures):
+                    done(futures[fut], fut.result())
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # fail now; finished results went to on_partial
+                raise
     else:
         for i in order:
             done(i, _run_job(jobs[i]))

@@ -107,12 +107,17 @@ def _pad(arrays: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(idx), torch.from_numpy(mask)
 
 
-def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray, np.ndarray, int]], kind: str,
-                    n_classes: int = 0, config: MLPConfig | None = None) -> list[np.ndarray]:
-    """Train one MLP per member ``(train_idx, test_idx, seed)``, all batched together; return test predictions.
+Member = tuple[np.ndarray, np.ndarray, int] | tuple[np.ndarray, np.ndarray, int, np.ndarray]
 
-    Each member draws its own validation subset, initial weights and mini-batches from its seed and
-    keeps the weights of its best validation epoch (early stopping with ``patience``).
+
+def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[Member], kind: str,
+                    n_classes: int = 0, config: MLPConfig | None = None) -> list[np.ndarray]:
+    """Train one MLP per member ``(train_idx, test_idx, seed[, val_idx])``, all batched together; return test
+    predictions.
+
+    Each member draws its own validation subset (``val_fraction`` of its training rows, unless it gives
+    ``val_idx``: then it fits on all of ``train_idx`` and stops early on ``val_idx``), initial weights and
+    mini-batches from its seed, and keeps the weights of its best validation epoch (``patience``).
     """
     cfg = config or MLPConfig()
     S, d = len(members), X.shape[1]
@@ -121,7 +126,9 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray
     fold_key: dict[int, int] = {}
     fold_X: list[torch.Tensor] = []
     member_fold, fit_idx, val_idx, ymus, ysds, gens, batch_gens = [], [], [], [], [], [], []
-    for train, _, seed in members:
+    for member in members:
+        train, seed = member[0], member[2]
+        given_val = member[3] if len(member) > 3 else None
         key = id(train)
         if key not in fold_key:
             mu, sd = _stats(X[train])
@@ -130,9 +137,13 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray
         member_fold.append(fold_key[key])
         rng = np.random.default_rng([seed, len(train), int(train[:50].sum())])
         perm = rng.permutation(train)
-        n_val = max(1, round(cfg.val_fraction * len(train)))
-        val_idx.append(perm[:n_val])
-        fit_idx.append(perm[n_val:])
+        if given_val is not None and len(given_val):
+            val_idx.append(np.asarray(given_val))
+            fit_idx.append(perm)
+        else:
+            n_val = max(1, round(cfg.val_fraction * len(train)))
+            val_idx.append(perm[:n_val])
+            fit_idx.append(perm[n_val:])
         ymus.append(float(y[train].mean()) if kind == "regression" else 0.0)
         ysds.append(float(y[train].std() or 1.0) if kind == "regression" else 1.0)
         gens.append(torch.Generator().manual_seed(int(rng.integers(2**62))))
@@ -205,7 +216,8 @@ def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[tuple[np.ndarray
     mlp_fit_predict.last_epochs = (epochs, best_epoch.tolist())  # type: ignore[attr-defined]
     preds = []
     with torch.no_grad():
-        for s, (_, test, _) in enumerate(members):
+        for s, member in enumerate(members):
+            test = member[1]
             xs = Xf[member_fold[s]][torch.from_numpy(test)][None]
             out = forward(xs, [p[s : s + 1] for p in best])[0]
             if kind == "regression":

@@ -1,4 +1,5 @@
-"""Summaries of an evaluation: mean and spread over probe seeds, ties, Markdown table, CSV/JSON, plots."""
+"""Summaries of an evaluation: mean and spread over probe seeds, ties, flags for degenerate results,
+mean ranks across tasks, Markdown table, CSV/JSON, plots."""
 
 from __future__ import annotations
 
@@ -14,14 +15,31 @@ from satclip.downstream.evaluate import EvalResult
 from satclip.plotting import pyplot
 
 PRIMARY = {"regression": "r2", "classification": "accuracy"}
+FLAG_MARK = "⚠"
+
+
+def _flags(rec: pd.DataFrame, mean: float) -> str:
+    """Why a summary row deserves a warning: few test rows, per-fold flags, an undefined metric."""
+    from satclip.downstream.validate import FEW_TEST_ROWS
+
+    out = []
+    if not np.isfinite(mean):
+        out.append("metric undefined (NaN)")
+    if "n_test" in rec and len(rec) and (n := int(rec["n_test"].min())) < FEW_TEST_ROWS:
+        out.append(f"few test rows ({n})")
+    if "flag" in rec:
+        out += [f for f in dict.fromkeys(rec["flag"].fillna("").astype(str)) if f]
+    return "; ".join(out)
 
 
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
     """One row per (task, encoder, split, probe): primary metric averaged over folds per seed, then
-    mean and standard deviation over seeds; ``rank`` marks the best and encoders tied with it.
+    mean and standard deviation over seeds; ``status`` marks the best and encoders tied with it, ``flag``
+    says why a result is degenerate (undefined metric, few test rows, one class on a test side).
 
     A tie: |mean - best mean| <= spread + spread of the best (spread = std over probe seeds; 0 for
     deterministic probes), so a difference inside the seed-to-seed spread is never called a win.
+    An undefined (NaN) mean is never best or tied.
     """
     if records.empty:
         return pd.DataFrame()
@@ -36,6 +54,9 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     status = []
     for _, row in out.iterrows():
         grp = out[(out.task == row.task) & (out.split == row.split) & (out.probe == row.probe)]
+        if not np.isfinite(row["mean"]):
+            status.append("")
+            continue
         best = grp.loc[grp["mean"].idxmax()]
         if row["encoder"] == best["encoder"]:
             tied = ((grp["mean"] >= best["mean"] - grp["spread"] - best["spread"]) & (grp.encoder != row.encoder)).any()
@@ -45,7 +66,43 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
         else:
             status.append("")
     out["status"] = status
+    keys = ["task", "encoder", "split", "probe"]
+    groups = dict(iter(rec.groupby(keys, sort=False)))
+    out["flag"] = [_flags(groups[tuple(r[k] for k in keys)], r["mean"]) for _, r in out.iterrows()]
     return out
+
+
+def mean_ranks(summary: pd.DataFrame) -> pd.DataFrame:
+    """Mean rank of each encoder per probe across tasks and splits (CoordBench's summary).
+
+    Within each (task, split, probe) encoders are ranked by the primary metric's mean (1 = best, ties
+    get the average of the ranks they span); undefined (NaN) results are left out of that ranking.
+    Columns: probe, encoder, mean_rank, n_rankings; best mean rank first within each probe.
+    """
+    if summary.empty:
+        return pd.DataFrame(columns=["probe", "encoder", "mean_rank", "n_rankings"])
+    s = summary[np.isfinite(summary["mean"].astype(float))].copy()
+    s["rank"] = s.groupby(["task", "split", "probe"], sort=False)["mean"].rank(ascending=False, method="average")
+    g = s.groupby(["probe", "encoder"], sort=False)["rank"]
+    out = pd.DataFrame({"mean_rank": g.mean(), "n_rankings": g.size()}).reset_index()
+    order = {p: i for i, p in enumerate(dict.fromkeys(summary["probe"]))}
+    out["_p"] = out["probe"].map(order)
+    return out.sort_values(["_p", "mean_rank"], kind="stable").drop(columns="_p").reset_index(drop=True)
+
+
+def mean_rank_markdown(ranks: pd.DataFrame) -> str:
+    """Rows encoders, columns probes: mean rank (and how many task x split rankings it averages)."""
+    if ranks.empty:
+        return ""
+    probes = list(dict.fromkeys(ranks.probe))
+    encs = list(dict.fromkeys(ranks.encoder))
+    lines = [f"| encoder | {' | '.join(probes)} |", "|---|" + "---|" * len(probes)]
+    idx = ranks.set_index(["probe", "encoder"])
+    for e in encs:
+        cells = [f"{idx.loc[(p, e), 'mean_rank']:.2f} (n={idx.loc[(p, e), 'n_rankings']})" if (p, e) in idx.index
+                 else "" for p in probes]
+        lines.append(f"| {e} | {' | '.join(cells)} |")
+    return "\n".join(lines)
 
 
 def markdown_table(summary: pd.DataFrame, probe: str, encoders: list[str]) -> str:
@@ -64,18 +121,34 @@ def markdown_table(summary: pd.DataFrame, probe: str, encoders: list[str]) -> st
                 continue
             r = r.iloc[0]
             txt = f"{r['mean']:.3f}" + (f" ± {r['spread']:.3f}" if r["n_seeds"] > 1 else "")
-            cells.append(f"**{txt}**" if r["status"] else txt)
+            txt = f"**{txt}**" if r["status"] else txt
+            cells.append(f"{txt} {FLAG_MARK}" if r.get("flag") else txt)
         lines.append(f"| {task} ({grp['metric'].iloc[0]}) | {split} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
+def flag_lines(summary: pd.DataFrame) -> list[str]:
+    """One line per flagged result: what to distrust and why."""
+    if summary.empty or "flag" not in summary:
+        return []
+    return [f"{FLAG_MARK} {r.task} / {r.split} / {r.encoder} ({r.probe}): {r.flag}"
+            for r in summary.itertuples() if r.flag]
+
+
 def report_markdown(result: EvalResult, summary: pd.DataFrame) -> str:
+    """The per-probe tables, the flagged results, and the mean ranks across tasks and splits."""
     cfg = result.config
     parts = []
+    flags = flag_lines(summary)
     for probe in cfg.probes:
         seeds = f"mean ± std over {cfg.seeds} probe seeds" if probe == "mlp" else "deterministic"
-        parts.append(f"### {probe} probe ({seeds}; bold = best or tied with best)\n\n"
+        flagged = f"; {FLAG_MARK} = flagged below" if flags else ""
+        parts.append(f"### {probe} probe ({seeds}; bold = best or tied with best{flagged})\n\n"
                      + markdown_table(summary, probe, cfg.encoders))
+    if flags:
+        parts.append("### Flagged results (do not read these as evidence)\n\n" + "\n".join(f"- {f}" for f in flags))
+    if ranks := mean_rank_markdown(mean_ranks(summary)):
+        parts.append("### Mean rank across tasks and splits (1 = best; ties averaged)\n\n" + ranks)
     return "\n\n".join(parts)
 
 
@@ -85,11 +158,12 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def write_outputs(result: EvalResult, summary: pd.DataFrame, out_dir: str | Path, *, maps: bool = True) -> list[Path]:
-    """Write results.csv, summary.csv, results.json, report.md, predictions.parquet and plots; return paths."""
+    """Write results.csv, summary.csv, mean_rank.csv, results.json, report.md, predictions.parquet and plots
+    (each file atomically, tables first); return paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, df in (("results.csv", result.records), ("summary.csv", summary)):
+    for name, df in (("results.csv", result.records), ("summary.csv", summary), ("mean_rank.csv", mean_ranks(summary))):
         with atomic_path(out / name) as tmp:
             df.to_csv(tmp, index=False)
         written.append(out / name)
@@ -129,7 +203,8 @@ def plot_metrics(summary: pd.DataFrame, encoders: list[str], out: Path) -> list[
                 ax.bar(np.arange(len(splits)) + j * w, r["mean"], w, yerr=r["spread"], label=e)
             ax.set_xticks(np.arange(len(splits)) + 0.4 - w / 2, splits)
             ax.set_title(f"{task} ({t['metric'].iloc[0]})", fontsize=9)
-            ax.set_ylim(max(min(0.0, float(np.nanmin(t["mean"]))), -1.0), 1.0)
+            finite = t["mean"][np.isfinite(t["mean"])]
+            ax.set_ylim(max(min(0.0, float(finite.min()) if len(finite) else 0.0), -1.0), 1.0)
             ax.axhline(0, color="k", lw=0.5)
         axes[0][0].legend(fontsize=7, loc="lower left")
         fig.tight_layout()

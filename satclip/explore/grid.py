@@ -8,7 +8,6 @@ parameters, and keeps the last grids in memory so repeated calls return at once.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -18,10 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from satclip.cache import atomic_path, cache_dir, content_hash
+from satclip.cache import cache_dir, content_hash
+from satclip.cache_entries import (
+    CacheEntryError,
+    discard_bad_entry,
+    load_checked_arrays,
+    save_checked_arrays,
+    spot_check_embeddings,
+)
 from satclip.geo import lonlat_grid, lonlat_to_xyz
 
-GRID_FORMAT_VERSION = 1
+GRID_FORMAT_VERSION = 2  # 2: checksum record per array (satclip.cache_entries)
 DEFAULT_RESOLUTION = 0.5
 _MEMORY_CACHE: OrderedDict[str, EmbeddingGrid] = OrderedDict()
 _MEMORY_CACHE_SIZE = 2
@@ -152,7 +158,7 @@ class EmbeddingGrid:
         return lookup[row * self.lons.size + col]
 
     def save(self, path: str | Path) -> Path:
-        """Write the grid atomically to an ``.npz`` file (float16 embeddings)."""
+        """Write the grid atomically to an ``.npz`` file (float16 embeddings, a checksum record per array)."""
         meta = {
             "format": GRID_FORMAT_VERSION,
             "resolution": self.resolution,
@@ -160,24 +166,45 @@ class EmbeddingGrid:
             "fingerprint": self.fingerprint,
             "land_only": self.land_only,
         }
-        path = Path(path)
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, lons=self.lons, lats=self.lats, mask=self.mask,
-                     embeddings=self.embeddings.astype(np.float16), meta=np.array(json.dumps(meta)))
-        return path
+        return save_checked_arrays(path, {"lons": self.lons, "lats": self.lats, "mask": self.mask,
+                                          "embeddings": self.embeddings.astype(np.float16)}, meta)
 
     @classmethod
-    def load(cls, path: str | Path) -> EmbeddingGrid:
-        """Read a grid written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("format") != GRID_FORMAT_VERSION:
-                raise ValueError(f"{path}: unsupported grid format {meta.get('format')!r}")
-            return cls(
-                resolution=float(meta["resolution"]), lons=z["lons"], lats=z["lats"], mask=z["mask"],
-                embeddings=z["embeddings"], model_name=meta["model_name"], fingerprint=meta["fingerprint"],
-                land_only=bool(meta["land_only"]),
-            )
+    def load(cls, path: str | Path, *, dim: int | None = None) -> EmbeddingGrid:
+        """Read a grid written by :meth:`save`, validated: format, checksums, shapes (``dim``: the expected
+        embedding width), dtypes, finite values and a grid matching its resolution. Raises
+        :class:`satclip.cache_entries.CacheEntryError` (a ValueError) saying what is wrong."""
+        arrays, meta = load_checked_arrays(path, {
+            "lons": {"shape": (None,), "finite": True}, "lats": {"shape": (None,), "finite": True},
+            "mask": {"shape": (None, None), "dtype": bool},
+            "embeddings": {"shape": (None, dim), "dtype": np.float16, "finite": True},
+        })
+        if meta.get("format") != GRID_FORMAT_VERSION:
+            raise CacheEntryError(f"unsupported grid format {meta.get('format')!r}")
+        try:
+            resolution = float(meta["resolution"])
+            lons, lats, _ = lonlat_grid(resolution)
+        except (KeyError, TypeError, ValueError) as err:
+            raise CacheEntryError(f"bad resolution in the metadata: {err}") from None
+        mask, emb = arrays["mask"], arrays["embeddings"]
+        if not (np.array_equal(arrays["lons"], lons) and np.array_equal(arrays["lats"], lats)):
+            raise CacheEntryError(f"cell centres do not form the {resolution} degree grid")
+        if mask.shape != (lats.size, lons.size) or emb.shape[0] != int(mask.sum()):
+            raise CacheEntryError(f"{emb.shape[0]} embedding rows for {int(mask.sum())} cells of a "
+                                  f"{mask.shape} mask (grid {lats.size} x {lons.size})")
+        return cls(resolution=resolution, lons=lons, lats=lats, mask=mask, embeddings=emb,
+                   model_name=str(meta.get("model_name", "unnamed")), fingerprint=str(meta.get("fingerprint", "")),
+                   land_only=bool(meta.get("land_only", False)))
+
+
+def _check_belongs_to(grid: EmbeddingGrid, encoder: Any, fingerprint: str, land_only: bool) -> None:
+    """Raise CacheEntryError unless the grid was made by this encoder: fingerprint, land flag, and a few
+    cells re-embedded now agree with the stored float16 values."""
+    if grid.fingerprint != fingerprint or grid.land_only != land_only:
+        raise CacheEntryError("made for another model or land setting")
+    if land_only and not np.array_equal(grid.mask, land_mask(grid.lons, grid.lats)):
+        raise CacheEntryError("land cells differ from the land mask")
+    spot_check_embeddings(grid.embeddings, grid.points, encoder.embed)
 
 
 def grid_key(fingerprint: str, resolution: float, land_only: bool) -> str:
@@ -194,18 +221,17 @@ def land_mask(lons: np.ndarray, lats: np.ndarray, *, cache: bool = True) -> np.n
     """
     lons = np.asarray(lons, dtype=np.float64)
     lats = np.asarray(lats, dtype=np.float64)
-    path = cache_dir("explore", "landmask") / f"{content_hash('landmask', 1, lons, lats)}.npy"
+    path = cache_dir("explore", "landmask") / f"{content_hash('landmask', 2, lons, lats)}.npz"
     if cache and path.exists():
         try:
-            mask = np.load(path, allow_pickle=False)
-            if mask.shape == (lats.size, lons.size) and mask.dtype == bool:
-                return mask
-        except (OSError, ValueError):
-            pass
+            arrays, _ = load_checked_arrays(path, {"mask": {"shape": (lats.size, lons.size), "dtype": bool}})
+        except CacheEntryError as err:
+            discard_bad_entry(path, err)
+        else:
+            return arrays["mask"]
     mask = _land_mask_uncached(lons, lats)
     if cache:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.save(f, mask)
+        save_checked_arrays(path, {"mask": mask})
     return mask
 
 
@@ -259,10 +285,11 @@ def build_grid(
         path = grid_cache_path(fingerprint, resolution, land_only)
         if path.exists():
             try:
-                grid = EmbeddingGrid.load(path)
-            except (OSError, ValueError, KeyError):  # corrupt or old entry: rebuild it
-                grid = None
-            if grid is not None:
+                grid = EmbeddingGrid.load(path, dim=encoder.dim)
+                _check_belongs_to(grid, encoder, fingerprint, land_only)
+            except CacheEntryError as err:  # corrupt, tampered or old entry: say so and rebuild it
+                discard_bad_entry(path, err)
+            else:
                 return _remember(key, grid)
 
     lons, lats, points = lonlat_grid(resolution)

@@ -10,7 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from satclip.cache import atomic_path, cache_dir, content_hash
+from satclip.cache import cache_dir, content_hash
+from satclip.cache_entries import (
+    CacheEntryError,
+    discard_bad_entry,
+    load_checked_arrays,
+    save_checked_arrays,
+    spot_check_embeddings,
+)
 from satclip.geo import lonlat_to_xyz, validate_lonlat
 
 PLACE_COLUMNS = ["name", "country", "country_code", "lon", "lat", "population"]
@@ -91,28 +98,38 @@ def place_index(encoder: Any, min_population: int = 0, *, cache: bool = True) ->
     """Embeddings of the gazetteer's places for ``encoder`` (exact, not grid-interpolated), cached
     on disk (float16) and in memory per encoder fingerprint."""
     places = load_places(min_population)
-    key = content_hash("places", 1, str(encoder.fingerprint), places["lon"].to_numpy(), places["lat"].to_numpy())
+    key = content_hash("places", 2, str(encoder.fingerprint), places["lon"].to_numpy(), places["lat"].to_numpy())
     if cache and key in _PLACE_INDEX_MEMORY:
         return _PLACE_INDEX_MEMORY[key]
-    path = cache_dir("explore", "places") / f"{key}.npy"
+    path = cache_dir("explore", "places") / f"{key}.npz"
     emb = None
     if cache and path.exists():
         try:
-            emb = np.load(path, allow_pickle=False)
-            if emb.shape != (len(places), encoder.dim):
-                emb = None
-        except (OSError, ValueError):
-            emb = None
+            emb = _load_place_embeddings(path, encoder, places)
+        except CacheEntryError as err:  # corrupt, tampered or not this model's: say so and rebuild
+            discard_bad_entry(path, err)
     if emb is None:
         emb = encoder.embed(places[["lon", "lat"]].to_numpy(np.float64)).astype(np.float16)
+        if not np.isfinite(emb).all():
+            raise ValueError("the encoder produced non-finite embeddings (or values beyond float16 range)")
         if cache:
-            with atomic_path(path) as tmp, open(tmp, "wb") as f:
-                np.save(f, emb)
+            save_checked_arrays(path, {"embeddings": emb}, {"fingerprint": str(encoder.fingerprint)})
     index = PlaceIndex(places=places, embeddings=emb, fingerprint=str(encoder.fingerprint))
     if cache:
         _PLACE_INDEX_MEMORY.clear()  # keep one model's places in memory
         _PLACE_INDEX_MEMORY[key] = index
     return index
+
+
+def _load_place_embeddings(path: Any, encoder: Any, places: pd.DataFrame) -> np.ndarray:
+    """Cached place embeddings, validated: checksum, shape, dtype, finite, this model's (fingerprint and a
+    few places re-embedded now). Raises CacheEntryError saying what is wrong."""
+    arrays, meta = load_checked_arrays(path, {"embeddings": {"shape": (len(places), encoder.dim),
+                                                             "dtype": np.float16, "finite": True}})
+    if meta.get("fingerprint") != str(encoder.fingerprint):
+        raise CacheEntryError("made for another model")
+    spot_check_embeddings(arrays["embeddings"], places[["lon", "lat"]].to_numpy(np.float64), encoder.embed)
+    return arrays["embeddings"]
 
 
 def nearest_places(lonlat: Any, places: pd.DataFrame | None = None, *, max_km: float | None = None,

@@ -219,3 +219,17 @@ def test_base_map_has_no_black_rectangle_in_the_weddell_sea(app_env: dict[str, s
     steps = np.abs(np.diff(brightness))
     assert steps.max() < 4, f"a sharp edge in the Weddell Sea: row-to-row brightness steps {steps.round(1)}"
     assert min(brightness) > 20, f"the Southern Ocean is black: {np.round(brightness, 1)}"
+
+
+def test_read_table_refuses_a_parquet_decompression_bomb(tmp_path: Path) -> None:
+    import time
+
+    from appkit.state import InputError, read_table
+
+    from tests.test_tables import _parquet_bomb
+
+    _parquet_bomb(tmp_path / "bomb.parquet")
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="decompressed"):
+        read_table(_Upload("bomb.parquet", (tmp_path / "bomb.parquet").read_bytes()), 200_000)
+    assert time.perf_counter() - t0 < 5

@@ -163,3 +163,31 @@ def test_plots_keep_the_callers_backend(tmp_path: Path) -> None:
     finally:
         plt.switch_backend(before)
     assert [p.name for p in paths] == ["metrics_ridge.png"] and paths[0].stat().st_size > 1000
+
+
+@pytest.mark.parametrize("corrupt", ["nan", "rows", "truncated", "empty"])
+def test_embed_cache_bad_entry_is_rebuilt(corrupt):
+    """A corrupt embedding cache entry (NaN, wrong row count, truncated, empty) is discarded with a warning
+    naming the file, and the embeddings are recomputed: never served as they are."""
+    from satclip.cache import cache_dir, content_hash
+    from satclip.cache_entries import CacheEntryWarning
+
+    enc = resolve_encoder("sh4")
+    pts = np.array([[0.0, 0.0], [10.0, 20.0], [-50.0, 60.0]])
+    good = embed_cached(enc, pts)
+    (entry,) = cache_dir("embeddings").glob(f"{enc.fingerprint}-{content_hash(np.ascontiguousarray(pts))}.*")
+    if corrupt == "nan":
+        data = dict(np.load(entry))
+        data["embeddings"] = np.full_like(data["embeddings"], np.nan)
+        np.savez(entry, **data)
+    elif corrupt == "rows":
+        data = dict(np.load(entry))
+        data["embeddings"] = data["embeddings"][:2]
+        np.savez(entry, **data)
+    elif corrupt == "truncated":
+        entry.write_bytes(entry.read_bytes()[:100])
+    else:
+        entry.write_bytes(b"")
+    with pytest.warns(CacheEntryWarning, match=entry.name):
+        again = embed_cached(enc, pts)
+    np.testing.assert_array_equal(again, good)

@@ -68,3 +68,21 @@ def test_continent_holdout_has_no_training_points_on_that_continent():
     africa = folds[0]
     lon, lat = pts[africa.test, 0], pts[africa.test, 1]
     assert lon.min() > -26 and lon.max() < 64 and lat.min() > -36 and lat.max() < 38
+
+
+def test_random_kfold_partitions_and_table_split_labels():
+    from satclip.downstream.splits import parse_split_labels, random_kfold, table_split
+    from satclip.tables import TableError
+
+    folds = random_kfold(103, 4, seed=1)
+    assert [f.label for f in folds] == ["fold0", "fold1", "fold2", "fold3"]
+    assert np.array_equal(np.sort(np.concatenate([f.test for f in folds])), np.arange(103))
+    assert all(not set(f.train) & set(f.test) and len(f.train) + len(f.test) == 103 for f in folds)
+    with pytest.raises(ValueError, match="2 <= k"):
+        random_kfold(5, 6)
+    labels = parse_split_labels([" Train", "VALID", "test", "validation", "train"])
+    assert labels.tolist() == ["train", "val", "test", "val", "train"]
+    (f,) = table_split(labels)
+    assert f.train.tolist() == [0, 4] and f.val.tolist() == [1, 3] and f.test.tolist() == [2]
+    with pytest.raises(TableError, match="no 'train' rows"):
+        parse_split_labels(["test", "val"])

@@ -77,3 +77,15 @@ def test_parse_point():
     assert parse_point("-58.4, -34.6") == (-58.4, -34.6)
     with pytest.raises(ValueError, match="LON,LAT"):
         parse_point("1;2")
+
+
+def test_similar_has_the_wrap_its_error_suggests(cli, model_file):
+    args = ["similar", "190", "10", "--like", "-200,5", "--model", str(model_file), "--resolution", "5", "-k", "2",
+            "--json"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1 and "--wrap" in res.output
+    res = CliRunner().invoke(cli, [*args, "--wrap"])
+    assert res.exit_code == 0, res.output
+    wrapped = CliRunner().invoke(cli, ["similar", "-170", "10", "--like", "160,5", "--model", str(model_file),
+                                       "--resolution", "5", "-k", "2", "--json"])
+    assert json.loads(res.stdout) == json.loads(wrapped.stdout)

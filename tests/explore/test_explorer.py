@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from satclip.cache_entries import SPOT_CHECK_ROWS
 from satclip.explore import Explorer, build_grid
 from satclip.explore.render import LEAFLET_BOUNDS
 
@@ -12,7 +13,7 @@ from .conftest import make_encoder
 def test_explorer_end_to_end(encoder, grid2):
     n = encoder.n_embedded
     ex = Explorer(encoder, 2.0)
-    assert encoder.n_embedded == n  # the grid came from the cache
+    assert encoder.n_embedded - n <= SPOT_CHECK_ROWS  # the grid came from the cache (a few cells re-checked)
     assert ex.grid.key == grid2.key
     np.testing.assert_array_equal(ex.grid.embeddings, grid2.embeddings)
     ex.warm_up()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from satclip.cache_entries import SPOT_CHECK_ROWS, CacheEntryWarning
 from satclip.explore.grid import EmbeddingGrid, build_grid, clear_memory_cache, grid_cache_path
 from satclip.geo import lonlat_grid
 
@@ -37,8 +38,9 @@ def test_cache_hit_returns_identical_arrays_and_changed_model_misses(fresh_cache
     assert grid_cache_path(enc.fingerprint, 5.0, False).exists()
     assert build_grid(enc, 5.0) is g1  # memory hit
     clear_memory_cache()
-    g2 = build_grid(enc, 5.0)  # disk hit
-    assert enc.n_embedded == n_first
+    g2 = build_grid(enc, 5.0)  # disk hit: only a few cells re-embedded to check the entry
+    assert enc.n_embedded - n_first <= SPOT_CHECK_ROWS
+    n_first = enc.n_embedded
     assert g2 is not g1
     assert_same(g2.embeddings, g1.embeddings)
     assert_same(g2.mask, g1.mask)
@@ -48,12 +50,12 @@ def test_cache_hit_returns_identical_arrays_and_changed_model_misses(fresh_cache
         enc.module.nnet.last_layer.weight.add_(0.01)
     enc._fingerprint = None
     g3 = build_grid(enc, 5.0)
-    assert enc.n_embedded == 2 * n_first
+    assert enc.n_embedded == n_first + 36 * 72
     assert g3.fingerprint != g1.fingerprint
     assert not np.array_equal(g3.embeddings, g1.embeddings)
     # other grid parameters miss too
     build_grid(enc, 10.0)
-    assert enc.n_embedded == 2 * n_first + 18 * 36
+    assert enc.n_embedded == n_first + 36 * 72 + 18 * 36
 
 
 def test_no_cache_writes_nothing(fresh_cache):
@@ -66,7 +68,8 @@ def test_corrupt_cache_entry_is_rebuilt(fresh_cache):
     enc = make_encoder(3)
     path = grid_cache_path(enc.fingerprint, 10.0, False)
     path.write_bytes(b"not a grid")
-    g = build_grid(enc, 10.0)
+    with pytest.warns(CacheEntryWarning, match="not an .npz archive"):
+        g = build_grid(enc, 10.0)
     assert g.n_cells == 18 * 36
     assert EmbeddingGrid.load(path).n_cells == 18 * 36
 
@@ -122,6 +125,9 @@ def test_land_mask_matches_package_and_is_cached(fresh_cache):
     lon2, lat2 = np.meshgrid(lons, lats)
     np.testing.assert_array_equal(mask, globe.is_land(lat2, lon2))
     assert 0.25 < mask.mean() < 0.4
-    cached = list((fresh_cache / "explore" / "landmask").glob("*.npy"))
+    cached = list((fresh_cache / "explore" / "landmask").glob("*.npz"))
     assert len(cached) == 1
-    np.testing.assert_array_equal(np.load(cached[0]), mask)
+    np.testing.assert_array_equal(land_mask(lons, lats), mask)
+    cached[0].write_bytes(cached[0].read_bytes()[:300])  # truncated entry: rebuilt, with a warning
+    with pytest.warns(CacheEntryWarning, match=cached[0].name):
+        np.testing.assert_array_equal(land_mask(lons, lats), mask)

@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 
+from satclip.cache_entries import SPOT_CHECK_ROWS
 from satclip.explore.grid import build_grid
 from satclip.explore.places import place_index
 from satclip.explore.render import LEAFLET_BOUNDS
@@ -111,7 +112,7 @@ def test_place_embeddings_cached_on_disk(fresh_cache):
 
     places_mod._PLACE_INDEX_MEMORY.clear()
     again = place_index(enc, cache=True)
-    assert enc.n_embedded == n
+    assert enc.n_embedded - n <= SPOT_CHECK_ROWS  # from disk; a few places re-embedded to check the entry
     np.testing.assert_array_equal(again.embeddings, first.embeddings)
 
 
