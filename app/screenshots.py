@@ -47,7 +47,7 @@ def main() -> None:
 
         def shot(name: str) -> None:
             script_finished(page, 600_000)
-            page.wait_for_timeout(1500)
+            page.wait_for_timeout(3000)  # the data grids paint after the script run
             path = args.out / f"{args.prefix}{name}.png"
             page.screenshot(path=str(path))
             shots.append(path)

@@ -24,7 +24,7 @@ TABLE_COLUMNS = {  # narrow enough for the right-hand column at 1280 px
     "rank": st.column_config.NumberColumn("#", width=28),
     "similarity": st.column_config.NumberColumn("sim.", format="%.2f", width=44),
     "distance_km": st.column_config.NumberColumn("km", format="%d", width=56),
-    "population": st.column_config.NumberColumn("pop.", format="compact", width=52),
+    "country": st.column_config.TextColumn("country", width=96),
     "lat": st.column_config.NumberColumn("lat", format="%.1f", width=48),
     "lon": st.column_config.NumberColumn("lon", format="%.1f", width=52),
 }
@@ -163,7 +163,8 @@ with left:
                               f"similarity {r['similarity']:.3f}"}
                              for r in cells.to_dict("records")], "#22d3ee", radius=5)
     if places is not None:
-        maps.add_points(fg, [{**r, "tooltip": f"{r['rank']}. {r['name']}, {r['country']} ({r['similarity']:.3f})"}
+        maps.add_points(fg, [{**r, "tooltip": f"{r['rank']}. {r['name']}, {r['country']} "
+                              f"(population {r['population']:,}, similarity {r['similarity']:.3f})"}
                              for r in places.to_dict("records")], "#f97316", radius=7)
     if a is not None:
         maps.add_query_marker(fg, a[0], a[1], "A")
@@ -194,7 +195,7 @@ with right:
                 st.warning(f"No named place is really similar: the best cosine similarity is {best:.2f} (below "
                            f"{SIMILAR_ENOUGH}). These are only the least different; the grid cells below may "
                            "match better.")
-            st.dataframe(places[["rank", "name", "country", "similarity", "distance_km", "population"]],
+            st.dataframe(places[["rank", "name", "country", "similarity", "distance_km"]],  # population: tooltip
                          hide_index=True, key="explore_places_table", column_config=TABLE_COLUMNS)
         if cells is not None:
             st.subheader("Most similar grid cells")
