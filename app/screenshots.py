@@ -16,7 +16,7 @@ from pathlib import Path
 APP_DIR = Path(__file__).resolve().parent
 sys.path[:0] = [str(APP_DIR.parent), str(APP_DIR)]
 
-from appkit.serve import CHROMIUM, browser, running_app  # noqa: E402
+from appkit.serve import CHROMIUM, browser, press_lonlat, running_app, script_finished  # noqa: E402
 
 from satclip.registry import DEFAULT_MODEL  # noqa: E402
 
@@ -35,18 +35,22 @@ def main() -> None:
     ap.add_argument("--resolution", type=float, default=0.5)
     ap.add_argument("--out", type=Path, default=APP_DIR.parent / "docs" / "figures")
     ap.add_argument("--chromium", default=CHROMIUM)
+    ap.add_argument("--viewport", default="1440x900", help="window size, WIDTHxHEIGHT")
+    ap.add_argument("--prefix", default="app_", help="file name prefix")
     args = ap.parse_args()
+    viewport = tuple(int(v) for v in args.viewport.lower().split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="satclip-shots-"))
     blocked: list[str] = []
     shots: list[Path] = []
     with running_app(args.model, args.resolution, tmp / "server.log", timeout=600) as url, \
-            browser(tmp / "profile", url, args.chromium, blocked, viewport=(1360, 940)) as ctx:
+            browser(tmp / "profile", url, args.chromium, blocked, viewport=viewport) as ctx:
         page = ctx.new_page()
 
         def shot(name: str) -> None:
-            page.wait_for_timeout(1500)
-            path = args.out / f"app_{name}.png"
+            script_finished(page, 600_000)
+            page.wait_for_timeout(3000)  # the data grids paint after the script run
+            path = args.out / f"{args.prefix}{name}.png"
             page.screenshot(path=str(path))
             shots.append(path)
 
@@ -54,15 +58,16 @@ def main() -> None:
         frame = page.frame_locator("iframe[title*='st_folium']").first
         leaflet = frame.locator(".leaflet-container")
         leaflet.wait_for(timeout=600_000)
-        box = leaflet.bounding_box()
-        assert box is not None
-        leaflet.click(position={"x": box["width"] * 0.515, "y": box["height"] * 0.335})  # western Europe
+        script_finished(page, 600_000)
+        press_lonlat(page, 2.35, 48.86)  # Paris
         page.get_by_text("Most similar places").wait_for(timeout=120_000)
+        page.mouse.move(viewport[0] - 12, viewport[1] / 2)  # off the map, where the wheel would zoom it
+        page.mouse.wheel(0, -2000)
         shot("explore")
 
         page.get_by_text("Compare two places").click()
-        page.wait_for_timeout(1500)
-        leaflet.click(position={"x": box["width"] * 0.58, "y": box["height"] * 0.55})  # Sahel / East Africa
+        script_finished(page, 120_000)
+        press_lonlat(page, 36.82, -1.29)  # Nairobi
         page.get_by_text("Cosine similarity A-B").wait_for(timeout=120_000)
         page.get_by_text("like A, unlike B").click()
         shot("compare")

@@ -59,6 +59,7 @@ def streamlit_command(script: Path, *, host: str, port: int, max_upload_mb: int,
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        "--runner.magicEnabled", "false",
     ]
 
 

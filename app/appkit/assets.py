@@ -67,6 +67,27 @@ def bluemarble_source() -> Path:
         raise AssetError(f"the Blue Marble base map is missing: {err}") from err
 
 
+SOUTHERN_OCEAN_FADE = (-50.0, -60.0)  # latitudes over which the open sea fades to one even colour
+
+
+def fade_southern_ocean(eq: np.ndarray) -> np.ndarray:
+    """The Blue Marble (equirectangular, rows north->south) with its open sea south of 50 S faded to the typical
+    Southern Ocean colour, fully so south of 60 S.
+
+    Its sea-floor shading stops at 60 S over the Weddell Sea and beyond: a flat near-black block with a straight
+    northern edge, which Web Mercator blows up into a black rectangle. Ice and land (bright or not blue) stay."""
+    h = eq.shape[0]
+    lat = 90.0 - (np.arange(h) + 0.5) * 180.0 / h
+    north, south = SOUTHERN_OCEAN_FADE
+    weight = np.clip((north - lat) / (north - south), 0.0, 1.0)[:, None, None]
+    img = eq.astype(np.float32)
+    sea = ((img.max(axis=2) < 110) & (img[..., 2] > img[..., 0] + 8))[..., None]
+    band = (lat <= north + 5) & (lat > north)  # 45-50 S: open ocean with its shading, the colour to fade to
+    colour = np.median(img[band][sea[band][..., 0]], axis=0)
+    out = np.where(sea, img * (1 - weight) + colour * weight, img)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
 def bluemarble_mercator(width: int = 2048) -> Path:
     """The Blue Marble re-projected to Web Mercator (+-85.0511 deg, ``width`` x ``width``) as a JPEG in the
     cache directory (built once, atomically)."""
@@ -75,12 +96,12 @@ def bluemarble_mercator(width: int = 2048) -> Path:
     from satclip.cache import atomic_path, cache_dir
     from satclip.explore import to_mercator
 
-    path = cache_dir("app") / f"bluemarble-mercator-{width}.jpg"
+    path = cache_dir("app") / f"bluemarble-mercator-v2-{width}.jpg"  # v2: Southern Ocean faded
     if path.is_file():
         return path
     with Image.open(bluemarble_source()) as im:
         eq = np.asarray(im.convert("RGB").resize((width, width // 2), Image.Resampling.LANCZOS))
-    merc = to_mercator(eq, 180.0 / eq.shape[0], height=width, width=width)
+    merc = to_mercator(fade_southern_ocean(eq), 180.0 / eq.shape[0], height=width, width=width)
     with atomic_path(path) as tmp:
         Image.fromarray(merc).save(tmp, format="JPEG", quality=88)
     return path

@@ -43,3 +43,22 @@ def point_map(df: pd.DataFrame, column: str, label: str, vmin: float | None = No
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def embedding_chart(emb: np.ndarray, labels: list[str]) -> tuple[pd.DataFrame, dict]:
+    """(data, Vega-Lite spec) of embedding vectors as lines over their dimensions. Both scale domains are given,
+    so Vega never derives an extent from a momentarily empty dataset ('Infinite extent' console warnings that
+    ``st.line_chart`` caused while the page redrew)."""
+    data = pd.DataFrame({"dimension": np.tile(np.arange(emb.shape[1]), len(labels)),
+                         "place": np.repeat(labels, emb.shape[1]), "value": emb[: len(labels)].ravel()})
+    lo, hi = float(np.min(emb)), float(np.max(emb))
+    pad = 0.05 * (hi - lo) or 1.0
+    spec = {
+        "mark": {"type": "line", "strokeWidth": 1.2},
+        "encoding": {
+            "x": {"field": "dimension", "type": "quantitative", "scale": {"domain": [0, emb.shape[1] - 1]}},
+            "y": {"field": "value", "type": "quantitative", "scale": {"domain": [lo - pad, hi + pad]}},
+            "color": {"field": "place", "type": "nominal", "scale": {"domain": labels}},
+        },
+    }
+    return data, spec

@@ -36,11 +36,37 @@ class _IconPath(MacroElement):
         self.path = path
 
 
-def base_map(base_url: str, *, online_layers: bool = False, zoom: int = 2, height_px: int = 520) -> folium.Map:
-    """World map with the Blue Marble image overlay as its base; ``online_layers`` adds optional tiles."""
-    m = OfflineMap(location=(20.0, 0.0), zoom_start=zoom, min_zoom=1, max_zoom=9, tiles=None,
+class _FocusWithoutScrolling(MacroElement):
+    """Leaflet focuses the map on mousedown (keyboard panning) with ``container.focus()``, which scrolls the
+    Streamlit page to bring the whole map iframe into view when its lower edge is below the fold: the page moved
+    between mousedown and mouseup and the click was read tens of pixels (up to 17 deg) from where it was pressed.
+    This focuses with ``preventScroll`` instead; keyboard panning still works."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function (map) { var kb = map.keyboard; kb.disable();"
+        " L.Map.Keyboard.prototype._onMouseDown = function () {"
+        " if (!this._focused) { this._map._container.focus({preventScroll: true}); } };"
+        " kb.enable(); })({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "FocusWithoutScrolling"
+
+
+WORLD = [[-85.0, -180.0], [85.0, 180.0]]  # what the map shows first: the whole world
+
+
+def base_map(base_url: str, *, online_layers: bool = False, height_px: int = 520) -> folium.Map:
+    """World map with the Blue Marble image overlay as its base, fitted to the whole world; ``online_layers``
+    adds OpenStreetMap (shown) and Esri imagery (hidden) with a layer control to switch them."""
+    m = OfflineMap(location=(20.0, 0.0), zoom_start=1, min_zoom=1, max_zoom=9, tiles=None, zoom_snap=0.25,
                    world_copy_jump=False, max_bounds=True, control_scale=True, height=height_px)
+    m.fit_bounds(WORLD)
     _IconPath(leaflet_urls()[2]).add_to(m)
+    _FocusWithoutScrolling().add_to(m)
     if base_url:
         base = folium.raster_layers.ImageOverlay("data:,", bounds=[list(b) for b in LEAFLET_BOUNDS],
                                                  mercator_project=False, name="Blue Marble (offline)", zindex=0,
@@ -48,8 +74,9 @@ def base_map(base_url: str, *, online_layers: bool = False, zoom: int = 2, heigh
         base.url = base_url  # a server path: folium would try to read it as a local file
         base.add_to(m)
     if online_layers:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", overlay=True, show=False).add_to(m)
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", overlay=True, show=True).add_to(m)
         folium.TileLayer("Esri.WorldImagery", name="Esri imagery (online)", overlay=True, show=False).add_to(m)
+        folium.LayerControl(collapsed=False).add_to(m)
     return m
 
 

@@ -88,7 +88,21 @@ def explorer_for(encoder: Any, resolution: float, where: Any = None) -> Explorer
 UPLOAD, LOCAL = "Upload a model file ...", "Local model file ..."
 
 
-def model_sidebar(default: str) -> Any | None:
+def allowed_model_path(text: str, extra_dirs: tuple[Path, ...] = ()) -> str:
+    """The resolved path of a typed model file if it lies in an allowed folder: the bundled weights, the app's
+    upload cache and ``extra_dirs`` (the configured model's folder, SATCLIP_APP_MODEL_DIRS). Anything else gets
+    one ValueError that says nothing about the path itself, so a visitor cannot probe which files exist."""
+    from satclip.registry import WEIGHTS_DIR
+
+    roots = [WEIGHTS_DIR, cache_dir("app", "models"), *extra_dirs]
+    path = Path(text).expanduser().resolve()  # symlinks and '..' resolved before the check
+    if path.suffix.lower() not in MODEL_SUFFIXES or not any(path.is_relative_to(r.resolve()) for r in roots):
+        raise ValueError("Only model files (.safetensors, .ckpt) in the allowed folders can be opened here (the "
+                         "operator adds folders with SATCLIP_APP_MODEL_DIRS); use 'Upload a model file' instead.")
+    return str(path)
+
+
+def model_sidebar(default: str, model_dirs: tuple[Path, ...] = ()) -> Any | None:
     """Sidebar model selector; returns the current encoder (or None with a message when none loads).
 
     The choice is kept in plain session state, so it survives page switches. A failed load (bad file,
@@ -116,7 +130,12 @@ def model_sidebar(default: str) -> Any | None:
         path = st.sidebar.text_input("Path to a model file", value=state.get("model_path_saved", ""),
                                      key="model_path").strip()
         state["model_path_saved"] = path
-        key = path or None
+        key = None
+        if path:
+            try:
+                key = allowed_model_path(path, model_dirs)
+            except ValueError as err:
+                st.sidebar.error(str(err))
     released_models_panel(st.sidebar)
     failed = False
     if key is not None:

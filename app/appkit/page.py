@@ -35,7 +35,7 @@ def setup(title: str) -> tuple[Settings, Any, Any]:
     if not st.get_option("server.enableStaticServing"):
         notices.warning("Static file serving is off, so the map cannot load Leaflet. Start the app with "
                         "`satclip app` (or `streamlit run app/streamlit_app.py --server.enableStaticServing true`).")
-    encoder = model_sidebar(settings.model)
+    encoder = model_sidebar(settings.model, settings.model_dirs)
     if encoder is not None:
         st.sidebar.caption(f"Model: {model_label(encoder)}  \nGrid: {settings.resolution} deg")
     else:

@@ -89,3 +89,46 @@ def browser(profile: Path, url: str, chromium: str = CHROMIUM, blocked: list[str
             yield ctx
         finally:
             ctx.close()
+
+
+MAP_FRAME = "iframe[title*='st_folium']"
+
+
+def script_finished(page: Any, timeout: float = 120_000, settle_ms: int = 300) -> None:
+    """Wait until the app's script run is over (Streamlit's 'Running...' status widget gone)."""
+    page.wait_for_timeout(settle_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout,
+                           polling=20)
+    page.wait_for_timeout(settle_ms)
+
+
+def press_lonlat(page: Any, lon: float, lat: float, hold_ms: int = 120) -> float:
+    """Press and release the mouse where the Explore map's Leaflet draws (lon, lat), as a person does; first
+    scroll the page (with the wheel off the map, where it would zoom) if that spot is outside the window.
+    Returns ``time.perf_counter()`` at mouse-up (when the browser fires the click)."""
+    leaflet = page.frame_locator(MAP_FRAME).first.locator(".leaflet-container")
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    def where() -> tuple[float, float]:
+        x, y = leaflet.evaluate("(el, ll) => { const p = window.map.latLngToContainerPoint([ll[1], ll[0]]);"
+                                " const r = el.getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+                                [lon, lat])
+        box = page.locator(MAP_FRAME).first.bounding_box()
+        return box["x"] + x, box["y"] + y
+
+    px, py = where()
+    for _ in range(3):
+        if 20 < py < height - 20:
+            break
+        page.mouse.move(width - 12, height / 2)
+        page.mouse.wheel(0, py - height / 2)
+        px, py = where()
+    for _ in range(20):  # until the page has stopped moving (smooth scrolling, a layout still settling)
+        page.wait_for_timeout(150)
+        prev, (px, py) = (px, py), where()
+        if abs(px - prev[0]) < 0.5 and abs(py - prev[1]) < 0.5:
+            break
+    page.mouse.move(px, py)
+    page.mouse.down()
+    page.wait_for_timeout(hold_ms)
+    page.mouse.up()
+    return time.perf_counter()

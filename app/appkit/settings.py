@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from satclip.registry import DEFAULT_MODEL
 
@@ -27,6 +28,8 @@ class Settings:
     - ``max_rows`` (SATCLIP_APP_MAX_ROWS): largest table accepted by the Embed and Downstream pages.
     - ``max_upload_mb``: the upload size limit (Streamlit's ``server.maxUploadSize``), stated in the pages.
     - ``base_width`` (SATCLIP_APP_BASEMAP_PX): width of the Web Mercator Blue Marble base image.
+    - ``model_dirs`` (SATCLIP_APP_MODEL_DIRS, ``os.pathsep``-separated): folders the "Local model file" box may
+      open, besides the configured model's own folder, the bundled weights and the app's upload cache.
     """
 
     model: str = DEFAULT_MODEL
@@ -34,6 +37,7 @@ class Settings:
     max_rows: int = 200_000
     max_upload_mb: int = 50
     base_width: int = 2048
+    model_dirs: tuple[Path, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,8 +48,13 @@ class Settings:
             max_upload = int(st.get_option("server.maxUploadSize"))
         except Exception:
             pass
+        model = os.environ.get("SATCLIP_APP_MODEL") or DEFAULT_MODEL
+        dirs = [Path(d) for d in os.environ.get("SATCLIP_APP_MODEL_DIRS", "").split(os.pathsep) if d.strip()]
+        if Path(model).suffix:  # a model file: its folder holds the operator's models
+            dirs.append(Path(model).expanduser().parent)
         return cls(
-            model=os.environ.get("SATCLIP_APP_MODEL") or DEFAULT_MODEL,
+            model=model,
+            model_dirs=tuple(dirs),
             resolution=_float("SATCLIP_APP_RESOLUTION", 0.5),
             max_rows=int(_float("SATCLIP_APP_MAX_ROWS", 200_000)),
             max_upload_mb=max_upload,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from satclip.geo import validate_lonlat
@@ -26,17 +28,32 @@ def fmt_lonlat(lon: float, lat: float) -> str:
     return f"{abs(lat):.3f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.3f}° {'E' if lon >= 0 else 'W'}"
 
 
-def parse_lonlat(text: str) -> tuple[float, float]:
-    """'lon, lat' (degrees, comma or space separated) -> (lon, lat); clear ValueError otherwise."""
+def parse_lonlat(text: str, *, lat_first: bool = False) -> tuple[float, float]:
+    """'lon, lat' (or 'lat, lon' with ``lat_first``; degrees, comma or space separated) -> (lon, lat); a clear
+    ValueError otherwise."""
+    order = "lat, lon" if lat_first else "lon, lat"
     parts = [p for p in re.split(r"[,\s;]+", text.strip()) if p]
     if len(parts) != 2:
-        raise ValueError(f"expected 'lon, lat' (two numbers), got {text!r}")
+        raise ValueError(f"expected '{order}' (two numbers), got {text!r}")
     try:
-        lon, lat = (float(p) for p in parts)
+        first, second = (float(p) for p in parts)
     except ValueError as err:
-        raise ValueError(f"expected two numbers 'lon, lat', got {text!r}") from err
-    pt = validate_lonlat([lon, lat])[0]
+        raise ValueError(f"expected two numbers '{order}', got {text!r}") from err
+    pt = validate_lonlat([second, first] if lat_first else [first, second])[0]
     return float(pt[0]), float(pt[1])
+
+
+def likely_swapped(lonlat: tuple[float, float], nearest_km: Callable[[np.ndarray], np.ndarray],
+                   near_km: float = 25.0) -> tuple[float, float] | None:
+    """The other reading (lat, lon) of a typed 'lon, lat' pair when it is the likely one: it lies within
+    ``near_km`` of a named place and the typed reading does not ("48.8566, 2.3522": Paris, not the sea off
+    Somalia). ``nearest_km`` gives the distance from (N, 2) lon/lat points to their nearest named place."""
+    lon, lat = lonlat
+    if abs(lon) > 90 or lon == lat:
+        return None  # read the other way round the latitude would be out of range, or nothing changes
+    swapped = (lat, lon)
+    d_typed, d_swapped = (float(d) for d in nearest_km(np.array([lonlat, swapped], dtype=np.float64)))
+    return swapped if d_swapped <= near_km < d_typed else None
 
 
 def read_table(upload: Any, max_rows: int, *, max_bytes: int = MAX_TABLE_BYTES,

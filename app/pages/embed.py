@@ -21,7 +21,7 @@ if encoder is None:
     st.stop()
 
 up = st.file_uploader("Points file", type=TABLE_TYPES, key="embed_upload")
-fmt = st.radio("Output format", ["parquet", "csv"], horizontal=True, key="embed_format")
+fmt = st.radio("Output format", ["parquet", "csv"], horizontal=True, key="embed_format", persist_state="session")
 state = st.session_state
 if up is not None and st.button("Embed", type="primary", key="embed_go"):
     try:
@@ -39,6 +39,7 @@ if up is not None and st.button("Embed", type="primary", key="embed_go"):
                                      "dim": encoder.dim, "name": f"{Path(up.name).stem}_embeddings.{fmt}",
                                      "preview": df.head(5)}
     except (InputError, CoordinateError, TableError, ValueError) as err:
+        state["embed_result"] = None  # the error replaces the last result: no stale rows or download button
         st.error(f"Cannot embed {up.name}: {err}")
 
 res = state.get("embed_result")

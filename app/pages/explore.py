@@ -9,14 +9,25 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from appkit import maps
+from appkit.figures import embedding_chart
 from appkit.models import explorer_for
 from appkit.page import setup
-from appkit.state import fmt_lonlat, parse_lonlat
+from appkit.state import fmt_lonlat, likely_swapped, parse_lonlat
 from streamlit_folium import st_folium
 
 from satclip.explore.render import colormap_names
+from satclip.explore.similarity import NEAR_KM
 
 MAP_KEY = "explore_map"
+SIMILAR_ENOUGH = 0.5  # below this cosine similarity nothing is called similar (Greenland's best town: 0.34)
+TABLE_COLUMNS = {  # narrow enough for the right-hand column at 1280 px
+    "rank": st.column_config.NumberColumn("#", width=28),
+    "similarity": st.column_config.NumberColumn("sim.", format="%.2f", width=44),
+    "distance_km": st.column_config.NumberColumn("km", format="%d", width=56),
+    "country": st.column_config.TextColumn("country", width=96),
+    "lat": st.column_config.NumberColumn("lat", format="%.1f", width=48),
+    "lon": st.column_config.NumberColumn("lon", format="%.1f", width=52),
+}
 t0 = time.perf_counter()
 settings, encoder, notices = setup("Explore the embedding field")
 if encoder is None:
@@ -26,23 +37,30 @@ ex = explorer_for(encoder, settings.resolution, notices)
 
 # ------------------------------------------------------------------ controls
 sb = st.sidebar
-compare = sb.toggle("Compare two places", key="explore_compare",
+KEEP = "session"  # every widget keeps its value when the user visits other pages
+compare = sb.toggle("Compare two places", key="explore_compare", persist_state=KEEP,
                     help="Clicks alternate between place A and place B")
-cmap = sb.selectbox("Colour map", colormap_names(), index=colormap_names().index("magma"), key="explore_cmap")
-opacity = sb.slider("Heat map opacity", 0.0, 1.0, 0.7, 0.05, key="explore_opacity")
-scale = sb.radio("Colour scale", ["robust (1-99.5 %)", "full [-1, 1]", "custom"], key="explore_scale")
+cmap = sb.selectbox("Colour map", colormap_names(), index=colormap_names().index("magma"), key="explore_cmap",
+                    persist_state=KEEP)
+opacity = sb.slider("Heat map opacity", 0.0, 1.0, 0.7, 0.05, key="explore_opacity", persist_state=KEEP)
+scale = sb.radio("Colour scale", ["robust (1-99.5 %)", "full [-1, 1]", "custom"], key="explore_scale",
+                 persist_state=KEEP)
 vmin = vmax = None
 if scale == "full [-1, 1]":
     vmin, vmax = -1.0, 1.0
 elif scale == "custom":
-    vmin = sb.number_input("min", -1.0, 1.0, 0.0, 0.05, key="explore_vmin")
-    vmax = sb.number_input("max", -1.0, 1.0, 1.0, 0.05, key="explore_vmax")
-k = sb.slider("Most similar: how many", 1, 30, 10, key="explore_k")
-exclude_km = sb.slider("Ignore places within (km) of the query", 0, 3000, 500, 50, key="explore_exclude")
-land_only = sb.toggle("Land only (hide the sea)", False, key="explore_land",
+    vmin = sb.number_input("min", -1.0, 1.0, 0.0, 0.05, key="explore_vmin", persist_state=KEEP)
+    vmax = sb.number_input("max", -1.0, 1.0, 1.0, 0.05, key="explore_vmax", persist_state=KEEP)
+k = sb.slider("Most similar: how many", 1, 30, 10, key="explore_k", persist_state=KEEP)
+exclude_km = sb.slider("Ignore places within (km) of the query", 0, 3000, 500, 50, key="explore_exclude",
+                       persist_state=KEEP)
+land_only = sb.toggle("Land only (hide the sea)", False, key="explore_land", persist_state=KEEP,
                       help="Heat map and most similar cells on land only")
 min_pop = sb.select_slider("Places: minimum population", [0, 15_000, 100_000, 500_000, 1_000_000], 100_000,
-                           key="explore_minpop")
+                           key="explore_minpop", persist_state=KEEP)
+online = sb.toggle("Online tile layers (optional)", False, key="explore_online", persist_state=KEEP,
+                   help="OpenStreetMap and Esri imagery over the Blue Marble (needs internet; a layer control "
+                        "on the map switches them)")
 
 # ------------------------------------------------------------------ clicks (read before drawing: no lost clicks)
 state = st.session_state
@@ -63,6 +81,13 @@ def _register(pt: tuple[float, float]) -> None:
             state["explore_b"] = None
 
 
+def _near(pt: tuple[float, float]) -> str:
+    """'Paris (France)', or how far the nearest named place is."""
+    near = ex.places.nearest(np.array([pt]))
+    name, country, km = near["name"].iloc[0], near["country"].iloc[0], float(near["distance_km"].iloc[0])
+    return f"{name} ({country})" if km <= NEAR_KM else f"no named place (nearest: {name}, {km:,.0f} km)"
+
+
 clicked = maps.clicked_lonlat(state.get(MAP_KEY))
 if clicked is not None and clicked != state.get("explore_seen"):
     state["explore_seen"] = clicked
@@ -70,13 +95,37 @@ if clicked is not None and clicked != state.get("explore_seen"):
 if not compare:
     state["explore_b"] = None
 
-with st.expander("Type coordinates instead of clicking", expanded=False), st.form("explore_coords"):
-    text = st.text_input("lon, lat (degrees)", placeholder="2.35, 48.86", key="explore_text")
-    if st.form_submit_button("Show"):
-        try:
-            _register(parse_lonlat(text))
-        except ValueError as err:
-            st.error(str(err))
+LON_LAT, LAT_LON = "lon, lat", "lat, lon"
+with st.expander("Type coordinates instead of clicking", expanded=False):
+    with st.form("explore_coords"):
+        text = st.text_input("Coordinates (degrees)", placeholder="2.35, 48.86", key="explore_text",
+                             persist_state=KEEP)
+        order = st.radio("Order", [LON_LAT, LAT_LON], horizontal=True, key="explore_order", persist_state=KEEP,
+                         help="Most map sites copy 'lat, lon' (Paris: 48.8566, 2.3522)")
+        if st.form_submit_button("Show"):
+            state["explore_ask"] = None
+            try:
+                pt = parse_lonlat(text, lat_first=order == LAT_LON)
+            except ValueError as err:
+                st.error(str(err))
+            else:
+                swapped = None if order == LAT_LON else likely_swapped(
+                    pt, lambda pts: ex.places.nearest(pts)["distance_km"].to_numpy())
+                if swapped is None:
+                    _register(pt)
+                else:
+                    state["explore_ask"] = (pt, swapped)
+    ask = state.get("explore_ask")
+    if ask:  # "48.8566, 2.3522" read as lon, lat is the Indian Ocean off Somalia: ask instead of guessing
+        typed, swapped = ask
+        st.warning("These coordinates look like **lat, lon** (the order most map sites copy). Which place?")
+        c1, c2 = st.columns(2)
+        if c1.button(f"lat, lon: {fmt_lonlat(*swapped)}, near {_near(swapped)}", key="explore_ask_swapped"):
+            state["explore_ask"] = None
+            _register(swapped)
+        if c2.button(f"lon, lat: {fmt_lonlat(*typed)}, near {_near(typed)}", key="explore_ask_typed"):
+            state["explore_ask"] = None
+            _register(typed)
 target_slot = st.container()
 
 a, b = state["explore_a"], state["explore_b"]
@@ -87,7 +136,7 @@ target = "A"
 if a is not None:
     if b is not None:
         target = target_slot.radio("Heat map of", ["A", "B", "like A and B", "like A, unlike B"], horizontal=True,
-                          key="explore_target")
+                                   key="explore_target", persist_state=KEEP)
     like, unlike = {"A": (a, None), "B": (b, None), "like A and B": ([a, b], None),
                     "like A, unlike B": (a, b)}[target]
     try:
@@ -106,15 +155,16 @@ else:
 left, right = st.columns([3, 2], gap="medium")
 with left:
     base_url = state.get("basemap_url")
-    m = maps.base_map(base_url or "", online_layers=st.sidebar.toggle("Online tile layers (optional)", False,
-                                                                      key="explore_online"))
+    m = maps.base_map(base_url or "", online_layers=online)
     fg = maps.overlay_group(image, opacity, name="similarity")
     if cells is not None:
         maps.add_points(fg, [{**r, "tooltip": f"cell #{r['rank']}: {r['lat']:.1f}, {r['lon']:.1f} "
-                              f"(near {r.get('near', '')}) sim {r['similarity']:.3f}"}
+                              f"{'near ' + r['near'] if r.get('near') else 'no named place nearby'}, "
+                              f"similarity {r['similarity']:.3f}"}
                              for r in cells.to_dict("records")], "#22d3ee", radius=5)
     if places is not None:
-        maps.add_points(fg, [{**r, "tooltip": f"{r['rank']}. {r['name']}, {r['country']} ({r['similarity']:.3f})"}
+        maps.add_points(fg, [{**r, "tooltip": f"{r['rank']}. {r['name']}, {r['country']} "
+                              f"(population {r['population']:,}, similarity {r['similarity']:.3f})"}
                              for r in places.to_dict("records")], "#f97316", radius=7)
     if a is not None:
         maps.add_query_marker(fg, a[0], a[1], "A")
@@ -130,36 +180,33 @@ with right:
     if a is None:
         st.info("Click the map to embed a place" + (" (first click: A, second: B)." if compare else "."))
     else:
-        near = ex.places.nearest(np.array([a]))
-        st.markdown(f"**A**: {fmt_lonlat(*a)}, near {near['name'].iloc[0]} ({near['country'].iloc[0]})")
+        st.markdown(f"**A**: {fmt_lonlat(*a)}, near {_near(a)}")
         if b is not None:
-            near_b = ex.places.nearest(np.array([b]))
             emb = ex.embed(np.array([a, b]))
             cos = float(emb[0] @ emb[1] / (np.linalg.norm(emb[0]) * np.linalg.norm(emb[1]) + 1e-12))
-            st.markdown(f"**B**: {fmt_lonlat(*b)}, near {near_b['name'].iloc[0]} "
-                        f"({near_b['country'].iloc[0]})")
+            st.markdown(f"**B**: {fmt_lonlat(*b)}, near {_near(b)}")
             st.metric("Cosine similarity A-B", f"{cos:.3f}")
         elif compare:
             st.caption("Click again to set place B.")
         if places is not None:
             st.subheader("Most similar places")
-            st.dataframe(places[["rank", "name", "country", "similarity", "distance_km", "population"]],
-                         hide_index=True, key="explore_places_table",
-                         column_config={"similarity": st.column_config.NumberColumn(format="%.3f"),
-                                        "distance_km": st.column_config.NumberColumn(format="%.0f")})
+            best = float(places["similarity"].max()) if len(places) else float("nan")
+            if sim is not None and not sim.diverging and not best >= SIMILAR_ENOUGH:
+                st.warning(f"No named place is really similar: the best cosine similarity is {best:.2f} (below "
+                           f"{SIMILAR_ENOUGH}). These are only the least different; the grid cells below may "
+                           "match better.")
+            st.dataframe(places[["rank", "name", "country", "similarity", "distance_km"]],  # population: tooltip
+                         hide_index=True, key="explore_places_table", column_config=TABLE_COLUMNS)
         if cells is not None:
             st.subheader("Most similar grid cells")
             cols = [c for c in ["rank", "similarity", "lat", "lon", "near", "country"] if c in cells.columns]
-            st.dataframe(cells[cols], hide_index=True, key="explore_cells_table",
-                         column_config={"similarity": st.column_config.NumberColumn(format="%.3f")})
+            st.dataframe(cells[cols], hide_index=True, key="explore_cells_table", column_config=TABLE_COLUMNS)
 
 if a is not None:
     pts = [a] if b is None else [a, b]
     emb = ex.embed(np.array(pts))
-    df = pd.DataFrame(emb.T, columns=["A", "B"][: len(pts)])
-    df.index.name = "dimension"
     st.subheader(f"Embedding ({emb.shape[1]} dimensions)")
-    st.line_chart(df, height=220)
+    st.vega_lite_chart(*embedding_chart(emb, ["A", "B"][: len(pts)]), height=220, use_container_width=True)
     st.download_button("Download embedding (CSV)", pd.DataFrame(
         emb, columns=[f"emb_{i}" for i in range(emb.shape[1])]).assign(lon=[p[0] for p in pts],
                                                                         lat=[p[1] for p in pts]).to_csv(index=False),

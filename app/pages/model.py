@@ -8,6 +8,16 @@ import pandas as pd
 import streamlit as st
 from appkit.page import setup
 
+
+def _fmt_metric(value: object) -> str:
+    """Metrics as people read them: floats to 3 decimals (0.3017578125 -> 0.302), whole numbers as they are."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.3f}" if abs(value) >= 1e-3 else f"{value:.3g}"
+
+
 settings, encoder, notices = setup("Model")
 if encoder is None:
     st.info("Load a model in the sidebar to see its card.")
@@ -27,8 +37,10 @@ if card.get("summary") or card.get("description"):
 
 st.subheader("Training data")
 training = card.get("training_data") or card.get("training") or card.get("data")
-if training:
-    st.json(training) if isinstance(training, dict | list) else st.write(str(training))
+if isinstance(training, dict | list) and training:
+    st.json(training)
+elif training:
+    st.write(str(training))
 else:
     st.caption("The card names no training data (e.g. a randomly initialised or converted model).")
 
@@ -37,7 +49,7 @@ metrics = card.get("metrics")
 if isinstance(metrics, dict) and metrics:
     flat = pd.json_normalize(metrics, sep=" / ").T.reset_index()
     flat.columns = ["metric", "value"]
-    flat["value"] = flat["value"].astype(str)
+    flat["value"] = flat["value"].map(_fmt_metric)
     st.dataframe(flat, hide_index=True, key="model_metrics")
 elif metrics:
     st.write(metrics)

@@ -112,14 +112,18 @@ def top_k(scores: np.ndarray, k: int, keep: np.ndarray | None = None) -> np.ndar
     return idx[np.isfinite(s[idx])][:k]
 
 
+NEAR_KM = 300.0  # a grid cell is "near" a named place within this distance; farther, no place is named
+
+
 def _spread(points: np.ndarray, order: np.ndarray, k: int, min_km: float) -> np.ndarray:
-    """Greedy pick of up to ``k`` of ``order`` at least ``min_km`` apart (best first)."""
+    """Greedy pick of up to ``k`` of ``order`` at least ``min_km`` apart (best first): take the best remaining
+    candidate, drop every candidate within ``min_km`` of it, repeat (k vectorised passes over ``order``)."""
     chosen: list[int] = []
-    for i in order:
-        if not chosen or haversine_km(points[chosen], points[i][None, :]).min() >= min_km:
-            chosen.append(int(i))
-            if len(chosen) == k:
-                break
+    remaining = np.asarray(order, dtype=np.int64)
+    while remaining.size and len(chosen) < k:
+        best = int(remaining[0])
+        chosen.append(best)
+        remaining = remaining[haversine_km(points[remaining], points[best][None, :]) >= min_km]
     return np.asarray(chosen, dtype=np.int64)
 
 
@@ -177,8 +181,9 @@ class SimilarityMap:
         if land_only:
             keep = self.grid.land if keep is None else keep & self.grid.land
         if min_separation_km:
-            cand = top_k(self.scores, max(50 * k, 2000), keep)
-            idx = _spread(pts, cand, k, float(min_separation_km))
+            idx = _spread(pts, top_k(self.scores, max(50 * k, 2000), keep), k, float(min_separation_km))
+            if idx.size < k:  # the best cells are one cluster (e.g. polar ice): go on down the whole ranking
+                idx = _spread(pts, top_k(self.scores, self.scores.size, keep), k, float(min_separation_km))
         else:
             idx = top_k(self.scores, k, keep)
         out = pd.DataFrame({
@@ -186,7 +191,7 @@ class SimilarityMap:
             "similarity": self.scores[idx].astype(np.float64), "distance_km": _distance_to(pts[idx], self.like),
         })
         if with_places and idx.size:
-            near = nearest_places(pts[idx])
+            near = nearest_places(pts[idx], max_km=NEAR_KM)
             out["near"] = near["name"].to_numpy()
             out["country"] = near["country"].to_numpy()
             out["near_km"] = near["distance_km"].to_numpy()

@@ -75,7 +75,7 @@ def test_bluemarble_mercator_base_map(app_env: dict[str, str], tmp_path: Path) -
         arr = np.asarray(im)
     assert arr.mean() > 10  # not blank
     url = assets.install_basemap(256, tmp_path)
-    assert url == "/app/static/bluemarble-mercator-256.jpg" and (tmp_path / path.name).is_file()
+    assert url == "/app/static/bluemarble-mercator-v2-256.jpg" and (tmp_path / path.name).is_file()
 
 
 def test_clicked_lonlat() -> None:
@@ -121,6 +121,46 @@ def test_read_table_limits_and_corrupt_files() -> None:
         read_table(_Upload("a.parquet", b"PAR1 not really"), 10)
     with pytest.raises(InputError, match="empty"):
         read_table(_Upload("a.csv", b""), 10)
+
+
+def test_lat_lon_order_and_swap_detection() -> None:
+    """'48.8566, 2.3522' (lat, lon as map sites copy it) must not land silently off Somalia."""
+    from appkit.state import likely_swapped, parse_lonlat
+
+    from satclip.explore.places import nearest_places
+
+    assert parse_lonlat("48.8566, 2.3522", lat_first=True) == (2.3522, 48.8566)
+    with pytest.raises(ValueError, match="latitude"):
+        parse_lonlat("120, 10", lat_first=True)
+
+    def nearest_km(pts: np.ndarray) -> np.ndarray:
+        return nearest_places(pts)["distance_km"].to_numpy()
+
+    assert likely_swapped(parse_lonlat("48.8566, 2.3522"), nearest_km) == (2.3522, 48.8566)
+    assert likely_swapped(parse_lonlat("2.3522, 48.8566"), nearest_km) is None  # already Paris
+    assert likely_swapped(parse_lonlat("-74.006, 40.7128"), nearest_km) is None  # New York, lon first
+    assert likely_swapped(parse_lonlat("151.2, -33.87"), nearest_km) is None  # |lon| > 90: no other reading
+    assert likely_swapped(parse_lonlat("-30, -40"), nearest_km) is None  # open sea either way
+
+
+def _mercator_row(lat: float, height: int) -> int:
+    y = np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+    return int((1 - y / np.pi) / 2 * height)
+
+
+def test_base_map_has_no_black_rectangle_in_the_weddell_sea(app_env: dict[str, str]) -> None:
+    """The Blue Marble's sea-floor shading stops at 60 S over the Weddell Sea: a flat near-black block with a
+    straight northern edge, blown up by Mercator. The base map fades the Southern Ocean instead."""
+    from appkit import assets
+    from PIL import Image
+
+    with Image.open(assets.bluemarble_mercator(1024)) as im:
+        arr = np.asarray(im.convert("RGB"), dtype=np.float64)
+    cols = slice(int((180 - 55) / 360 * 1024), int((180 - 25) / 360 * 1024))  # 55 W .. 25 W, open sea at 60 S
+    brightness = [arr[_mercator_row(lat, 1024), cols].mean() for lat in np.arange(-56.0, -64.1, -0.5)]
+    steps = np.abs(np.diff(brightness))
+    assert steps.max() < 4, f"a sharp edge in the Weddell Sea: row-to-row brightness steps {steps.round(1)}"
+    assert min(brightness) > 20, f"the Southern Ocean is black: {np.round(brightness, 1)}"
 
 
 def test_read_table_refuses_a_parquet_decompression_bomb(tmp_path: Path) -> None:

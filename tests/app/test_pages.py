@@ -46,7 +46,7 @@ def test_explore_offline_map_then_click(app_env: dict[str, str]) -> None:
     comp_id, args = _map_args(at)
     assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]  # nothing from a CDN
     assert args["css_links"] == ["/app/static/leaflet/leaflet.css"]
-    assert "/app/static/bluemarble-mercator-512.jpg" in args["script"]
+    assert "/app/static/bluemarble-mercator-v2-512.jpg" in args["script"]
     assert "imagePath" in args["script"] and "/app/static/leaflet/images/" in args["script"]
     assert "Click the map" in _texts(at)
 
@@ -118,7 +118,8 @@ def test_explore_bad_typed_coordinates_keep_what_is_shown(app_env: dict[str, str
     assert at.session_state["explore_a"] == (-74.0, 40.7)
 
 
-def test_bad_model_file_keeps_previous_model(app_env: dict[str, str], tmp_path) -> None:
+def test_bad_model_file_keeps_previous_model(app_env: dict[str, str], tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SATCLIP_APP_MODEL_DIRS", str(tmp_path))  # a folder the operator allows
     at = _app(app_env)
     _click(at, 2.35, 48.85)
     bad = tmp_path / "broken.safetensors"
@@ -240,7 +241,8 @@ def test_embed_page_upload_and_errors(app_env: dict[str, str]) -> None:
     at.file_uploader(key="embed_upload").set_value(("nolat.csv", b"x,y\n1,2\n", "text/csv")).run()
     at.button(key="embed_go").click().run()
     assert any("no latitude column" in e.value or "no longitude column" in e.value for e in at.error)
-    assert at.session_state["embed_result"]["rows"] == 3  # the previous result is kept
+    # the error replaces the previous run's result: no stale "Embedded 3 rows" or download button under it
+    assert not at.success and not at.get("download_button") and not at.session_state["embed_result"]
     big = "lon,lat\n" + "0,0\n" * 5001
     at.file_uploader(key="embed_upload").set_value(("big.csv", big.encode(), "text/csv")).run()
     at.button(key="embed_go").click().run()
@@ -255,6 +257,10 @@ def test_model_page(app_env: dict[str, str]) -> None:
     assert at.metric[0].value == "10" and at.metric[1].value == "256"
     metrics = at.dataframe[0].value
     assert "test / r2" in list(metrics["metric"])
+    shown = dict(zip(metrics["metric"], metrics["value"], strict=True))
+    assert shown["test / r2"] == "0.302" and shown["test / n"] == "1200"  # rounded, counts kept whole
+    texts = _texts(at)
+    assert "DeltaGenerator" not in texts and "st.json(" not in texts
     assert "random init" in _texts(at) or at.json
 
 
@@ -276,3 +282,61 @@ def test_missing_default_model_then_uploaded_model(app_env: dict[str, str], monk
     assert not at.exception
     assert any("Cannot load model" in e.value for e in at.sidebar.error)
     assert len(at.dataframe[0].value) == 10  # still shown, with the previous (uploaded) model
+
+
+def test_widget_values_survive_other_pages(app_env: dict[str, str]) -> None:
+    """Explore -> Model -> Explore reset 'Land only' and k (Streamlit forgets widgets a run does not draw)."""
+    at = _app(app_env)
+    _click(at, 2.35, 48.85)
+    at.toggle(key="explore_land").set_value(True)
+    at.slider(key="explore_k").set_value(7)
+    at.selectbox(key="explore_cmap").set_value("viridis")
+    at.run()
+    for page in ("pages/model.py", "pages/embed.py", "pages/model.py"):
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key="explore_land").value is True
+    assert at.slider(key="explore_k").value == 7 and len(at.dataframe[0].value) == 7
+    assert at.selectbox(key="explore_cmap").value == "viridis"
+    assert at.session_state["explore_a"] == (2.35, 48.85)
+    at.slider(key="explore_k").set_value(4).run()  # the widget still follows the user after the round trip
+    assert at.slider(key="explore_k").value == 4 and len(at.dataframe[0].value) == 4
+
+
+def test_typed_lat_lon_is_asked_not_guessed(app_env: dict[str, str]) -> None:
+    at = _app(app_env)
+    at.text_input(key="explore_text").set_value("48.8566, 2.3522")
+    at.button[0].click().run()  # the form's Show button
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["explore_a"] is None  # nothing placed in the sea off Somalia
+    assert any("lat, lon" in w.value for w in at.warning)
+    at.button(key="explore_ask_swapped").click().run()
+    assert at.session_state["explore_a"] == (2.3522, 48.8566)
+    at.radio(key="explore_order").set_value("lat, lon")
+    at.text_input(key="explore_text").set_value("-33.92, 18.42")
+    at.button[0].click().run()
+    assert at.session_state["explore_a"] == (18.42, -33.92) and not at.warning
+
+
+def test_local_model_path_outside_allowed_folders_is_refused_alike(app_env: dict[str, str], tmp_path) -> None:
+    """From the network the 'Local model file' box opened any server path and said whether a file existed
+    (issue 13, item 7): outside the allowed folders every path gets the same refusal, existing or not."""
+    at = _app(app_env)
+    at.selectbox(key="model_choice").set_value("Local model file ...").run()
+    secret = tmp_path / "secret.safetensors"
+    secret.write_bytes(b"\x00" * 64)
+    messages = []
+    for path in ["/etc/passwd", "/etc/no-such-file", str(secret), str(tmp_path / "absent.safetensors"),
+                 str(Path(app_env["SATCLIP_APP_MODEL"]).parent / ".." / ".." / "etc" / "passwd")]:
+        at.text_input(key="model_path").set_value(path).run()
+        assert not at.exception, [e.value for e in at.exception]
+        errors = [e.value for e in at.sidebar.error]
+        assert len(errors) == 1 and "allowed" in errors[0], errors
+        messages.append(errors[0].replace(path, "PATH"))
+    assert len(set(messages)) == 1, messages  # nothing tells an existing file from a missing one
+    assert "secret" not in messages[0] and "No such file" not in messages[0]
+    # the folder of the configured model is allowed: the same model by path loads
+    at.text_input(key="model_path").set_value(app_env["SATCLIP_APP_MODEL"]).run()
+    assert not at.sidebar.error

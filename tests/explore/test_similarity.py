@@ -179,3 +179,31 @@ def test_land_only_display_and_ranking_on_global_grid(grid2, land_grid2, encoder
     cells = sim.top_cells(30, land_only=True, with_places=False)
     assert (land_grid2.cell_index(cells[["lon", "lat"]].to_numpy()) >= 0).all()
     assert grid2.land.sum() == land_grid2.n_cells
+
+
+def test_min_separation_returns_k_cells_when_the_best_are_clustered(grid2, encoder):
+    """Greenland's query gave 4 of 10 cells: the 2,000 best cells all lay on the polar ice, so a 300 km spread
+    ran out of candidates. The pick must go on down the ranking until it has k cells."""
+    sim = similarity_map(grid2, PARIS, encoder=encoder)
+    pts = grid2.points
+    sim.scores = np.where(pts[:, 1] > 60, 2.0, 0.0).astype(np.float32) + (pts[:, 1] / 1000).astype(np.float32)
+    assert int((sim.scores >= 2.0).sum()) > 2000  # every one of the old 2,000 candidates is north of 60 N
+    picks = sim.top_cells(10, min_separation_km=3000, with_places=False)
+    assert len(picks) == 10
+    p = picks[["lon", "lat"]].to_numpy()
+    d = haversine_km(p[:, None, :], p[None, :, :])
+    assert (d[~np.eye(len(p), dtype=bool)] >= 3000).all()
+    assert (picks["lat"] <= 60).any()
+
+
+def test_top_cells_do_not_call_a_far_place_near(grid2, encoder):
+    """A cell at 89 S was 'near Ushuaia', 3,900 km away: a place is named only within NEAR_KM."""
+    from satclip.explore.similarity import NEAR_KM
+
+    sim = similarity_map(grid2, PARIS, encoder=encoder)
+    sim.scores = (-np.abs(grid2.points[:, 1] + 89.0)).astype(np.float32)  # best: the cells at 89 S
+    cells = sim.top_cells(3)
+    assert (cells["lat"] < -85).all()
+    assert (cells["near"] == "").all() and (cells["country"] == "").all() and (cells["near_km"] > NEAR_KM).all()
+    paris = similarity_map(grid2, PARIS, encoder=encoder).top_cells(1, exclude_km=None)
+    assert paris["near"].iloc[0] != "" and paris["near_km"].iloc[0] <= NEAR_KM
