@@ -10,6 +10,8 @@ from appkit import assets
 from appkit.models import model_label, model_sidebar
 from appkit.settings import Settings
 
+KEEP = "session"  # persist_state of every widget: it keeps its value while the user visits other pages
+
 
 @st.cache_resource(show_spinner="Preparing the offline map (first start only) ...")
 def _install_assets(width: int) -> str:

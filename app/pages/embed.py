@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 import streamlit as st
-from appkit.page import setup
+from appkit.page import KEEP, setup
 from appkit.state import TABLE_TYPES, InputError, read_table
 
 from satclip.geo import CoordinateError, find_lonlat_columns
@@ -21,7 +21,7 @@ if encoder is None:
     st.stop()
 
 up = st.file_uploader("Points file", type=TABLE_TYPES, key="embed_upload")
-fmt = st.radio("Output format", ["parquet", "csv"], horizontal=True, key="embed_format", persist_state="session")
+fmt = st.radio("Output format", ["parquet", "csv"], horizontal=True, key="embed_format", persist_state=KEEP)
 state = st.session_state
 if up is not None and st.button("Embed", type="primary", key="embed_go"):
     try:

@@ -11,7 +11,7 @@ import streamlit as st
 from appkit import maps
 from appkit.figures import embedding_chart
 from appkit.models import explorer_for
-from appkit.page import setup
+from appkit.page import KEEP, setup
 from appkit.state import fmt_lonlat, likely_swapped, parse_lonlat
 from streamlit_folium import st_folium
 
@@ -37,7 +37,6 @@ ex = explorer_for(encoder, settings.resolution, notices)
 
 # ------------------------------------------------------------------ controls
 sb = st.sidebar
-KEEP = "session"  # every widget keeps its value when the user visits other pages
 compare = sb.toggle("Compare two places", key="explore_compare", persist_state=KEEP,
                     help="Clicks alternate between place A and place B")
 cmap = sb.selectbox("Colour map", colormap_names(), index=colormap_names().index("magma"), key="explore_cmap",

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from appkit import jobs, maps
 from appkit.models import explorer_for
-from appkit.page import setup
+from appkit.page import KEEP, setup
 from streamlit_folium import st_folium
 
 from satclip.explore.projection import cached_projection
@@ -24,11 +24,11 @@ if encoder is None:
     st.stop()
 ex = explorer_for(encoder, settings.resolution, notices)
 
-method = st.sidebar.radio("Method", ["PCA", "UMAP"], key="proj_method",
+method = st.sidebar.radio("Method", ["PCA", "UMAP"], key="proj_method", persist_state=KEEP,
                           help="PCA takes a second; UMAP is fitted once per model (about 20 s of CPU time, then "
                                "cached), in the background: other pages stay usable meanwhile")
-n_points = st.sidebar.select_slider("Scatter points", [1000, 2000, 5000, 10000], 5000, key="proj_n")
-opacity = st.sidebar.slider("Map opacity", 0.0, 1.0, 0.85, 0.05, key="proj_opacity")
+n_points = st.sidebar.select_slider("Scatter points", [1000, 2000, 5000, 10000], 5000, key="proj_n", persist_state=KEEP)
+opacity = st.sidebar.slider("Map opacity", 0.0, 1.0, 0.85, 0.05, key="proj_opacity", persist_state=KEEP)
 UMAP_ARGS: dict[str, Any] = {"seed": 0}
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from appkit import maps
 from appkit.models import bundled_available, explorer_for, load_encoder
-from appkit.page import setup
+from appkit.page import KEEP, setup
 from streamlit_folium import st_folium
 
 from satclip.explore.pins import PinError, empty_pins, pins_to_csv, pins_to_geojson, read_pins, search, validate_pins
@@ -30,22 +30,37 @@ ex = explorer_for(encoder, settings.resolution, notices)
 
 # ------------------------------------------------------------------ controls
 sb = st.sidebar
-cmap = sb.selectbox("Colour map (like pins only)", colormap_names(), index=colormap_names().index("magma"),
-                    key="search_cmap", help="With unlike pins the map is diverging (red: like, blue: unlike)")
-opacity = sb.slider("Heat map opacity", 0.0, 1.0, 0.7, 0.05, key="search_opacity")
-k = sb.slider("Most similar: how many", 1, 30, 10, key="search_k")
-exclude_km = sb.slider("Ignore places within (km) of a like pin", 0, 3000, 500, 50, key="search_exclude")
-land_only = sb.toggle("Land only (hide the sea)", False, key="search_land")
+cmap = sb.selectbox(
+    "Colour map (like pins only)",
+    colormap_names(),
+    index=colormap_names().index("magma"),
+    key="search_cmap",
+    help="With unlike pins the map is diverging (red: like, blue: unlike)",
+)
+opacity = sb.slider("Heat map opacity", 0.0, 1.0, 0.7, 0.05, key="search_opacity", persist_state=KEEP)
+k = sb.slider("Most similar: how many", 1, 30, 10, key="search_k", persist_state=KEEP)
+exclude_km = sb.slider(
+    "Ignore places within (km) of a like pin", 0, 3000, 500, 50, key="search_exclude", persist_state=KEEP
+)
+land_only = sb.toggle("Land only (hide the sea)", False, key="search_land", persist_state=KEEP)
 others = [m for m in bundled_available() if m != getattr(encoder, "name", None)]
-second = sb.selectbox("Second model (side by side)", [NO_SECOND, *others], key="search_model2",
-                      help="The same pins on another model, in a second map that follows the first map's view")
+second = sb.selectbox(
+    "Second model (side by side)",
+    [NO_SECOND, *others],
+    key="search_model2",
+    persist_state=KEEP,
+    help="The same pins on another model, in a second map that follows the first map's view",
+)
 
 c1, c2, c3 = st.columns([2, 1, 2])
-mode = c1.radio("A click on the map adds a pin that is", ["like", "unlike"], horizontal=True, key="search_mode")
-weight = c2.number_input("Weight of new pins", 0.1, 10.0, 1.0, 0.1, key="search_weight")
+mode = c1.radio(
+    "A click on the map adds a pin that is", ["like", "unlike"], horizontal=True, key="search_mode", persist_state=KEEP
+)
+weight = c2.number_input("Weight of new pins", 0.1, 10.0, 1.0, 0.1, key="search_weight", persist_state=KEEP)
 files = c3.expander("Load or save pins (CSV, GeoJSON)")
-upload = files.file_uploader("Load pins (replaces the current ones)", type=["csv", "geojson", "json"],
-                             key="search_upload")
+upload = files.file_uploader(
+    "Load pins (replaces the current ones)", type=["csv", "geojson", "json"], key="search_upload"
+)
 
 state.setdefault("search_pins", empty_pins())
 state.setdefault("search_version", 0)
@@ -76,13 +91,20 @@ else:
 with pins_box:
     st.caption("Pins: edit kind, weight and label in the table; select rows and press Delete to remove them.")
     edited = st.data_editor(
-        state["search_pins"], key=f"search_editor_{state['search_version']}", num_rows="dynamic", hide_index=True,
-        width="stretch", height=min(36 + 35 * (len(state["search_pins"]) + 1), 220), column_config={
+        state["search_pins"],
+        key=f"search_editor_{state['search_version']}",
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        height=min(36 + 35 * (len(state["search_pins"]) + 1), 220),
+        column_config={
             "lon": st.column_config.NumberColumn("lon", min_value=-180.0, max_value=180.0, format="%.3f"),
             "lat": st.column_config.NumberColumn("lat", min_value=-90.0, max_value=90.0, format="%.3f"),
             "kind": st.column_config.SelectboxColumn("kind", options=["like", "unlike"], required=True),
             "weight": st.column_config.NumberColumn("weight", min_value=0.01, max_value=100.0, format="%.2f"),
-            "label": st.column_config.TextColumn("label")})
+            "label": st.column_config.TextColumn("label"),
+        },
+    )
 pins = None
 try:
     pins = validate_pins(edited, "pin table")
@@ -94,17 +116,30 @@ for key in (MAP_KEY, *SYNC_KEYS):
     if clicked is not None and clicked != state.get(f"{key}_seen"):
         state[f"{key}_seen"] = clicked
         base = pins if pins is not None else state["search_pins"]
-        row = pd.DataFrame({"lon": [clicked[0]], "lat": [clicked[1]], "kind": [mode], "weight": [float(weight)],
-                            "label": [f"{mode} {len(base) + 1}"]})
+        row = pd.DataFrame(
+            {
+                "lon": [clicked[0]],
+                "lat": [clicked[1]],
+                "kind": [mode],
+                "weight": [float(weight)],
+                "label": [f"{mode} {len(base) + 1}"],
+            }
+        )
         _set_pins(pd.concat([base, row], ignore_index=True) if len(base) else row)
         st.rerun()
 
 if pins is not None and len(pins):
     d1, d2 = files.columns(2)
-    d1.download_button("Download pins (CSV)", pins_to_csv(pins), file_name="pins.csv", mime="text/csv",
-                       key="search_dl_csv")
-    d2.download_button("Download pins (GeoJSON)", pins_to_geojson(pins), file_name="pins.geojson",
-                       mime="application/geo+json", key="search_dl_geojson")
+    d1.download_button(
+        "Download pins (CSV)", pins_to_csv(pins), file_name="pins.csv", mime="text/csv", key="search_dl_csv"
+    )
+    d2.download_button(
+        "Download pins (GeoJSON)",
+        pins_to_geojson(pins),
+        file_name="pins.geojson",
+        mime="application/geo+json",
+        key="search_dl_geojson",
+    )
 if pins_box.button("Remove all pins", key="search_clear", disabled=pins is None or not len(pins)):
     _set_pins(empty_pins())
     st.rerun()
@@ -126,9 +161,17 @@ for name, enc, explorer in models:
         try:
             sim = search(explorer.grid, pins, enc)
             image = sim.image(cmap=None if sim.diverging else cmap, land_only=land_only)
-            res.update(image=image, legend=image.legend, places=sim.top_places(explorer.places, k, exclude_km or None),
-                       cells=sim.top_cells(k, exclude_km or None, land_only=land_only,
-                                           min_separation_km=max(300.0, 2 * 111 * settings.resolution)))
+            res.update(
+                image=image,
+                legend=image.legend,
+                places=sim.top_places(explorer.places, k, exclude_km or None),
+                cells=sim.top_cells(
+                    k,
+                    exclude_km or None,
+                    land_only=land_only,
+                    min_separation_km=max(300.0, 2 * 111 * settings.resolution),
+                ),
+            )
         except (PinError, CoordinateError, ValueError) as err:
             notices.error(f"Cannot compute the search map on {name}: {err}")
     results.append(res)
@@ -166,26 +209,64 @@ for slot, key, res in zip(map_slots, map_keys, results, strict=False):
         m = maps.base_map(state.get("basemap_url") or "")
         fg = maps.overlay_group(res["image"], opacity, name="search")
         if res["cells"] is not None:
-            maps.add_points(fg, [{**r, "tooltip": f"cell #{r['rank']}: {r['lat']:.1f}, {r['lon']:.1f} "
-                                  f"(near {r.get('near', '')}) score {r['similarity']:.3f}"}
-                                 for r in res["cells"].to_dict("records")], "#22d3ee", radius=5)
+            maps.add_points(
+                fg,
+                [
+                    {
+                        **r,
+                        "tooltip": f"cell #{r['rank']}: {r['lat']:.1f}, {r['lon']:.1f} "
+                        f"(near {r.get('near', '')}) score {r['similarity']:.3f}",
+                    }
+                    for r in res["cells"].to_dict("records")
+                ],
+                "#22d3ee",
+                radius=5,
+            )
         if res["places"] is not None:
-            maps.add_points(fg, [{**r, "tooltip": f"{r['rank']}. {r['name']}, {r['country']} ({r['similarity']:.3f})"}
-                                 for r in res["places"].to_dict("records")], "#f97316", radius=7)
+            maps.add_points(
+                fg,
+                [
+                    {**r, "tooltip": f"{r['rank']}. {r['name']}, {r['country']} ({r['similarity']:.3f})"}
+                    for r in res["places"].to_dict("records")
+                ],
+                "#f97316",
+                radius=7,
+            )
         if pins is not None:
-            maps.add_points(fg, [{"lon": p.lon, "lat": p.lat, "color": PIN_COLOURS[p.kind],
-                                  "tooltip": f"{p.kind} pin '{p.label}' (weight {p.weight:g}): "
-                                             f"{p.lat:.3f}, {p.lon:.3f}"}
-                                 for p in pins.itertuples(index=False)], "#22c55e", radius=9, fill_opacity=1.0)
-        st_folium(m, key=key, feature_group_to_add=fg, height=520 if not sync else 440, use_container_width=True,
-                  returned_objects=["last_clicked", "center", "zoom"] if sync else ["last_clicked"], pixelated=True,
-                  center=(view[0], view[1]) if sync and view else None, zoom=view[2] if sync and view else None)
+            maps.add_points(
+                fg,
+                [
+                    {
+                        "lon": p.lon,
+                        "lat": p.lat,
+                        "color": PIN_COLOURS[p.kind],
+                        "tooltip": f"{p.kind} pin '{p.label}' (weight {p.weight:g}): {p.lat:.3f}, {p.lon:.3f}",
+                    }
+                    for p in pins.itertuples(index=False)
+                ],
+                "#22c55e",
+                radius=9,
+                fill_opacity=1.0,
+            )
+        st_folium(
+            m,
+            key=key,
+            feature_group_to_add=fg,
+            height=520 if not sync else 440,
+            use_container_width=True,
+            returned_objects=["last_clicked", "center", "zoom"] if sync else ["last_clicked"],
+            pixelated=True,
+            center=(view[0], view[1]) if sync and view else None,
+            zoom=view[2] if sync and view else None,
+        )
         if res["legend"] is not None:
             st.markdown(res["legend"].html(width_px=300, fmt="{:.3f}"), unsafe_allow_html=True)
 
-st.caption("Green pins: like; red pins: unlike. Orange: most similar named places; cyan: most similar grid cells. "
-           "Score = weighted mean similarity to the like pins minus the weighted similarity to the unlike pins "
-           "(see docs/app.md).")
+st.caption(
+    "Green pins: like; red pins: unlike. Orange: most similar named places; cyan: most similar grid cells. "
+    "Score = weighted mean similarity to the like pins minus the weighted similarity to the unlike pins "
+    "(see docs/app.md)."
+)
 
 for slot, res in zip(list_slots, results, strict=False):
     with slot:
@@ -194,12 +275,21 @@ for slot, res in zip(list_slots, results, strict=False):
             break
         if res["places"] is not None:
             st.subheader(f"Most similar places{' (' + res['name'] + ')' if sync else ''}")
-            st.dataframe(res["places"][["rank", "name", "country", "similarity", "distance_km"]], hide_index=True,
-                         key=f"search_places_{res['name']}",
-                         column_config={"similarity": st.column_config.NumberColumn("score", format="%.3f"),
-                                        "distance_km": st.column_config.NumberColumn(format="%.0f")})
+            st.dataframe(
+                res["places"][["rank", "name", "country", "similarity", "distance_km"]],
+                hide_index=True,
+                key=f"search_places_{res['name']}",
+                column_config={
+                    "similarity": st.column_config.NumberColumn("score", format="%.3f"),
+                    "distance_km": st.column_config.NumberColumn(format="%.0f"),
+                },
+            )
         if res["cells"] is not None:
             st.subheader(f"Most similar grid cells{' (' + res['name'] + ')' if sync else ''}")
             cols = [c for c in ["rank", "similarity", "lat", "lon", "near", "country"] if c in res["cells"].columns]
-            st.dataframe(res["cells"][cols], hide_index=True, key=f"search_cells_{res['name']}",
-                         column_config={"similarity": st.column_config.NumberColumn("score", format="%.3f")})
+            st.dataframe(
+                res["cells"][cols],
+                hide_index=True,
+                key=f"search_cells_{res['name']}",
+                column_config={"similarity": st.column_config.NumberColumn("score", format="%.3f")},
+            )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP
@@ -340,3 +341,25 @@ def test_local_model_path_outside_allowed_folders_is_refused_alike(app_env: dict
     # the folder of the configured model is allowed: the same model by path loads
     at.text_input(key="model_path").set_value(app_env["SATCLIP_APP_MODEL"]).run()
     assert not at.sidebar.error
+
+
+@pytest.mark.parametrize(
+    ("page", "widget", "key", "value"),
+    [
+        ("pages/downstream.py", "selectbox", "ds_probe", "knn"),
+        ("pages/projection.py", "slider", "proj_opacity", 0.4),
+        ("pages/search.py", "slider", "search_k", 5),
+        ("pages/label.py", "slider", "label_opacity", 0.3),
+    ],
+)
+def test_every_page_keeps_its_widget_values(app_env: dict[str, str], page: str, widget: str, key: str,
+                                            value: object) -> None:
+    """Defect 3 on the pages beyond Explore: a value set on a page is still there after a visit elsewhere."""
+    at = _app(app_env)
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    getattr(at, widget)(key=key).set_value(value).run()
+    at.switch_page("pages/model.py").run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert getattr(at, widget)(key=key).value == value
