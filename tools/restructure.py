@@ -52,7 +52,7 @@ MOVES: tuple[tuple[str, str], ...] = (
     # developer tools out of the shipped app folder
     ("app/appkit/serve.py", "tools/app_browser.py"),
     ("app/screenshots.py", "tools/app_screenshots.py"),
-    ("app/bench_click.py", "benchmarks/bench_app_click.py"),
+    ("app/bench_click.py", "benchmarks/bench_app_server.py"),
     # tests mirror the package
     ("tests/encoding", "tests/positional"),
     ("tests/test_encoder.py", "tests/test_inference.py"),
@@ -66,7 +66,7 @@ CONTENT_FIXES: tuple[tuple[str, str, str], ...] = (
         'APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"',
     ),
     (
-        "benchmarks/bench_app_click.py",
+        "benchmarks/bench_app_server.py",
         'APP = Path(__file__).resolve().parent / "streamlit_app.py"',
         'APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"',
     ),
@@ -87,9 +87,9 @@ CONTENT_FIXES: tuple[tuple[str, str, str], ...] = (
         "Commands of the other areas live in satclip/cli/<area>.py and register here.",
     ),
     (  # the docstring's usage line, after the path rewrite, shortened to fit 120 columns
-        "benchmarks/bench_app_click.py",
-        '"""Per-click latency of the Explore page with the grid cached: ``python benchmarks/bench_app_click.py',
-        '"""Per-click latency of the Explore page, grid cached: ``python benchmarks/bench_app_click.py',
+        "benchmarks/bench_app_server.py",
+        '"""Per-click latency of the Explore page with the grid cached: ``python benchmarks/bench_app_server.py',
+        '"""Per-click latency of the Explore page, grid cached: ``python benchmarks/bench_app_server.py',
     ),
     (
         "tools/app_screenshots.py",
