@@ -16,6 +16,7 @@ install: $(STAMP)
 
 lint: install
 	$(VENV)/bin/ruff check $(SRC)
+	$(VENV)/bin/ruff format --check $(SRC)
 
 typecheck: install
 	$(VENV)/bin/mypy satclip

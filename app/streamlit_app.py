@@ -19,12 +19,14 @@ for _p in (APP_DIR.parent, APP_DIR):  # the app's helpers, and the repository's 
 
 st.set_page_config(page_title="satclip explorer", page_icon=":earth_africa:", layout="wide")
 PAGES = APP_DIR / "pages"
-st.navigation([
-    st.Page(str(PAGES / "explore.py"), title="Explore", icon=":material/public:", default=True),
-    st.Page(str(PAGES / "search.py"), title="Search", icon=":material/push_pin:"),
-    st.Page(str(PAGES / "label.py"), title="Label", icon=":material/label:"),
-    st.Page(str(PAGES / "projection.py"), title="Projection", icon=":material/palette:"),
-    st.Page(str(PAGES / "downstream.py"), title="Downstream", icon=":material/query_stats:"),
-    st.Page(str(PAGES / "embed.py"), title="Embed", icon=":material/table:"),
-    st.Page(str(PAGES / "model.py"), title="Model", icon=":material/info:"),
-]).run()  # each page starts with appkit.page.setup(): settings, offline assets, model selector
+st.navigation(
+    [
+        st.Page(str(PAGES / "explore.py"), title="Explore", icon=":material/public:", default=True),
+        st.Page(str(PAGES / "search.py"), title="Search", icon=":material/push_pin:"),
+        st.Page(str(PAGES / "label.py"), title="Label", icon=":material/label:"),
+        st.Page(str(PAGES / "projection.py"), title="Projection", icon=":material/palette:"),
+        st.Page(str(PAGES / "downstream.py"), title="Downstream", icon=":material/query_stats:"),
+        st.Page(str(PAGES / "embed.py"), title="Embed", icon=":material/table:"),
+        st.Page(str(PAGES / "model.py"), title="Model", icon=":material/info:"),
+    ]
+).run()  # each page starts with appkit.page.setup(): settings, offline assets, model selector

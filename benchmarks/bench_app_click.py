@@ -20,11 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "app")]
 
-from appkit.serve import CHROMIUM, browser, press_lonlat, running_app, script_finished  # noqa: E402
+from tools.app_browser import CHROMIUM, browser, press_lonlat, running_app, script_finished  # noqa: E402
 
-OVERLAY = ("() => { const f = document.querySelector(\"iframe[title*='st_folium']\");"
-           " const img = f && f.contentDocument.querySelector('img.satclip-overlay');"
-           " return img && img.complete && img.naturalWidth > 0 ? img.src : null; }")
+OVERLAY = (
+    "() => { const f = document.querySelector(\"iframe[title*='st_folium']\");"
+    " const img = f && f.contentDocument.querySelector('img.satclip-overlay');"
+    " return img && img.complete && img.naturalWidth > 0 ? img.src : null; }"
+)
 
 
 def main() -> None:
@@ -38,8 +40,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="satclip-bench-click-"))
     blocked: list[str] = []
     heat, done = [], []
-    with running_app(args.model, args.resolution, tmp / "server.log", timeout=900) as url, \
-            browser(tmp / "profile", url, CHROMIUM, blocked, viewport=(1440, 900)) as ctx:
+    with (
+        running_app(args.model, args.resolution, tmp / "server.log", timeout=900) as url,
+        browser(tmp / "profile", url, CHROMIUM, blocked, viewport=(1440, 900)) as ctx,
+    ):
         page = ctx.new_page()
         page.goto(url, timeout=900_000)
         frame = page.frame_locator("iframe[title*='st_folium']").first
@@ -50,8 +54,12 @@ def main() -> None:
             lon, lat = float(rng.uniform(-150, 150)), float(rng.uniform(-50, 65))
             old = page.evaluate(OVERLAY)
             t0 = press_lonlat(page, lon, lat)
-            page.wait_for_function(f"([old]) => {{ const s = ({OVERLAY})(); return s && s !== old; }}", arg=[old],
-                                   timeout=120_000, polling=10)
+            page.wait_for_function(
+                f"([old]) => {{ const s = ({OVERLAY})(); return s && s !== old; }}",
+                arg=[old],
+                timeout=120_000,
+                polling=10,
+            )
             t_heat = time.perf_counter() - t0
             script_finished(page, 120_000, settle_ms=0)
             t_done = time.perf_counter() - t0

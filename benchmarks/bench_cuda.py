@@ -15,8 +15,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from satclip.encoding.spherical_harmonics import spherical_harmonics
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.positional.spherical_harmonics import spherical_harmonics
 
 
 def timed(fn, repeats: int = 5) -> float:

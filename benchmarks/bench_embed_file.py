@@ -27,11 +27,15 @@ def write_input(path: Path, rows: int, seed: int = 0) -> None:
     with pq.ParquetWriter(path, pa.schema([("id", pa.int64()), ("lon", pa.float64()), ("lat", pa.float64())])) as w:
         for start in range(0, rows, 1_000_000):
             n = min(1_000_000, rows - start)
-            w.write_table(pa.table({
-                "id": np.arange(start, start + n),
-                "lon": rng.uniform(-180, 180, n),
-                "lat": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
-            }))
+            w.write_table(
+                pa.table(
+                    {
+                        "id": np.arange(start, start + n),
+                        "lon": rng.uniform(-180, 180, n),
+                        "lat": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+                    }
+                )
+            )
 
 
 def main() -> None:
@@ -45,14 +49,30 @@ def main() -> None:
         src, dst = Path(tmp) / "points.parquet", Path(tmp) / f"emb.{args.out_format}"
         write_input(src, args.rows)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "satclip", "embed", str(src), "-o", str(dst), "--model", args.model,
-                        "--chunk-rows", str(args.chunk_rows)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "satclip",
+                "embed",
+                str(src),
+                "-o",
+                str(dst),
+                "--model",
+                args.model,
+                "--chunk-rows",
+                str(args.chunk_rows),
+            ],
+            check=True,
+        )
         wall = time.perf_counter() - start
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         size_gb = dst.stat().st_size / 1e9
-    print(f"{args.rows} rows -> {args.out_format} ({size_gb:.1f} GB) with {args.model}: {wall:.0f} s, "
-          f"{args.rows / wall / 1e3:.0f} k rows/s, peak RSS of the embed process {peak_mb:.0f} MB "
-          f"(chunk {args.chunk_rows} rows)")
+    print(
+        f"{args.rows} rows -> {args.out_format} ({size_gb:.1f} GB) with {args.model}: {wall:.0f} s, "
+        f"{args.rows / wall / 1e3:.0f} k rows/s, peak RSS of the embed process {peak_mb:.0f} MB "
+        f"(chunk {args.chunk_rows} rows)"
+    )
 
 
 if __name__ == "__main__":

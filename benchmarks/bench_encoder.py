@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import torch
 
-from satclip.encoding.spherical_harmonics import spherical_harmonics, spherical_harmonics_feature_major
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.positional.spherical_harmonics import spherical_harmonics, spherical_harmonics_feature_major
 
 
 def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
@@ -49,24 +49,36 @@ def machine_ceilings(repeats: int) -> dict[str, float]:
 
 def bench_sh(n: int, repeats: int, ceilings: dict[str, float]) -> None:
     g = torch.Generator().manual_seed(0)
-    lonlat = torch.stack([torch.rand(n, generator=g, dtype=torch.float64) * 360 - 180,
-                          torch.rand(n, generator=g, dtype=torch.float64) * 180 - 90], dim=1)
+    lonlat = torch.stack(
+        [
+            torch.rand(n, generator=g, dtype=torch.float64) * 360 - 180,
+            torch.rand(n, generator=g, dtype=torch.float64) * 180 - 90,
+        ],
+        dim=1,
+    )
     print(f"\nSpherical harmonics, {n} points per call (median of {repeats}):")
     print(f"{'L':>3} {'dtype':>8} {'fresh (N, L^2)':>16} {'into out=':>12} {'feature-major':>15} {'write ceiling':>15}")
     for L in (10, 40):
         for dtype in (torch.float32, torch.float64):
             ll = lonlat.to(dtype)
-            t_row = median_seconds(lambda L=L, dtype=dtype: spherical_harmonics(lonlat[:, 0], lonlat[:, 1], L,
-                                                                                dtype=dtype), repeats)
+            t_row = median_seconds(
+                lambda L=L, dtype=dtype: spherical_harmonics(lonlat[:, 0], lonlat[:, 1], L, dtype=dtype), repeats
+            )
             buf = torch.empty(n, L * L, dtype=dtype)
-            t_out = median_seconds(lambda L=L, dtype=dtype, buf=buf: spherical_harmonics(
-                lonlat[:, 0], lonlat[:, 1], L, dtype=dtype, out=buf), repeats)
+            t_out = median_seconds(
+                lambda L=L, dtype=dtype, buf=buf: spherical_harmonics(
+                    lonlat[:, 0], lonlat[:, 1], L, dtype=dtype, out=buf
+                ),
+                repeats,
+            )
             t_fm = median_seconds(lambda L=L, ll=ll: spherical_harmonics_feature_major(ll, L), repeats)
             bytes_per_point = L * L * (4 if dtype == torch.float32 else 8)
             ceiling = ceilings["fresh_write_gbps"] * 1e9 / bytes_per_point
-            print(f"{L:>3} {str(dtype)[6:]:>8} {n / t_row / 1e3:>13.0f} k/s {n / t_out / 1e3:>9.0f} k/s "
-                  f"{n / t_fm / 1e3:>12.0f} k/s "
-                  f"{ceiling / 1e3:>12.0f} k/s")
+            print(
+                f"{L:>3} {str(dtype)[6:]:>8} {n / t_row / 1e3:>13.0f} k/s {n / t_out / 1e3:>9.0f} k/s "
+                f"{n / t_fm / 1e3:>12.0f} k/s "
+                f"{ceiling / 1e3:>12.0f} k/s"
+            )
     print("fresh: a new output tensor per call; into out=: a reused buffer (no page faults);")
     print("write ceiling: a fresh (N, L^2) output at the measured first-touch write bandwidth.")
 
@@ -85,13 +97,16 @@ def bench_encoder(n: int, repeats: int, ceilings: dict[str, float]) -> None:
                 module(x)
 
         t = median_seconds(run, repeats)
-        flops = 2 * (L * L * cfg.hidden_dim + (cfg.num_hidden_layers - 1) * cfg.hidden_dim**2
-                     + cfg.hidden_dim * cfg.embed_dim)
+        flops = 2 * (
+            L * L * cfg.hidden_dim + (cfg.num_hidden_layers - 1) * cfg.hidden_dim**2 + cfg.hidden_dim * cfg.embed_dim
+        )
         gflops = ceilings[f"matmul_gflops_{str(dtype)[6:]}"]
         ceiling = gflops * 1e9 / flops
-        print(f"L={L:<3} {str(dtype)[6:]:>8}: {n / t / 1e3:8.0f} k points/s; matmul-FLOP ceiling "
-              f"{ceiling / 1e3:6.0f} k/s ({flops / 1e6:.2f} MFLOP/point); ratio ceiling/achieved = "
-              f"{ceiling / (n / t):.2f}x")
+        print(
+            f"L={L:<3} {str(dtype)[6:]:>8}: {n / t / 1e3:8.0f} k points/s; matmul-FLOP ceiling "
+            f"{ceiling / 1e3:6.0f} k/s ({flops / 1e6:.2f} MFLOP/point); ratio ceiling/achieved = "
+            f"{ceiling / (n / t):.2f}x"
+        )
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ import platform
 import resource
 import time
 
-from satclip.downstream.datasets import DEFAULT_TASKS, load_task
 from satclip.downstream.evaluate import EvalConfig, default_encoders, embed_cached, evaluate
 from satclip.downstream.report import report_markdown, summarise
+from satclip.downstream.tasks import DEFAULT_TASKS, load_task
 from satclip.zoo import resolve_encoder
 
 
@@ -27,8 +27,13 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    cfg = EvalConfig(tasks=args.tasks.split(","), encoders=args.encoders.split(","), n_points=args.n,
-                     seeds=args.seeds, workers=args.workers)
+    cfg = EvalConfig(
+        tasks=args.tasks.split(","),
+        encoders=args.encoders.split(","),
+        n_points=args.n,
+        seeds=args.seeds,
+        workers=args.workers,
+    )
     t0 = time.perf_counter()
     for t in cfg.tasks:
         task = load_task(t, cfg.n_points, cfg.point_seed)
@@ -39,16 +44,21 @@ def main() -> None:
     t0 = time.perf_counter()
     result = evaluate(cfg, progress=lambda m: print(f"[{time.perf_counter() - t0:6.1f}s] {m}", flush=True))
     total = time.perf_counter() - t0
-    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-              for f in ("ru_utime", "ru_stime"))
+    cpu = sum(
+        getattr(resource.getrusage(who), f)
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for f in ("ru_utime", "ru_stime")
+    )
     print(report_markdown(result, summarise(result.records)))
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print(f"warm-up (task points + embeddings, cached afterwards): {warm:.1f} s")
     print(f"probe times are summed over {cfg.workers} worker threads; the suite figure is wall-clock")
-    print(f"suite {len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {result.records['split'].nunique()} splits x "
-          f"{'+'.join(cfg.probes)} ({cfg.seeds} MLP seeds), n={cfg.n_points}: {total:.1f} s wall, "
-          f"{cpu - cpu0:.0f} CPU-s in all processes ({stages})")
+    print(
+        f"suite {len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {result.records['split'].nunique()} splits x "
+        f"{'+'.join(cfg.probes)} ({cfg.seeds} MLP seeds), n={cfg.n_points}: {total:.1f} s wall, "
+        f"{cpu - cpu0:.0f} CPU-s in all processes ({stages})"
+    )
 
 
 if __name__ == "__main__":

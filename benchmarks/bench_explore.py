@@ -23,8 +23,8 @@ import torch
 
 
 def _encoder(model: str | None) -> tuple[Any, str]:
-    from satclip.encoder import Encoder
-    from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+    from satclip.inference import Encoder
+    from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
     if model:
         from satclip import load
@@ -73,8 +73,17 @@ def _figures(folder: str, grid: Any, sim: Any, pca: Any, model: str) -> None:
     out = Path(folder)
     lo, hi = sim.value_range()
     lon, lat = sim.like[0]
-    plot_map(grid, sim.field, out / "explore_similarity.png", cmap="magma", vmin=lo, vmax=hi, label=sim.label,
-             title=f"cosine similarity to Paris ({lon:g}, {lat:g}), model {model}", markers=sim.like)
+    plot_map(
+        grid,
+        sim.field,
+        out / "explore_similarity.png",
+        cmap="magma",
+        vmin=lo,
+        vmax=hi,
+        label=sim.label,
+        title=f"cosine similarity to Paris ({lon:g}, {lat:g}), model {model}",
+        markers=sim.like,
+    )
     plot_map(grid, pca.rgb(), out / "explore_pca.png", title=f"PCA of {model} (R, G, B = components 1-3)")
     sim.image().save(out / "explore_similarity_mercator.png")
     for name in ("explore_similarity.png", "explore_pca.png", "explore_similarity_mercator.png"):
@@ -98,8 +107,10 @@ def main() -> None:
     print(f"encoder: {what}")
     print(f"machine: {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, load average {load[0]:.2f}")
     t_build, grid = _once(lambda: build_grid(enc, args.resolution))
-    print(f"grid {args.resolution} deg: {grid.n_cells:,} cells x {grid.dim} dims, float16 "
-          f"{grid.embeddings.nbytes / 2**20:.0f} MiB")
+    print(
+        f"grid {args.resolution} deg: {grid.n_cells:,} cells x {grid.dim} dims, float16 "
+        f"{grid.embeddings.nbytes / 2**20:.0f} MiB"
+    )
     print(f"  build (cold, embed + write cache)      {t_build:8.2f} s  ({grid.n_cells / t_build:,.0f} points/s)")
 
     def reload() -> None:
@@ -135,8 +146,9 @@ def main() -> None:
     print(f"  k-means, k=8                           {t:8.2f} s")
     if not args.skip_umap:
         t, u = _once(lambda: project(grid, "umap", 3))
-        print(f"  UMAP -> 3 components                   {t:8.2f} s  (fit on {u.info['n_fit']:,} cells, "
-              "incl. numba JIT)")
+        print(
+            f"  UMAP -> 3 components                   {t:8.2f} s  (fit on {u.info['n_fit']:,} cells, incl. numba JIT)"
+        )
         t, u = _once(lambda: project(grid, "umap", 2))
         print(f"  UMAP -> 2 components (JIT warm)        {t:8.2f} s")
         t, _ = _once(lambda: project(grid, "umap", 2))

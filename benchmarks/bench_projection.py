@@ -49,8 +49,11 @@ def _old_umap(grid, n_components: int = 3) -> np.ndarray:
     mean, comps, _ = fit_pca(grid, 32, 20000, 0)
     feats = _transform(grid.embeddings, mean, comps)
     fit_idx = np.sort(area_weighted_sample(grid, 10000, 0))
-    fitted = umap.UMAP(n_components=n_components, n_neighbors=15, min_dist=0.1, random_state=0,
-                       n_jobs=1).fit_transform(feats[fit_idx]).astype(np.float32)
+    fitted = (
+        umap.UMAP(n_components=n_components, n_neighbors=15, min_dist=0.1, random_state=0, n_jobs=1)
+        .fit_transform(feats[fit_idx])
+        .astype(np.float32)
+    )
     nn = NearestNeighbors(n_neighbors=8).fit(feats[fit_idx])
     dist, idx = nn.kneighbors(feats)
     w = 1.0 / np.maximum(dist, 1e-6)
@@ -96,8 +99,11 @@ def _run(path: str, args: argparse.Namespace, numba_dir: str) -> dict:
     if res.returncode != 0:
         raise SystemExit(f"{path} run failed:\n{res.stderr[-3000:]}")
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    print(f"  {path:5s} wall {out['wall']:6.1f} s  cpu {out['cpu']:6.1f} s  trustworthiness "
-          f"{out['trustworthiness']:.3f}  10-NN kept {out['knn_preserved']:.3f}", flush=True)
+    print(
+        f"  {path:5s} wall {out['wall']:6.1f} s  cpu {out['cpu']:6.1f} s  trustworthiness "
+        f"{out['trustworthiness']:.3f}  10-NN kept {out['knn_preserved']:.3f}",
+        flush=True,
+    )
     return out
 
 
@@ -132,14 +138,18 @@ def main() -> None:
         warm = [_run("new", args, numba_dir) for _ in range(args.runs)]
         old = [] if args.skip_old else [_run("old", args, numba_dir) for _ in range(args.old_runs)]
     med = {k: statistics.median(r[k] for r in warm) for k in ("wall", "cpu")}
-    print(f"first UMAP map, {warm[0]['n_cells']:,} cells: cold {cold['wall']:.1f} s (cpu {cold['cpu']:.1f} s), "
-          f"warm median {med['wall']:.1f} s (cpu {med['cpu']:.1f} s)")
+    print(
+        f"first UMAP map, {warm[0]['n_cells']:,} cells: cold {cold['wall']:.1f} s (cpu {cold['cpu']:.1f} s), "
+        f"warm median {med['wall']:.1f} s (cpu {med['cpu']:.1f} s)"
+    )
     if old:
         old_wall, old_cpu = statistics.median(r["wall"] for r in old), statistics.median(r["cpu"] for r in old)
-        print(f"old path median {old_wall:.1f} s (cpu {old_cpu:.1f} s): warm is {old_wall / med['wall']:.1f}x faster "
-              f"(wall), {old_cpu / med['cpu']:.1f}x less cpu; trustworthiness new {warm[0]['trustworthiness']:.3f} "
-              f"vs old {old[0]['trustworthiness']:.3f}, 10-NN kept {warm[0]['knn_preserved']:.3f} vs "
-              f"{old[0]['knn_preserved']:.3f}")
+        print(
+            f"old path median {old_wall:.1f} s (cpu {old_cpu:.1f} s): warm is {old_wall / med['wall']:.1f}x faster "
+            f"(wall), {old_cpu / med['cpu']:.1f}x less cpu; trustworthiness new {warm[0]['trustworthiness']:.3f} "
+            f"vs old {old[0]['trustworthiness']:.3f}, 10-NN kept {warm[0]['knn_preserved']:.3f} vs "
+            f"{old[0]['knn_preserved']:.3f}"
+        )
     print(f"after: {_uptime()}")
 
 

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import itertools
 
 from satclip.image.rcf import RCF, RCFConfig
-from satclip.location_encoder import LocationEncoderConfig
 from satclip.model import SatCLIP, clip_loss, parameter_groups
+from satclip.nn.location_encoder import LocationEncoderConfig
 
 
 def median_time(fn, repeats: int, warmup: int = 1) -> float:

@@ -4,7 +4,7 @@
 set -u
 export PYTHONUNBUFFERED=1
 nvidia-smi -L
-python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/encoding/test_spherical_harmonics.py \
-  tests/test_location_encoder.py tests/test_checkpoints.py tests/test_encoder.py -k "not memory"
+python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/positional/test_spherical_harmonics.py \
+  tests/test_location_encoder.py tests/test_checkpoints.py tests/test_inference.py -k "not memory"
 python3 benchmarks/gpu_check.py
 python3 benchmarks/bench_cuda.py

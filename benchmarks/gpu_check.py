@@ -33,7 +33,7 @@ if "satclip" not in sys.modules:  # import submodules without satclip/__init__.p
 
 import lightning.pytorch as pl  # noqa: E402
 
-from satclip.encoding.spherical_harmonics import spherical_harmonics  # noqa: E402
+from satclip.positional.spherical_harmonics import spherical_harmonics  # noqa: E402
 from satclip.train import fit  # noqa: E402
 
 
@@ -146,10 +146,7 @@ def main() -> None:
             f"(resnet18, 13 bands, {32 if cpu else 64} px, + head + L=10 location encoder, "
             f"batch {config['train']['batch_size']})"
         )
-        print(
-            f"val: top10 {result.metrics['val/img2loc_top10']:.3f}, "
-            f"median {result.metrics['val/median_km']:.0f} km"
-        )
+        print(f"val: top10 {result.metrics['val/img2loc_top10']:.3f}, median {result.metrics['val/median_km']:.0f} km")
         assert np.isfinite(losses).all(), "non-finite training loss"
         assert last < first - 0.05, f"loss did not decrease: {first:.3f} -> {last:.3f}"
         # Lightning moves the module back to the CPU at teardown, so check where the steps ran.

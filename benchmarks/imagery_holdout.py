@@ -20,16 +20,21 @@ import numpy as np
 import torch
 
 from satclip.data.bluemarble import EquirectSampler, cut_patches, find_bluemarble, load_equirect
-from satclip.downstream.datasets import TaskData, load_task
 from satclip.downstream.probes import mlp_fit_predict
 from satclip.downstream.splits import make_folds
+from satclip.downstream.tasks import TaskData, load_task
 from satclip.downstream.transfer import holdout_scores, image_feature_fn, training_imagery
 
 SCALES = (1.0, 3.0, 8.0)
 
 
-def band_diagnosis(task: TaskData, image_feats: np.ndarray, rows: dict[str, np.ndarray], fold: str = "Africa",
-                   band: tuple[float, float] = (0.0, 15.0)) -> None:
+def band_diagnosis(
+    task: TaskData,
+    image_feats: np.ndarray,
+    rows: dict[str, np.ndarray],
+    fold: str = "Africa",
+    band: tuple[float, float] = (0.0, 15.0),
+) -> None:
     """Where a fold fails: the probe's mean error on the fold's points in a latitude band (seed 0), and the
     target at their 10 nearest training neighbours in standardised image-feature space (cosine)."""
     f = next(f for f in make_folds("continent", task.lonlat, task.continent) if f.label == fold)
@@ -43,8 +48,10 @@ def band_diagnosis(task: TaskData, image_feats: np.ndarray, rows: dict[str, np.n
     z = (image_feats - mu) / sd
     z /= np.linalg.norm(z, axis=1, keepdims=True)
     nn = f.train[np.argsort(-(z[sel] @ z[f.train].T), axis=1)[:, :10]]
-    print(f"  10 nearest training points in image-feature space: mean target {task.y[nn].mean():.1f}, "
-          f"median |latitude| {np.median(np.abs(task.lonlat[nn, 1])):.0f} deg")
+    print(
+        f"  10 nearest training points in image-feature space: mean target {task.y[nn].mean():.1f}, "
+        f"median |latitude| {np.median(np.abs(task.lonlat[nn, 1])):.0f} deg"
+    )
 
 
 def main() -> None:
@@ -63,8 +70,10 @@ def main() -> None:
     size, pixel_deg = int(meta["config"]["patch_size"]), float(meta["pixel_deg"])
 
     image = {s: image_feature_fn(dataset, image_spec, image_path, scale=s)(task.lonlat) for s in SCALES}
-    colour = {s: cut_patches(sampler, task.lonlat, size, math.radians(pixel_deg * s)).mean(axis=(1, 2)) / 255.0
-              for s in SCALES}
+    colour = {
+        s: cut_patches(sampler, task.lonlat, size, math.radians(pixel_deg * s)).mean(axis=(1, 2)) / 255.0
+        for s in SCALES
+    }
     deg = {s: f"{size * pixel_deg * s:.1f} deg" for s in SCALES}
     near, embedding = np.hstack([image[1.0], ll]), np.hstack([encoder.embed(task.lonlat), ll])
     rows: dict[str, np.ndarray] = {
@@ -76,16 +85,27 @@ def main() -> None:
     }
 
     metric = task.primary or ("r2" if task.kind == "regression" else "accuracy")
-    print(f"{args.task} ({metric}), continent hold-out, MLP probe, mean of 3 seeds, {len(task)} points; "
-          f"imagery of {encoder.name}")
+    print(
+        f"{args.task} ({metric}), continent hold-out, MLP probe, mean of 3 seeds, {len(task)} points; "
+        f"imagery of {encoder.name}"
+    )
     print("| features | Africa | Asia | South America | mean |")
     print("|---|---|---|---|---|")
     for name, X in rows.items():
         per = holdout_scores(np.asarray(X, dtype=np.float32), task)
-        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in per.values()) + f" | {np.mean(list(per.values())):.3f} |",
-              flush=True)
-    band_diagnosis(task, image[1.0], {"lon/lat alone": ll, f"image features, {deg[1.0]} patch + lon/lat": near,
-                                      f"embedding of {encoder.name} + lon/lat": embedding})
+        print(
+            f"| {name} | " + " | ".join(f"{v:.3f}" for v in per.values()) + f" | {np.mean(list(per.values())):.3f} |",
+            flush=True,
+        )
+    band_diagnosis(
+        task,
+        image[1.0],
+        {
+            "lon/lat alone": ll,
+            f"image features, {deg[1.0]} patch + lon/lat": near,
+            f"embedding of {encoder.name} + lon/lat": embedding,
+        },
+    )
     print(f"{time.perf_counter() - t0:.0f} s")
 
 

@@ -15,8 +15,8 @@ import pandas as pd
 
 import satclip
 from satclip.data.assets import is_available
-from satclip.downstream.datasets import TASKS, load_task, required_assets
 from satclip.downstream.quick import baseline_encoders, quick_evaluate
+from satclip.downstream.tasks import TASKS, load_task, required_assets
 
 
 def main() -> None:
@@ -39,8 +39,17 @@ def main() -> None:
         metric = "r2" if TASKS[name].kind == "regression" else "macro_f1"
         m = res.metrics.set_index("encoder")[metric]
         best_base = m.drop(a.model).max()
-        rows.append({"task": name, "offline": TASKS[name].offline, "metric": metric, "model": m[a.model],
-                     "best baseline": best_base, "gap": m[a.model] - best_base, **m.drop(a.model).to_dict()})
+        rows.append(
+            {
+                "task": name,
+                "offline": TASKS[name].offline,
+                "metric": metric,
+                "model": m[a.model],
+                "best baseline": best_base,
+                "gap": m[a.model] - best_base,
+                **m.drop(a.model).to_dict(),
+            }
+        )
     pd.set_option("display.width", 200)
     print(pd.DataFrame(rows).round(3).to_string(index=False))
 

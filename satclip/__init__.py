@@ -6,7 +6,7 @@ Public API: :func:`load`, :func:`list_models`, :func:`spherical_harmonics`, :cla
 from typing import TYPE_CHECKING, Any
 
 from satclip._version import __version__
-from satclip.encoding.spherical_harmonics import spherical_harmonics
+from satclip.positional.spherical_harmonics import spherical_harmonics
 from satclip.registry import list_models, load
 
 if TYPE_CHECKING:

@@ -23,10 +23,10 @@ import torch
 from torch import nn
 
 from satclip.cache import content_hash, file_sha256
-from satclip.encoder import Encoder, EncoderLike
-from satclip.encoding.spherical_harmonics import Convention, spherical_harmonics
 from satclip.geo import lonlat_to_xyz, validate_lonlat
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.inference import Encoder, EncoderLike
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.positional.spherical_harmonics import Convention, spherical_harmonics
 
 
 class FeatureEncoder:
@@ -93,16 +93,20 @@ class ConcatEncoder:
 
     def embed(self, lonlat: Any, batch_size: int = 8192) -> np.ndarray:
         coords = validate_lonlat(lonlat)
-        return np.concatenate([self.base.embed(coords, batch_size=batch_size),
-                               self.extra.embed(coords, batch_size=batch_size)], axis=1).astype(np.float32)
+        return np.concatenate(
+            [self.base.embed(coords, batch_size=batch_size), self.extra.embed(coords, batch_size=batch_size)], axis=1
+        ).astype(np.float32)
 
 
 def random_satclip(L: int = 10, seed: int = 0, **config: Any) -> Encoder:
     """A SatCLIP location encoder (SH + SIREN, released architecture) with random initial weights."""
     torch.manual_seed(seed)
     module = LocationEncoder(LocationEncoderConfig(L=L, **config))
-    card = {"name": "satclip-random" if L == 10 else f"satclip-random-l{L}",
-            "training_data": "none (random initialisation)", "seed": seed}
+    card = {
+        "name": "satclip-random" if L == 10 else f"satclip-random-l{L}",
+        "training_data": "none (random initialisation)",
+        "seed": seed,
+    }
     return Encoder(module, card)
 
 
@@ -137,8 +141,9 @@ class _RFF(nn.Module):
 class _Branch(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.capsule = nn.Sequential(_RFF(), nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
-                                     nn.Linear(1024, 1024), nn.ReLU())
+        self.capsule = nn.Sequential(
+            _RFF(), nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU()
+        )
         self.head = nn.Sequential(nn.Linear(1024, 512))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -51,10 +51,13 @@ def check_array(
     if record is None:
         raise CacheEntryError(f"array {name!r} has no checksum record")
     if list(arr.shape) != list(record.get("shape", [])) or arr.dtype.str != record.get("dtype"):
-        raise CacheEntryError(f"array {name!r} is {arr.dtype.str}{list(arr.shape)}, its record says "
-                              f"{record.get('dtype')}{record.get('shape')}")
-    if shape is not None and (len(shape) != arr.ndim or any(s is not None and s != a for s, a in
-                                                            zip(shape, arr.shape, strict=True))):
+        raise CacheEntryError(
+            f"array {name!r} is {arr.dtype.str}{list(arr.shape)}, its record says "
+            f"{record.get('dtype')}{record.get('shape')}"
+        )
+    if shape is not None and (
+        len(shape) != arr.ndim or any(s is not None and s != a for s, a in zip(shape, arr.shape, strict=True))
+    ):
         raise CacheEntryError(f"array {name!r} has shape {arr.shape}, expected {shape}")
     if dtype is not None and arr.dtype != np.dtype(dtype):
         raise CacheEntryError(f"array {name!r} has dtype {arr.dtype}, expected {np.dtype(dtype)}")
@@ -72,8 +75,9 @@ def _all_finite(arr: np.ndarray) -> bool:
     return bool(np.isfinite(arr).all())
 
 
-def save_checked_arrays(path: str | os.PathLike[str], arrays: dict[str, np.ndarray],
-                        meta: dict[str, Any] | None = None) -> Path:
+def save_checked_arrays(
+    path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any] | None = None
+) -> Path:
     """Write ``arrays`` and JSON-able ``meta`` atomically to an ``.npz`` with a checksum record per array."""
     check = {"meta": meta or {}, "arrays": {k: array_record(v) for k, v in arrays.items()}}
     path = Path(path)
@@ -133,5 +137,6 @@ def spot_check_embeddings(stored: np.ndarray, points: np.ndarray, embed: Any, n:
     got = np.asarray(stored[idx], dtype=np.float32)
     if fresh.shape != got.shape or not np.allclose(got, fresh, rtol=2e-3, atol=1e-3):
         diff = float(np.abs(got - fresh).max()) if fresh.shape == got.shape else float("nan")
-        raise CacheEntryError(f"stored embeddings differ from the model's (max difference {diff:.3g} "
-                              f"at {idx.size} checked rows)")
+        raise CacheEntryError(
+            f"stored embeddings differ from the model's (max difference {diff:.3g} at {idx.size} checked rows)"
+        )

@@ -32,7 +32,7 @@ from safetensors.torch import save_file
 
 from satclip.cache import atomic_path, file_sha256
 from satclip.errors import CheckpointError
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
 FORMAT_NAME = "satclip-location-encoder"
 FORMAT_VERSION = "1"
@@ -60,7 +60,7 @@ def save_model(
 
     Args:
         path: the ``.safetensors`` file to write (replaced atomically if it exists).
-        module: the trained :class:`~satclip.location_encoder.LocationEncoder`.
+        module: the trained :class:`~satclip.nn.location_encoder.LocationEncoder`.
         card: the model card (name, training data, metrics, licence, ...); must be JSON-serialisable.
         dtype: storage dtype of the weights: float16, bfloat16, float32 or float64.
 
@@ -110,8 +110,9 @@ def _read_own(path: Path, *, with_weights: bool) -> tuple[dict[str, Any], dict[s
             _check_layout(config, {k: shape for k, (_, shape) in layout.items()}, path)
             for key, (dtype, _) in layout.items():
                 if dtype not in _SAFETENSORS_FLOAT_DTYPES:
-                    raise CheckpointError(f"{path}: key {key!r} has dtype {dtype}; weights must be float16, "
-                                          "bfloat16, float32 or float64")
+                    raise CheckpointError(
+                        f"{path}: key {key!r} has dtype {dtype}; weights must be float16, bfloat16, float32 or float64"
+                    )
             return card, {k: f.get_tensor(k) for k in layout}
     except CheckpointError:
         raise
@@ -175,8 +176,9 @@ def _check_layout(config: LocationEncoderConfig, shapes: Mapping[str, tuple[int,
     missing = sorted(set(expected) - set(shapes))
     unexpected = sorted(set(shapes) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(f"{source}: weights do not match the architecture: missing keys {missing}, "
-                              f"unexpected keys {unexpected}")
+        raise CheckpointError(
+            f"{source}: weights do not match the architecture: missing keys {missing}, unexpected keys {unexpected}"
+        )
     for key, shape in expected.items():
         if tuple(shapes[key]) != shape:
             raise CheckpointError(
@@ -188,13 +190,17 @@ def _check_values(state: Mapping[str, torch.Tensor], source: Path | str) -> None
     """Refuse non-float, non-finite or implausibly large weights, naming the key."""
     for key, value in state.items():
         if not value.is_floating_point():
-            raise CheckpointError(f"{source}: key {key!r} has dtype {str(value.dtype).removeprefix('torch.')}; "
-                                  "weights must be floating point")
+            raise CheckpointError(
+                f"{source}: key {key!r} has dtype {str(value.dtype).removeprefix('torch.')}; "
+                "weights must be floating point"
+            )
         if not torch.isfinite(value).all():
             raise CheckpointError(f"{source}: key {key!r} contains NaN or inf")
         if value.numel() and value.abs().max().item() > MAX_ABS_WEIGHT:
-            raise CheckpointError(f"{source}: key {key!r} has a weight of magnitude "
-                                  f"{value.abs().max().item():.3g} (> {MAX_ABS_WEIGHT:g}); not a trained model")
+            raise CheckpointError(
+                f"{source}: key {key!r} has a weight of magnitude "
+                f"{value.abs().max().item():.3g} (> {MAX_ABS_WEIGHT:g}); not a trained model"
+            )
 
 
 def _build(
@@ -212,12 +218,20 @@ def _build(
 # that Lightning checkpoints written by other pipelines are known to contain. Constructing them
 # runs no code the file chooses; the file cannot add to this list.
 TRUSTED_GLOBALS = (
-    "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePath", "pathlib.PurePosixPath",
+    "pathlib.Path",
+    "pathlib.PosixPath",
+    "pathlib.WindowsPath",
+    "pathlib.PurePath",
+    "pathlib.PurePosixPath",
     "pathlib.PureWindowsPath",
     "argparse.Namespace",
-    "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
-    "lightning.fabric.utilities.data.AttributeDict", "lightning_fabric.utilities.data.AttributeDict",
-    "pytorch_lightning.utilities.parsing.AttributeDict", "lightning.pytorch.utilities.parsing.AttributeDict",
+    "numpy.dtype",
+    "numpy.core.multiarray.scalar",
+    "numpy._core.multiarray.scalar",
+    "lightning.fabric.utilities.data.AttributeDict",
+    "lightning_fabric.utilities.data.AttributeDict",
+    "pytorch_lightning.utilities.parsing.AttributeDict",
+    "lightning.pytorch.utilities.parsing.AttributeDict",
 )
 
 
@@ -242,13 +256,17 @@ def _torch_load(path: Path, trust: bool) -> Any:
         if needed in TRUSTED_GLOBALS and not trust:
             hint = "Only if you trust this file, load it with trust_checkpoint=True (CLI: --trust-checkpoint)."
         else:
-            hint = ("satclip never unpickles it, trusted or not: re-save the checkpoint with plain dicts, "
-                    "tensors and numbers (state_dict and hyper_parameters).")
-        raise CheckpointError(f"{path}: refusing to unpickle {needed or detail.strip()!r}, which the checkpoint "
-                              f"needs. {hint}") from err
+            hint = (
+                "satclip never unpickles it, trusted or not: re-save the checkpoint with plain dicts, "
+                "tensors and numbers (state_dict and hyper_parameters)."
+            )
+        raise CheckpointError(
+            f"{path}: refusing to unpickle {needed or detail.strip()!r}, which the checkpoint needs. {hint}"
+        ) from err
     except Exception as err:  # torch's reader raises many types (RuntimeError, KeyError, ...) for a bad file
-        raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): "
-                              f"{type(err).__name__}: {err}") from err
+        raise CheckpointError(
+            f"{path}: cannot read checkpoint (corrupt or truncated?): {type(err).__name__}: {err}"
+        ) from err
 
 
 def verify_checkpoint_archive(path: str | os.PathLike[str]) -> None:
@@ -277,8 +295,10 @@ def _refuse_amplifying_pickle(path: Path) -> None:
             if info is None:
                 raise CheckpointError(f"{path}: not a PyTorch checkpoint (no data.pkl in the archive)")
             if info.file_size > MAX_PICKLE_BYTES:
-                raise CheckpointError(f"{path}: pickled structure of {info.file_size} bytes is too large "
-                                      f"(> {MAX_PICKLE_BYTES}); not a model checkpoint")
+                raise CheckpointError(
+                    f"{path}: pickled structure of {info.file_size} bytes is too large "
+                    f"(> {MAX_PICKLE_BYTES}); not a model checkpoint"
+                )
             data = archive.read(info)
     except CheckpointError:
         raise
@@ -296,8 +316,10 @@ def _refuse_amplifying_pickle(path: Path) -> None:
                     strings.append(arg)
                 continue
             if name == "builtins.bytearray" or re.fullmatch(r"torch(\.cuda|\.sparse)?\.[A-Za-z]+Tensor", name):
-                raise CheckpointError(f"{path}: refusing to unpickle {name!r}, which can allocate unbounded "
-                                      "memory; not a model checkpoint")
+                raise CheckpointError(
+                    f"{path}: refusing to unpickle {name!r}, which can allocate unbounded "
+                    "memory; not a model checkpoint"
+                )
     except CheckpointError:
         raise
     except Exception:  # a malformed opcode stream: torch.load reports it with its own message
@@ -366,7 +388,7 @@ def load_satclip_checkpoint(
     prefix = next((p for p in _RELEASED_PREFIXES if any(str(k).startswith(p) for k in state_dict)), None)
     if prefix is None:
         raise CheckpointError(f"{path}: no location-encoder keys (expected {' or '.join(_RELEASED_PREFIXES)}*)")
-    state = {"nnet." + k[len(prefix):]: v for k, v in state_dict.items() if str(k).startswith(prefix)}
+    state = {"nnet." + k[len(prefix) :]: v for k, v in state_dict.items() if str(k).startswith(prefix)}
 
     def need(key: str) -> Any:
         if key not in hp:
@@ -381,6 +403,7 @@ def load_satclip_checkpoint(
     mode = hp.get("harmonics_calculation", "analytic")
     if mode not in ("analytic", "closed-form"):
         raise CheckpointError(f"{path}: harmonics_calculation={mode!r} is not supported (analytic, closed-form)")
+
     def need_int(key: str) -> int:
         value = need(key)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from satclip.encoder import Encoder
 from satclip.errors import NotFittedError
 from satclip.geo import validate_lonlat
+from satclip.inference import Encoder
 from satclip.registry import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
     """Turn (lon, lat) degrees into SatCLIP embeddings.
 
     ``X`` is a DataFrame with ``lon_col``/``lat_col`` columns or an (N, 2) array of (lon, lat).
-    ``model`` is a bundled name, a model file path, or a loaded :class:`~satclip.encoder.Encoder`.
+    ``model`` is a bundled name, a model file path, or a loaded :class:`~satclip.inference.Encoder`.
     The model is loaded in ``fit`` (no training happens: the encoder is frozen).
 
     Args:

@@ -42,7 +42,7 @@ def find_lonlat_columns(
     def check_unique(name: str) -> str:
         if names.count(name) > 1:
             raise CoordinateError(f"duplicate column {name!r}: the table has {names.count(name)} of them")
-        renamed = [n for n in names if n.startswith(f"{name}.") and n[len(name) + 1:].isdigit()]
+        renamed = [n for n in names if n.startswith(f"{name}.") and n[len(name) + 1 :].isdigit()]
         if renamed:
             raise CoordinateError(f"duplicate column {name!r} (read as {renamed[0]!r}): rename one of them")
         return name
@@ -99,9 +99,7 @@ def validate_lonlat(
         if arr.ndim == 1 and arr.shape[0] == 2:
             arr = arr[None, :]
         if arr.ndim != 2 or arr.shape[1] != 2:
-            raise CoordinateError(
-                f"expected an (N, 2) array of (lon, lat) degrees, got shape {arr.shape}"
-            )
+            raise CoordinateError(f"expected an (N, 2) array of (lon, lat) degrees, got shape {arr.shape}")
         arr = np.array(arr, dtype=np.float64, copy=True)
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():

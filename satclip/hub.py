@@ -89,9 +89,7 @@ def is_current(entry: ReleasedModel) -> bool:
     return prov.get("repo_id") == entry.repo_id and (not entry.pinned or prov.get("commit") == entry.revision)
 
 
-def download(
-    name: str, *, keep_original: bool = False, force: bool = False, tqdm_class: Any = None
-) -> DownloadResult:
+def download(name: str, *, keep_original: bool = False, force: bool = False, tqdm_class: Any = None) -> DownloadResult:
     """Fetch released model ``name`` (once), convert its location encoder, and return where it is.
 
     A model already on disk from the same source is left alone (no network) unless ``force``.
@@ -103,13 +101,21 @@ def download(
         return DownloadResult(name, entry.path, False, str(prov.get("commit")), str(prov.get("sha256")), None)
     hub = _huggingface_hub()
     opts = _hub_options(hub)
-    before = hub.try_to_load_from_cache(entry.repo_id, entry.filename, cache_dir=opts["cache_dir"],
-                                        revision=entry.revision)
+    before = hub.try_to_load_from_cache(
+        entry.repo_id, entry.filename, cache_dir=opts["cache_dir"], revision=entry.revision
+    )
     try:
         local = hub.hf_hub_download(
-            entry.repo_id, entry.filename, revision=entry.revision, cache_dir=opts["cache_dir"],
-            endpoint=opts["endpoint"], local_files_only=opts["offline"], force_download=force and not opts["offline"],
-            library_name="satclip", library_version=_version(), **({"tqdm_class": tqdm_class} if tqdm_class else {}),
+            entry.repo_id,
+            entry.filename,
+            revision=entry.revision,
+            cache_dir=opts["cache_dir"],
+            endpoint=opts["endpoint"],
+            local_files_only=opts["offline"],
+            force_download=force and not opts["offline"],
+            library_name="satclip",
+            library_version=_version(),
+            **({"tqdm_class": tqdm_class} if tqdm_class else {}),
         )
     except Exception as err:  # huggingface_hub / httpx errors, OSError: all become one line naming the command
         raise DownloadError(_explain(entry, opts, err)) from err
@@ -124,8 +130,9 @@ def download(
             f"hidden={cfg.hidden_dim}; the registry expects L={entry.L}, dim={entry.embed_dim}, "
             f"hidden={entry.hidden_dim}"
         )
-    save_model(entry.path, module, _card(entry, ckpt_card, opts["endpoint"], commit, sha256, original),
-               dtype=torch.float64)
+    save_model(
+        entry.path, module, _card(entry, ckpt_card, opts["endpoint"], commit, sha256, original), dtype=torch.float64
+    )
     kept = keep_original or isinstance(before, str)
     if not kept:
         _remove_from_hf_cache(original)
@@ -173,22 +180,33 @@ def _card(
 ) -> dict[str, Any]:
     provenance = dict(ckpt_card.get("provenance") or {})
     provenance.update(
-        repo_id=entry.repo_id, filename=entry.filename, revision=entry.revision, revision_pinned=entry.pinned,
-        commit=commit, sha256=sha256, size_bytes=original.stat().st_size, endpoint=endpoint,
+        repo_id=entry.repo_id,
+        filename=entry.filename,
+        revision=entry.revision,
+        revision_pinned=entry.pinned,
+        commit=commit,
+        sha256=sha256,
+        size_bytes=original.stat().st_size,
+        endpoint=endpoint,
         url=f"{endpoint}/{entry.repo_id}/resolve/{commit}/{entry.filename}",
         downloaded=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     if not entry.pinned:
-        provenance["revision_note"] = (f"no commit of {entry.repo_id} is pinned by satclip; 'commit' records what "
-                                       f"'{entry.revision}' resolved to at download time")
+        provenance["revision_note"] = (
+            f"no commit of {entry.repo_id} is pinned by satclip; 'commit' records what "
+            f"'{entry.revision}' resolved to at download time"
+        )
     return {
         "name": entry.name,
         "description": f"Location encoder of the released SatCLIP model {entry.repo_id} (Klemmer et al.), "
-                       "extracted by satclip download; its image encoder and optimizer state are not kept",
+        "extracted by satclip download; its image encoder and optimizer state are not kept",
         "L": entry.L,
         "image_encoder": entry.image_encoder,
-        "training": {"data": "S2-100K (Sentinel-2)", "description": SATCLIP_TRAINING_DATA,
-                     "image_encoder": entry.image_encoder},
+        "training": {
+            "data": "S2-100K (Sentinel-2)",
+            "description": SATCLIP_TRAINING_DATA,
+            "image_encoder": entry.image_encoder,
+        },
         "provenance": provenance,
         "license": SATCLIP_LICENSE,
         "citation": SATCLIP_CITATION,

@@ -12,7 +12,7 @@ import torch
 from satclip.cache import content_hash
 from satclip.devices import resolve_device
 from satclip.geo import validate_lonlat
-from satclip.location_encoder import LocationEncoder
+from satclip.nn.location_encoder import LocationEncoder
 
 DEFAULT_BATCH_SIZE = 8192
 
@@ -20,7 +20,7 @@ DEFAULT_BATCH_SIZE = 8192
 @runtime_checkable
 class EncoderLike(Protocol):
     """What code that embeds points needs from an encoder: :class:`Encoder`, the baselines of
-    :mod:`satclip.encoding.baselines`, or anything :func:`satclip.zoo.resolve_encoder` returns."""
+    :mod:`satclip.baselines`, or anything :func:`satclip.zoo.resolve_encoder` returns."""
 
     @property
     def name(self) -> str: ...

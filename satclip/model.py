@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from satclip.geo import haversine_km
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
 LOGIT_SCALE_INIT = math.log(1 / 0.07)
 LOGIT_SCALE_MAX = math.log(100.0)

@@ -22,7 +22,7 @@ from satclip.released import (  # noqa: F401 - re-exported: the registry lists e
 if TYPE_CHECKING:  # torch and the model code load on first use: the CLI starts fast and reads the names
     import torch
 
-    from satclip.encoder import Encoder
+    from satclip.inference import Encoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 # the model used wherever none is named (API, CLI, featurizer, explorer, app)
@@ -60,6 +60,7 @@ BUNDLED: dict[str, BundledModel] = {
         ),
     )
 }
+
 
 def downloaded(name: str) -> bool:
     """Whether released model ``name`` has been downloaded and converted (its model file exists)."""
@@ -150,7 +151,7 @@ def load(
         download: fetch a released model that is not on disk yet.
 
     Returns:
-        An :class:`~satclip.encoder.Encoder`: ``embed((lon, lat) degrees) -> (N, dim) float32``.
+        An :class:`~satclip.inference.Encoder`: ``embed((lon, lat) degrees) -> (N, dim) float32``.
 
     Raises:
         ModelNotDownloadedError: a released model not on disk (the message gives the command to run).
@@ -158,7 +159,7 @@ def load(
             not match its pinned sha256.
     """
     from satclip.checkpoints import load_model_file, load_satclip_checkpoint
-    from satclip.encoder import Encoder
+    from satclip.inference import Encoder
 
     key = os.fspath(name_or_path)
     if key in BUNDLED or key in RELEASED:

@@ -69,8 +69,10 @@ class ReleasedModel:
 
     @property
     def summary(self) -> str:
-        return (f"SH L={self.L} + SIREN {self.num_hidden_layers}x{self.hidden_dim} -> {self.embed_dim}, released "
-                f"SatCLIP trained on S2-100K with a {self.image_encoder} image encoder ({self.repo_id})")
+        return (
+            f"SH L={self.L} + SIREN {self.num_hidden_layers}x{self.hidden_dim} -> {self.embed_dim}, released "
+            f"SatCLIP trained on S2-100K with a {self.image_encoder} image encoder ({self.repo_id})"
+        )
 
 
 _IMAGE_ENCODERS = {

@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from satclip.cache import atomic_path
-from satclip.encoder import Encoder
 from satclip.errors import TableError
 from satclip.geo import CoordinateError, find_lonlat_columns, validate_lonlat
+from satclip.inference import Encoder
 
 INPUT_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 OUTPUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".npy": "npy"}
@@ -180,8 +180,10 @@ def _check_size(name: str, sizes: dict[str, int], max_bytes: int) -> None:
     total = sum(sizes.values())
     if total > max_bytes:
         col = max(sizes, key=lambda c: sizes[c])
-        raise TableError(f"{name} would take {total / 2**20:,.0f} MiB decompressed (column {col!r}: "
-                         f"{sizes[col] / 2**20:,.0f} MiB); the limit is {max_bytes / 2**20:,.0f} MiB")
+        raise TableError(
+            f"{name} would take {total / 2**20:,.0f} MiB decompressed (column {col!r}: "
+            f"{sizes[col] / 2**20:,.0f} MiB); the limit is {max_bytes / 2**20:,.0f} MiB"
+        )
 
 
 def _metadata_sizes(pf: pq.ParquetFile, columns: list[str]) -> tuple[dict[str, int], list[str]]:
@@ -350,8 +352,11 @@ class _NpyWriter(_Writer):
     def __init__(self, path: Path, emb_names: list[str], total: int | None) -> None:
         super().__init__(path, emb_names, total)
         self.file = open(path, "wb")  # closed in close() or abort()
-        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
-                  "shape": (total or 0, len(emb_names))}
+        header = {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+            "fortran_order": False,
+            "shape": (total or 0, len(emb_names)),
+        }
         np.lib.format.write_array_header_2_0(self.file, header)
         self.done = 0
 

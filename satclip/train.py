@@ -28,8 +28,8 @@ from satclip.checkpoints import verify_checkpoint_archive
 from satclip.configs.schema import TrainConfig, TrainingConfig
 from satclip.data.loaders import FeatureBatches, ImageItems, ShardedBatchSampler, jitter_lonlat, normalise_features
 from satclip.image.factory import FROZEN, build_image_encoder
-from satclip.location_encoder import LocationEncoderConfig
 from satclip.model import SatCLIP, clip_loss, parameter_groups, retrieval_metrics, soft_targets_from_features
+from satclip.nn.location_encoder import LocationEncoderConfig
 from satclip.train_logs import ResumableCSVLogger, RunClock, resume_state
 
 
@@ -174,8 +174,8 @@ class SatCLIPData(pl.LightningDataModule):
 
     def __init__(self, config: dict[str, Any], progress: bool = True) -> None:
         super().__init__()
-        from satclip.data.datasets import build_dataset
         from satclip.data.features import cached_features
+        from satclip.data.image_datasets import build_dataset
 
         self.cfg, self.tcfg = config, TrainConfig.from_dict(config.get("train"))
         self.dataset = build_dataset({"progress": progress, **config.get("data", {})})

@@ -26,8 +26,11 @@ def resume_state(ckpt: Path, log_root: Path) -> dict[str, Any]:
     if version is None:  # a checkpoint of an older satclip: the newest log folder is the run's
         found = [int(m.group(1)) for p in log_root.glob("version_*") if (m := re.fullmatch(r"version_(\d+)", p.name))]
         version = max(found) if found else None
-    return {"epoch": int(state.get("epoch", -1)), "log_version": version,
-            "wall_time_s": float(extra.get("wall_time_s", 0.0))}
+    return {
+        "epoch": int(state.get("epoch", -1)),
+        "log_version": version,
+        "wall_time_s": float(extra.get("wall_time_s", 0.0)),
+    }
 
 
 class ResumableCSVLogger(pl.loggers.CSVLogger):
@@ -35,8 +38,9 @@ class ResumableCSVLogger(pl.loggers.CSVLogger):
     (Lightning's deletes it) keeping only rows of epochs up to that one: the killed epoch's rows go, since
     the resumed run logs that epoch again."""
 
-    def __init__(self, save_dir: str, name: str, version: int | None = None,
-                 keep_through_epoch: int | None = None) -> None:
+    def __init__(
+        self, save_dir: str, name: str, version: int | None = None, keep_through_epoch: int | None = None
+    ) -> None:
         super().__init__(save_dir, name=name, version=version)
         self.keep_through_epoch = keep_through_epoch
 
@@ -93,5 +97,7 @@ class RunClock(pl.Callback):
         for logger in trainer.loggers:
             logger.save()
         version = trainer.loggers[0].version if trainer.loggers else None
-        checkpoint["satclip"] = {"wall_time_s": self.elapsed(time.perf_counter()),
-                                 "log_version": version if isinstance(version, int) else None}
+        checkpoint["satclip"] = {
+            "wall_time_s": self.elapsed(time.perf_counter()),
+            "log_version": version if isinstance(version, int) else None,
+        }

@@ -19,8 +19,9 @@ from satclip.model import retrieval_metrics
 from satclip.train import FitResult, SatCLIPData
 
 
-def final_evaluation(result: FitResult, probe_seeds: tuple[int, ...] = (0, 1, 2),
-                     transfer_points: int = 10_000) -> dict[str, Any]:
+def final_evaluation(
+    result: FitResult, probe_seeds: tuple[int, ...] = (0, 1, 2), transfer_points: int = 10_000
+) -> dict[str, Any]:
     """Validation metrics of the trained model, mixed and land-only, plus transfer with linear and MLP probes:
     on the proxy classes of the held-out patches, and on MODIS land cover at ``transfer_points`` points.
 
@@ -70,12 +71,13 @@ def land_cover_transfer_of_run(result: FitResult, seeds: tuple[int, ...], n: int
         return {"skipped": "needs imagery that can be cut at any point (data.source bluemarble or equirect)"}
     if not seeds:
         return {"skipped": "no MLP probe seeds (--probe-seeds 0)"}
-    from satclip.encoder import Encoder
+    from satclip.inference import Encoder
 
     embed = Encoder(result.module.model.location, {"name": cfg.name}).embed  # batched, on CPU
     try:
-        return land_cover_transfer(embed, result.data.dataset, cfg.image_encoder.to_dict(),
-                                   image_path=spec.get("image"), n=n, seeds=seeds)
+        return land_cover_transfer(
+            embed, result.data.dataset, cfg.image_encoder.to_dict(), image_path=spec.get("image"), n=n, seeds=seeds
+        )
     except AssetMissingError as err:
         return {"skipped": f"{err}; `satclip fetch` downloads the land-cover data"}
 
@@ -83,8 +85,8 @@ def land_cover_transfer_of_run(result: FitResult, seeds: tuple[int, ...], n: int
 def baseline_transfer(data: SatCLIPData, L: int) -> dict[str, float]:
     """The land transfer ratio (ridge) of raw coordinates (unit xyz) and raw SH features, for context."""
     from satclip.data.proxy import transfer_scores
-    from satclip.encoding.spherical_harmonics import spherical_harmonics
     from satclip.geo import lonlat_to_xyz
+    from satclip.positional.spherical_harmonics import spherical_harmonics
 
     idx = data.val_idx[data.labels["kind"][data.val_idx] == 0]
     ll = data.lonlat[idx].double().numpy()
@@ -159,8 +161,9 @@ def export_model(result: FitResult, path: str | Path, card: dict[str, Any]) -> P
     return Path(path)
 
 
-def save_trained_model(result: FitResult, path: str | Path, *, command: str,
-                       probe_seeds: tuple[int, ...] = (0, 1, 2)) -> tuple[Path, dict[str, Any]]:
+def save_trained_model(
+    result: FitResult, path: str | Path, *, command: str, probe_seeds: tuple[int, ...] = (0, 1, 2)
+) -> tuple[Path, dict[str, Any]]:
     """Evaluate a finished run, write its model card and the float16 model file (and the run's
     ``evaluation.json``). Returns (model path, evaluation). ``command`` is recorded as how to reproduce it."""
     import json

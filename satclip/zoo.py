@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from satclip.encoder import EncoderLike
+from satclip.inference import EncoderLike
 
 IMAGERY_PREFIX = "imagery:"
 CONCAT_SUFFIX = "+lonlat"
@@ -30,7 +30,7 @@ def resolve_encoder(spec: str) -> EncoderLike:
     Raises:
         CheckpointError: ``spec`` is none of the names and no model file exists at that path.
     """
-    from satclip.encoding import baselines
+    from satclip import baselines
 
     if spec.endswith(CONCAT_SUFFIX):
         return baselines.ConcatEncoder(resolve_encoder(spec[: -len(CONCAT_SUFFIX)]))
@@ -58,8 +58,8 @@ def imagery_encoder(name_or_path: str) -> EncoderLike:
         ValueError: the model's card names no training data and image encoder, or its imagery cannot be
             cut at arbitrary points.
     """
+    from satclip.baselines import FeatureEncoder
     from satclip.downstream.transfer import image_feature_fn, training_imagery
-    from satclip.encoding.baselines import FeatureEncoder
     from satclip.image.factory import build_image_encoder
 
     encoder, dataset, image_spec, image_path = training_imagery(name_or_path)

@@ -25,8 +25,10 @@ def require_asset(name: str) -> None:
     if is_available(name):
         return
     asset = get_asset(name)
-    msg = (f"data asset {name!r} ({asset.requirement}) is not fetched; run `satclip fetch {name}` "
-           "(or `satclip fetch` for all) first")
+    msg = (
+        f"data asset {name!r} ({asset.requirement}) is not fetched; run `satclip fetch {name}` "
+        "(or `satclip fetch` for all) first"
+    )
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(msg + " (CI requires every asset)")
     pytest.skip(msg)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from satclip.checkpoints import save_model
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
 

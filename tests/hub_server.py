@@ -90,13 +90,18 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return self._send(404, {"X-Error-Code": "RevisionNotFound"}, b"Invalid rev id", body)
             if entry is None:
                 return self._send(404, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": commit}, b"no entry", body)
-            self._send(302, {
-                "Location": f"http://127.0.0.1:{hub.cdn_port}/cdn/{entry.sha256}",
-                "X-Repo-Commit": commit,
-                "X-Linked-Etag": f'"{entry.sha256}"',
-                "X-Linked-Size": str(len(entry.data)),
-                "ETag": f'"{hashlib.sha1(entry.data).hexdigest()}"',
-            }, b"", body)
+            self._send(
+                302,
+                {
+                    "Location": f"http://127.0.0.1:{hub.cdn_port}/cdn/{entry.sha256}",
+                    "X-Repo-Commit": commit,
+                    "X-Linked-Etag": f'"{entry.sha256}"',
+                    "X-Linked-Size": str(len(entry.data)),
+                    "ETag": f'"{hashlib.sha1(entry.data).hexdigest()}"',
+                },
+                b"",
+                body,
+            )
 
         def _cdn(self, sha: str, body: bool) -> None:
             entry = next((f for f in hub.files.values() if f.sha256 == sha), None)
@@ -110,8 +115,11 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             if header.startswith("bytes=") and header[6:].split("-")[0].isdigit():
                 start = int(header[6:].split("-")[0])
             chunk = bytes(data[start:])
-            headers = {"Content-Length": str(len(chunk)), "Content-Type": "application/octet-stream",
-                       "ETag": f'"{sha}"'}
+            headers = {
+                "Content-Length": str(len(chunk)),
+                "Content-Type": "application/octet-stream",
+                "ETag": f'"{sha}"',
+            }
             if start:
                 headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
             self._send(206 if start else 200, headers, chunk, body)

@@ -16,13 +16,13 @@ import satclip
 PUBLIC_MODULES = (
     "satclip",
     "satclip.registry",
-    "satclip.encoder",
+    "satclip.inference",
     "satclip.featurizer",
     "satclip.errors",
     "satclip.extras",
     "satclip.zoo",
     "satclip.checkpoints",
-    "satclip.encoding.spherical_harmonics",
+    "satclip.positional.spherical_harmonics",
     "satclip.geo",
     "satclip.tables",
 )
@@ -54,7 +54,7 @@ def test_api_reference_builds_without_warnings(tmp_path: Path) -> None:
 
 def _public_api() -> list[object]:
     from satclip.checkpoints import save_model
-    from satclip.encoder import Encoder
+    from satclip.inference import Encoder
 
     return [
         satclip.load,

@@ -76,8 +76,9 @@ def test_checked_arrays_round_trip_and_each_fault_is_named(tmp_path: Path) -> No
 
 GRID_FAULTS = {
     "nan": lambda p, g: _resave(p, embeddings=np.full_like(g.embeddings, np.nan)),
-    "random": lambda p, g: _resave(p, embeddings=np.random.default_rng(0).normal(size=g.embeddings.shape)
-                                   .astype(np.float16)),
+    "random": lambda p, g: _resave(
+        p, embeddings=np.random.default_rng(0).normal(size=g.embeddings.shape).astype(np.float16)
+    ),
     "wrong rows": lambda p, g: _resave(p, embeddings=g.embeddings[:-5]),
     "corrupt": lambda p, g: _rewrite(p, embeddings=g.embeddings[::-1].copy()),
     "truncated": lambda p, g: p.write_bytes(p.read_bytes()[:1000]),
@@ -115,9 +116,11 @@ def test_bad_places_entry_is_rebuilt_with_a_warning(cache: Path) -> None:
     enc = make_encoder(10)
     good = places_mod.place_index(enc, 5_000_000)
     path = next((cache / "explore" / "places").glob("*.npz"))
-    for damage in (lambda: _resave(path, embeddings=np.full_like(good.embeddings, np.nan)),
-                   lambda: _resave(path, embeddings=np.zeros_like(good.embeddings)),
-                   lambda: path.write_bytes(b"")):
+    for damage in (
+        lambda: _resave(path, embeddings=np.full_like(good.embeddings, np.nan)),
+        lambda: _resave(path, embeddings=np.zeros_like(good.embeddings)),
+        lambda: path.write_bytes(b""),
+    ):
         damage()  # each on the valid entry the previous round rebuilt
         places_mod._PLACE_INDEX_MEMORY.clear()
         with pytest.warns(CacheEntryWarning, match=path.name):
@@ -132,9 +135,11 @@ def test_bad_feature_entry_is_recomputed_with_a_warning(cache: Path) -> None:
     ds, spec = _dataset(), {"name": "rcf", "n_filters": 8}
     good, info = cached_features(ds, spec, progress=False, fit_images=40)
     path = Path(info["path"])
-    for damage in (lambda: _resave(path, features=np.full_like(good, np.nan)),
-                   lambda: _resave(path, features=good[:-1]),
-                   lambda: path.write_bytes(path.read_bytes()[:200])):
+    for damage in (
+        lambda: _resave(path, features=np.full_like(good, np.nan)),
+        lambda: _resave(path, features=good[:-1]),
+        lambda: path.write_bytes(path.read_bytes()[:200]),
+    ):
         damage()
         with pytest.warns(CacheEntryWarning, match=path.name):
             again, info = cached_features(ds, spec, progress=False, fit_images=40)

@@ -22,7 +22,7 @@ from satclip.checkpoints import (
     read_card,
     save_model,
 )
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 from tests.conftest import REFERENCE
 
 CKPT = REFERENCE / "satclip_layout_L10.ckpt"
@@ -83,8 +83,11 @@ def test_closed_form_checkpoint_is_folded_into_first_layer(tmp_path: Path, refer
     ck["hyper_parameters"] = dict(ck["hyper_parameters"], harmonics_calculation="closed-form")
     torch.save(ck, tmp_path / "cf.ckpt")
     module, _ = load_satclip_checkpoint(tmp_path / "cf.ckpt")
-    sd = {k[len("model.location."):]: v for k, v in _reference_ckpt()["state_dict"].items()
-          if k.startswith("model.location.")}
+    sd = {
+        k[len("model.location.") :]: v
+        for k, v in _reference_ckpt()["state_dict"].items()
+        if k.startswith("model.location.")
+    }
     feats = torch.from_numpy(np.load(REFERENCE / "sh_closedform_L10.npy"))
     with torch.no_grad():
         h = torch.sin(30 * (feats @ sd["nnet.layers.0.weight"].T + sd["nnet.layers.0.bias"]))
@@ -124,8 +127,10 @@ def test_checkpoint_needing_unpickling_is_refused_unless_trusted(tmp_path: Path)
         (lambda ck: ck["hyper_parameters"].update(legendre_polys=12), r"has shape \(512, 100\), expected \(512, 144\)"),
         (lambda ck: ck["hyper_parameters"].update(pe_type="mlp"), "only spherical-harmonics \\+ SIREN"),
         (lambda ck: ck.update(state_dict={"model.visual.x": torch.zeros(1)}), "no location-encoder keys"),
-        (lambda ck: [ck["state_dict"].pop(p + "nnet.layers.1.bias") for p in ("model.location.", "model.")],
-         r"missing keys \['nnet.layers.1.bias'\]"),
+        (
+            lambda ck: [ck["state_dict"].pop(p + "nnet.layers.1.bias") for p in ("model.location.", "model.")],
+            r"missing keys \['nnet.layers.1.bias'\]",
+        ),
     ],
 )
 def test_malformed_released_checkpoints_get_clear_errors(tmp_path: Path, mutate, message: str) -> None:

@@ -16,7 +16,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 from tests.conftest import REFERENCE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,8 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _satclip(*args: str, cwd: Path, preexec_fn=None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT))}
-    return subprocess.run([sys.executable, "-m", "satclip", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300, preexec_fn=preexec_fn)
+    return subprocess.run(
+        [sys.executable, "-m", "satclip", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+        preexec_fn=preexec_fn,
+    )
 
 
 def _assert_one_error(result: subprocess.CompletedProcess, expected: str) -> str:
@@ -56,8 +63,9 @@ def _config(**change) -> str:
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_device_cuda_without_cuda(tmp_path: Path, points: Path, small_model_file: Path) -> None:
-    result = _satclip("embed", str(points), "-o", "o.parquet", "-m", str(small_model_file), "--device", "cuda",
-                      cwd=tmp_path)
+    result = _satclip(
+        "embed", str(points), "-o", "o.parquet", "-m", str(small_model_file), "--device", "cuda", cwd=tmp_path
+    )
     _assert_one_error(result, "CUDA is not available")
 
 
@@ -71,8 +79,9 @@ def test_device_cuda_without_cuda(tmp_path: Path, points: Path, small_model_file
         ("nan.safetensors", "w0 must be a finite number, got nan"),
     ],
 )
-def test_bad_model_files_and_devices(tmp_path: Path, points: Path, small_model_file: Path, model: str,
-                                     expected: str) -> None:
+def test_bad_model_files_and_devices(
+    tmp_path: Path, points: Path, small_model_file: Path, model: str, expected: str
+) -> None:
     (tmp_path / "text.ckpt").write_text("just some text, not a model\n")
     _card_file(tmp_path / "nested.safetensors", "[" * 50_000 + "]" * 50_000)
     _card_file(tmp_path / "half.safetensors", _config(L=10.5))
@@ -83,13 +92,14 @@ def test_bad_model_files_and_devices(tmp_path: Path, points: Path, small_model_f
 
 
 def test_unknown_device(tmp_path: Path, points: Path, small_model_file: Path) -> None:
-    result = _satclip("embed", str(points), "-o", "o.parquet", "-m", str(small_model_file), "--device", "bogus",
-                      cwd=tmp_path)
+    result = _satclip(
+        "embed", str(points), "-o", "o.parquet", "-m", str(small_model_file), "--device", "bogus", cwd=tmp_path
+    )
     _assert_one_error(result, "unknown device 'bogus'")
 
 
 def test_convert_of_a_bad_safetensors_file(tmp_path: Path) -> None:
-    (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1}xxxxxxxxx")
+    (tmp_path / "bad.safetensors").write_bytes(b'\x10\x00\x00\x00\x00\x00\x00\x00{"a":1}xxxxxxxxx')
     result = _satclip("convert", "bad.safetensors", "out.safetensors", cwd=tmp_path)
     _assert_one_error(result, "bad.safetensors")
     assert not (tmp_path / "out.safetensors").exists()
@@ -102,8 +112,9 @@ def _limit_file_size() -> None:  # runs in the child: writes beyond 1 MB fail wi
 
 def _many_points(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
-    lines = ["lon,lat"] + [f"{x:.4f},{y:.4f}" for x, y in zip(rng.uniform(-180, 180, 20_000),
-                                                             rng.uniform(-90, 90, 20_000), strict=True)]
+    lines = ["lon,lat"] + [
+        f"{x:.4f},{y:.4f}" for x, y in zip(rng.uniform(-180, 180, 20_000), rng.uniform(-90, 90, 20_000), strict=True)
+    ]
     (tmp_path / "many.csv").write_text("\n".join(lines) + "\n")
     return tmp_path / "many.csv"
 
@@ -113,8 +124,16 @@ def test_write_that_fails_for_lack_of_space(tmp_path: Path, small_model_file: Pa
     src = _many_points(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    result = _satclip("embed", str(src), "-o", str(out / f"e.{fmt}"), "-m", str(small_model_file), cwd=tmp_path,
-                      preexec_fn=_limit_file_size)
+    result = _satclip(
+        "embed",
+        str(src),
+        "-o",
+        str(out / f"e.{fmt}"),
+        "-m",
+        str(small_model_file),
+        cwd=tmp_path,
+        preexec_fn=_limit_file_size,
+    )
     _assert_one_error(result, "File too large")
     assert list(out.iterdir()) == []  # nothing half-written left behind
 
@@ -127,8 +146,7 @@ def test_disk_full_on_a_tiny_tmpfs(tmp_path: Path, small_model_file: Path) -> No
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode:
         pytest.skip("cannot mount a tmpfs here")
     try:
-        result = _satclip("embed", str(src), "-o", str(disk / "e.parquet"), "-m", str(small_model_file),
-                          cwd=tmp_path)
+        result = _satclip("embed", str(src), "-o", str(disk / "e.parquet"), "-m", str(small_model_file), cwd=tmp_path)
         _assert_one_error(result, "No space left on device")
         assert list(disk.iterdir()) == []
     finally:
@@ -140,6 +158,7 @@ def test_resume_from_a_truncated_last_ckpt(tmp_path: Path) -> None:
     ckpt.parent.mkdir(parents=True)
     data = (REFERENCE / "satclip_layout_L10.ckpt").read_bytes()
     ckpt.write_bytes(data[: len(data) // 2])
-    result = _satclip("train", "--config", "bluemarble-l10", "--output.dir", str(tmp_path / "run"), "--resume",
-                      cwd=tmp_path)
+    result = _satclip(
+        "train", "--config", "bluemarble-l10", "--output.dir", str(tmp_path / "run"), "--resume", cwd=tmp_path
+    )
     _assert_one_error(result, f"{ckpt}: checkpoint is truncated or corrupt")

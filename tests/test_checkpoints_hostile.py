@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 
 import satclip
 from satclip.checkpoints import CheckpointError, load_model_file
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 from tests.conftest import REFERENCE
 
 CKPT = REFERENCE / "satclip_layout_L10.ckpt"
@@ -66,8 +66,9 @@ print(outcome)
 def _load_in_subprocess(path: Path) -> tuple[float, float, str]:
     """(seconds, peak-RSS growth in MB, outcome) of loading ``path`` in a fresh interpreter."""
     env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(ROOT))}
-    out = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, env=env,
-                         timeout=120, check=True).stdout.splitlines()
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, env=env, timeout=120, check=True
+    ).stdout.splitlines()
     seconds, growth = map(float, out[0].split())
     return seconds, growth, out[1]
 
@@ -145,7 +146,8 @@ def test_integer_and_huge_weights_are_refused_naming_the_key(tmp_path: Path) -> 
         load_model_file(_own_file(tmp_path / "huge.safetensors", {"config": config}, huge))
     ck = _reference_ckpt()
     ck["state_dict"]["model.location.nnet.layers.0.bias"] = ck["state_dict"]["model.location.nnet.layers.0.bias"].to(
-        torch.int32)
+        torch.int32
+    )
     torch.save(ck, tmp_path / "int.ckpt")
     with pytest.raises(CheckpointError, match=r"'nnet.layers.0.bias' has dtype int32"):
         satclip.load(tmp_path / "int.ckpt")
@@ -171,8 +173,10 @@ class _Payload:
 def test_code_payload_never_runs_even_when_trusted(tmp_path: Path, func: str, trust: bool) -> None:
     """Issue 13.2: with --trust-checkpoint the allow-list came from the file, so an eval payload ran."""
     marker = tmp_path / "pwned"
-    code = {"eval": (builtins.eval, f"open({str(marker)!r}, 'w').write('x')"),
-            "system": (os.system, f"touch {marker}")}[func]
+    code = {
+        "eval": (builtins.eval, f"open({str(marker)!r}, 'w').write('x')"),
+        "system": (os.system, f"touch {marker}"),
+    }[func]
     ck = _reference_ckpt()
     ck["callbacks"] = {"x": _Payload(*code)}
     torch.save(ck, tmp_path / "evil.ckpt")

@@ -23,12 +23,14 @@ runner = CliRunner()
 
 def _points(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "site": [f"s{i}" for i in range(n)],
-        "Longitude": rng.uniform(-180, 180, n),
-        "lat": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
-        "count": rng.integers(0, 100, n),
-    })
+    return pd.DataFrame(
+        {
+            "site": [f"s{i}" for i in range(n)],
+            "Longitude": rng.uniform(-180, 180, n),
+            "lat": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+            "count": rng.integers(0, 100, n),
+        }
+    )
 
 
 @pytest.mark.parametrize("out_name", ["out.parquet", "out.csv", "out.npy"])
@@ -36,8 +38,21 @@ def test_embed_csv_in_chunks_to_each_format(tmp_path: Path, small_model_file: Pa
     df = _points(1000)
     df.to_csv(tmp_path / "in.csv", index=False)
     out = tmp_path / out_name
-    result = runner.invoke(app, ["embed", str(tmp_path / "in.csv"), "-o", str(out), "-m", str(small_model_file),
-                                 "--chunk-rows", "333", "--batch-size", "100"])
+    result = runner.invoke(
+        app,
+        [
+            "embed",
+            str(tmp_path / "in.csv"),
+            "-o",
+            str(out),
+            "-m",
+            str(small_model_file),
+            "--chunk-rows",
+            "333",
+            "--batch-size",
+            "100",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "wrote 1000 embeddings of dimension 16" in result.output
     expected = satclip.load(small_model_file).embed(df[["Longitude", "lat"]].to_numpy())
@@ -58,8 +73,21 @@ def test_embed_parquet_input_and_tsv(tmp_path: Path, small_model_file: Path) -> 
     df.to_csv(tmp_path / "in.tsv", sep="\t", index=False)
     for src in ("in.parquet", "in.tsv"):
         out = tmp_path / f"{src}.out.parquet"
-        result = runner.invoke(app, ["embed", str(tmp_path / src), "-o", str(out), "-m", str(small_model_file),
-                                     "--chunk-rows", "100", "--prefix", "z"])
+        result = runner.invoke(
+            app,
+            [
+                "embed",
+                str(tmp_path / src),
+                "-o",
+                str(out),
+                "-m",
+                str(small_model_file),
+                "--chunk-rows",
+                "100",
+                "--prefix",
+                "z",
+            ],
+        )
         assert result.exit_code == 0, result.output
         table = pd.read_parquet(out)
         assert table.shape == (500, 4 + 16) and "z15" in table.columns
@@ -70,8 +98,9 @@ def test_embed_bad_rows_fail_cleanly_without_output(tmp_path: Path, small_model_
     df.loc[37, "lat"] = 123.0
     df.to_csv(tmp_path / "bad.csv", index=False)
     out = tmp_path / "out.parquet"
-    result = runner.invoke(app, ["embed", str(tmp_path / "bad.csv"), "-o", str(out), "-m", str(small_model_file),
-                                 "--chunk-rows", "10"])
+    result = runner.invoke(
+        app, ["embed", str(tmp_path / "bad.csv"), "-o", str(out), "-m", str(small_model_file), "--chunk-rows", "10"]
+    )
     assert result.exit_code == 1
     assert "error: latitude outside [-90, 90] at row 37" in result.output
     assert "Traceback" not in result.output
@@ -87,27 +116,44 @@ def test_embed_wrap_missing_columns_and_formats(tmp_path: Path, small_model_file
     assert result.exit_code == 0
     assert pd.read_parquet(tmp_path / "w.parquet")["lon"].tolist() == [-170.0, 0.0]
     pd.DataFrame({"x": [1.0], "y": [2.0]}).to_csv(tmp_path / "nocols.csv", index=False)
-    result = runner.invoke(app, ["embed", str(tmp_path / "nocols.csv"), "-o", str(tmp_path / "o.csv"),
-                                 "-m", str(small_model_file)])
+    result = runner.invoke(
+        app, ["embed", str(tmp_path / "nocols.csv"), "-o", str(tmp_path / "o.csv"), "-m", str(small_model_file)]
+    )
     assert result.exit_code == 1 and "no longitude column" in result.output
-    result = runner.invoke(app, ["embed", str(tmp_path / "nocols.csv"), "-o", str(tmp_path / "o.csv"),
-                                 "-m", str(small_model_file), "--lon-col", "x", "--lat-col", "y"])
+    result = runner.invoke(
+        app,
+        [
+            "embed",
+            str(tmp_path / "nocols.csv"),
+            "-o",
+            str(tmp_path / "o.csv"),
+            "-m",
+            str(small_model_file),
+            "--lon-col",
+            "x",
+            "--lat-col",
+            "y",
+        ],
+    )
     assert result.exit_code == 0
-    result = runner.invoke(app, ["embed", str(tmp_path / "w.csv"), "-o", str(tmp_path / "o.xlsx"),
-                                 "-m", str(small_model_file)])
+    result = runner.invoke(
+        app, ["embed", str(tmp_path / "w.csv"), "-o", str(tmp_path / "o.xlsx"), "-m", str(small_model_file)]
+    )
     assert result.exit_code == 1 and "unsupported output format '.xlsx'" in result.output
     result = runner.invoke(app, ["embed", str(tmp_path / "none.csv"), "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 1 and "input file not found" in result.output
     (tmp_path / "garbage.parquet").write_bytes(b"not parquet at all")
-    result = runner.invoke(app, ["embed", str(tmp_path / "garbage.parquet"), "-o", str(tmp_path / "o.csv"),
-                                 "-m", str(small_model_file)])
+    result = runner.invoke(
+        app, ["embed", str(tmp_path / "garbage.parquet"), "-o", str(tmp_path / "o.csv"), "-m", str(small_model_file)]
+    )
     assert result.exit_code == 1 and "cannot read as parquet" in result.output
 
 
 def test_embed_empty_input_writes_empty_output(tmp_path: Path, small_model_file: Path) -> None:
     (tmp_path / "empty.csv").write_text("lon,lat,name\n")
-    result = runner.invoke(app, ["embed", str(tmp_path / "empty.csv"), "-o", str(tmp_path / "e.parquet"),
-                                 "-m", str(small_model_file)])
+    result = runner.invoke(
+        app, ["embed", str(tmp_path / "empty.csv"), "-o", str(tmp_path / "e.parquet"), "-m", str(small_model_file)]
+    )
     assert result.exit_code == 0, result.output
     table = pq.read_table(tmp_path / "e.parquet")
     assert table.num_rows == 0 and table.column_names[:3] == ["lon", "lat", "name"]
@@ -122,7 +168,7 @@ def test_streaming_memory_does_not_grow_with_rows(tmp_path: Path, fmt: str) -> N
     """
     torch = pytest.importorskip("torch")
     from satclip.checkpoints import save_model
-    from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+    from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
     model = tmp_path / "wide.safetensors"
     torch.manual_seed(0)
@@ -138,9 +184,24 @@ def test_streaming_memory_does_not_grow_with_rows(tmp_path: Path, fmt: str) -> N
             "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
         )
         proc = subprocess.run(
-            [sys.executable, "-c", script, "satclip", "embed", str(tmp_path / f"{n}.csv"), "-o",
-             str(tmp_path / f"{n}.{fmt}"), "-m", str(model), "--chunk-rows", "10000"],
-            capture_output=True, text=True, check=True, env={**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "system"},
+            [
+                sys.executable,
+                "-c",
+                script,
+                "satclip",
+                "embed",
+                str(tmp_path / f"{n}.csv"),
+                "-o",
+                str(tmp_path / f"{n}.{fmt}"),
+                "-m",
+                str(model),
+                "--chunk-rows",
+                "10000",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "system"},
         )
         peak[n] = int(proc.stdout.split("MAXRSS")[-1]) / 1024
         out = tmp_path / f"{n}.{fmt}"

@@ -8,7 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from satclip import errors
-from satclip.cli_common import needs_extra, user_errors
+from satclip.cli.common import needs_extra, user_errors
 from satclip.extras import require_extra
 
 OLD_BASES = {
@@ -33,7 +33,8 @@ def test_every_error_is_a_satclip_error_and_keeps_its_builtin_base(name: str) ->
 
 def test_modules_reexport_the_same_classes() -> None:
     from satclip import checkpoints, configs, geo, tables
-    from satclip.data import assets, bluemarble, datasets
+    from satclip.data import assets, bluemarble
+    from satclip.data import image_datasets as datasets
 
     assert geo.CoordinateError is errors.CoordinateError and tables.TableError is errors.TableError
     assert configs.ConfigError is errors.ConfigError and checkpoints.CheckpointError is errors.CheckpointError

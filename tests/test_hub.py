@@ -65,8 +65,9 @@ def hf_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def hub(hf_env: Path, l40_ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
     files = {
         (RELEASED[L10].repo_id, RELEASED[L10].filename): HubFile(CKPT.read_bytes()),
-        (RELEASED[VIT].repo_id, RELEASED[VIT].filename): HubFile(l40_ckpt.read_bytes(),
-                                                                 commits=(MAIN_COMMIT, RELEASED[VIT].revision)),
+        (RELEASED[VIT].repo_id, RELEASED[VIT].filename): HubFile(
+            l40_ckpt.read_bytes(), commits=(MAIN_COMMIT, RELEASED[VIT].revision)
+        ),
     }
     with serve(files) as fake:
         monkeypatch.setenv("HF_ENDPOINT", fake.endpoint)
@@ -88,7 +89,9 @@ def test_load_with_download_gives_the_fixture_outputs(hub: FakeHub, hf_env: Path
     assert enc.module.dtype == torch.float64 and enc.name == L10
     sha = hashlib.sha256(CKPT.read_bytes()).hexdigest()  # HEAD on the Hub, GET from its storage host:
     assert [r for r in hub.requests if "/api/" not in r[1]] == [
-        ("HEAD", f"/{RELEASED[L10].repo_id}/resolve/main/{RELEASED[L10].filename}"), ("GET", f"/cdn/{sha}")]
+        ("HEAD", f"/{RELEASED[L10].repo_id}/resolve/main/{RELEASED[L10].filename}"),
+        ("GET", f"/cdn/{sha}"),
+    ]
     assert L10 in list_models()
 
 
@@ -143,8 +146,9 @@ def test_offline_converts_an_original_already_in_the_hf_cache(hub: FakeHub, monk
 def test_a_file_already_in_the_hf_cache_is_left_there(hub: FakeHub, hf_env: Path) -> None:
     from huggingface_hub import hf_hub_download
 
-    mine = hf_hub_download(RELEASED[L10].repo_id, RELEASED[L10].filename, endpoint=hub.endpoint,
-                           cache_dir=str(hf_env / "hf" / "hub"))
+    mine = hf_hub_download(
+        RELEASED[L10].repo_id, RELEASED[L10].filename, endpoint=hub.endpoint, cache_dir=str(hf_env / "hf" / "hub")
+    )
     result = download(L10)
     assert Path(mine).is_file() and result.original == Path(mine)
 
@@ -177,8 +181,11 @@ def test_offline_gives_one_line_with_the_command(hub: FakeHub, monkeypatch: pyte
 
 
 def test_missing_repository_gives_one_line(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(DownloadError, match=r"cannot download satclip-resnet50-l10: microsoft/SatCLIP-ResNet50-L10@main"
-                       r".*RepositoryNotFoundError.*satclip download satclip-resnet50-l10") as info:
+    with pytest.raises(
+        DownloadError,
+        match=r"cannot download satclip-resnet50-l10: microsoft/SatCLIP-ResNet50-L10@main"
+        r".*RepositoryNotFoundError.*satclip download satclip-resnet50-l10",
+    ) as info:
         download("satclip-resnet50-l10")
     assert "\n" not in str(info.value)
 
@@ -214,8 +221,13 @@ def test_cli_refused_connection_and_offline_are_one_error_line(hf_env: Path) -> 
     """A real process (as users run it): the error is one ``error:`` line naming the command, no traceback."""
     env = {**os.environ, "HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}", "PYTHONPATH": str(Path.cwd())}
     for extra in ({}, {"HF_HUB_OFFLINE": "1"}):
-        proc = subprocess.run([sys.executable, "-m", "satclip", "download", L10], capture_output=True, text=True,
-                              env={**env, **extra}, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "satclip", "download", L10],
+            capture_output=True,
+            text=True,
+            env={**env, **extra},
+            timeout=300,
+        )
         errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
         assert proc.returncode == 1 and len(errors) == 1, proc.stderr
         assert "Traceback" not in proc.stderr and errors[0].endswith(f"run: satclip download {L10}")
@@ -228,8 +240,24 @@ def test_evaluate_with_a_downloaded_model(hub: FakeHub, hf_env: Path) -> None:
     lonlat = np.column_stack([rng.uniform(-180, 180, 400), rng.uniform(-60, 70, 400)])
     table = hf_env / "task.csv"
     pd.DataFrame({"lon": lonlat[:, 0], "lat": lonlat[:, 1], "y": np.sin(np.radians(lonlat[:, 1]))}).to_csv(table)
-    args = ["evaluate", "--tasks", str(table), "--target", "y", "--encoders", f"{L10},lonlat", "--split", "random",
-            "--probe", "ridge", "--n", "400", "--no-maps", "--out", str(hf_env / "eval")]
+    args = [
+        "evaluate",
+        "--tasks",
+        str(table),
+        "--target",
+        "y",
+        "--encoders",
+        f"{L10},lonlat",
+        "--split",
+        "random",
+        "--probe",
+        "ridge",
+        "--n",
+        "400",
+        "--no-maps",
+        "--out",
+        str(hf_env / "eval"),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and f"run `satclip download {L10}`" in result.output
     assert runner.invoke(app, ["download", L10]).exit_code == 0

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from satclip.checkpoints import load_satclip_checkpoint
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 from satclip.nn.siren import SirenNet
 from tests.conftest import REFERENCE
 

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from satclip.image.cnn import SmallCNN
-from satclip.location_encoder import LocationEncoderConfig
 from satclip.model import (
     LOGIT_SCALE_INIT,
     SatCLIP,
@@ -16,6 +15,7 @@ from satclip.model import (
     retrieval_metrics,
     soft_targets_from_features,
 )
+from satclip.nn.location_encoder import LocationEncoderConfig
 
 SMALL = LocationEncoderConfig(L=4, hidden_dim=32, embed_dim=16)
 

@@ -24,11 +24,12 @@ from safetensors.torch import save_file
 
 import satclip
 from satclip.checkpoints import FORMAT_NAME, FORMAT_VERSION, CheckpointError
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 from tests.conftest import REFERENCE
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                           HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak-RSS reset needs Linux /proc"),
     pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning"),
@@ -42,8 +43,9 @@ json_values = st.recursive(
 )
 small_ints = st.integers(min_value=-3, max_value=12)
 hostile_ints = small_ints | st.integers() | st.sampled_from([0, -1, 10**6, 2**31, 2**63, 10**30])
-hostile_numbers = (hostile_ints | st.floats() | st.booleans() | st.text(max_size=5) | st.none()
-                   | st.lists(small_ints, max_size=2))
+hostile_numbers = (
+    hostile_ints | st.floats() | st.booleans() | st.text(max_size=5) | st.none() | st.lists(small_ints, max_size=2)
+)
 
 
 def _peak_rss_mb() -> float:
@@ -83,15 +85,21 @@ def _reference_state(L: int = 3, hidden: int = 8, embed: int = 4) -> dict[str, t
 
 
 def _write_own(path: Path, card: Any, tensors: dict[str, torch.Tensor], card_text: str | None = None) -> Path:
-    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
-            "card": card_text if card_text is not None else json.dumps(card)}
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "card": card_text if card_text is not None else json.dumps(card),
+    }
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(path), metadata=meta)
     return path
 
 
 @SETTINGS
-@given(data=st.binary(max_size=4096), suffix=st.sampled_from([".safetensors", ".ckpt"]),
-       prefix=st.sampled_from([b"", b"PK\x03\x04", struct.pack("<Q", 64), struct.pack("<Q", 2**62)]))
+@given(
+    data=st.binary(max_size=4096),
+    suffix=st.sampled_from([".safetensors", ".ckpt"]),
+    prefix=st.sampled_from([b"", b"PK\x03\x04", struct.pack("<Q", 64), struct.pack("<Q", 2**62)]),
+)
 @example(data=b"root:x:0:0:root:/root:/bin/bash\n", suffix=".ckpt", prefix=b"")  # /etc/passwd: IndexError
 @example(data=b"just text\n", suffix=".ckpt", prefix=b"")
 def test_random_bytes(tmp_path: Path, data: bytes, suffix: str, prefix: bytes) -> None:
@@ -101,19 +109,24 @@ def test_random_bytes(tmp_path: Path, data: bytes, suffix: str, prefix: bytes) -
         assert _load_or_refuse(path) is None
 
 
-tensor_entries = st.fixed_dictionaries({
-    "dtype": st.sampled_from(["F16", "BF16", "F32", "F64", "I32", "I64", "U8", "BOOL", "F8_E4M3", "X"]),
-    "shape": st.lists(st.integers(min_value=0, max_value=2**40) | small_ints, max_size=3),
-    "data_offsets": st.lists(st.integers(min_value=0, max_value=2**40) | small_ints, min_size=2, max_size=2),
-})
+tensor_entries = st.fixed_dictionaries(
+    {
+        "dtype": st.sampled_from(["F16", "BF16", "F32", "F64", "I32", "I64", "U8", "BOOL", "F8_E4M3", "X"]),
+        "shape": st.lists(st.integers(min_value=0, max_value=2**40) | small_ints, max_size=3),
+        "data_offsets": st.lists(st.integers(min_value=0, max_value=2**40) | small_ints, min_size=2, max_size=2),
+    }
+)
 
 
 @SETTINGS
-@given(entries=st.dictionaries(st.sampled_from(list(_reference_state())) | st.text(max_size=8), tensor_entries,
-                               max_size=7),
-       metadata=st.dictionaries(st.sampled_from(["format", "format_version", "card"]), st.text(max_size=30))
-       | st.just({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "card": "{\"config\": {\"L\": 3}}"}),
-       buffer=st.integers(min_value=0, max_value=4096))
+@given(
+    entries=st.dictionaries(
+        st.sampled_from(list(_reference_state())) | st.text(max_size=8), tensor_entries, max_size=7
+    ),
+    metadata=st.dictionaries(st.sampled_from(["format", "format_version", "card"]), st.text(max_size=30))
+    | st.just({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "card": '{"config": {"L": 3}}'}),
+    buffer=st.integers(min_value=0, max_value=4096),
+)
 def test_random_safetensors_headers(tmp_path: Path, entries: dict, metadata: dict, buffer: int) -> None:
     header = json.dumps({**entries, "__metadata__": metadata}).encode()
     path = tmp_path / "header.safetensors"
@@ -123,8 +136,20 @@ def test_random_safetensors_headers(tmp_path: Path, entries: dict, metadata: dic
 
 
 config_changes = st.dictionaries(
-    st.sampled_from(["L", "hidden_dim", "num_hidden_layers", "embed_dim", "w0", "w0_initial", "dropout",
-                     "convention", "dropout_at", "unknown"]),
+    st.sampled_from(
+        [
+            "L",
+            "hidden_dim",
+            "num_hidden_layers",
+            "embed_dim",
+            "w0",
+            "w0_initial",
+            "dropout",
+            "convention",
+            "dropout_at",
+            "unknown",
+        ]
+    ),
     hostile_numbers | st.sampled_from(["satclip", "orthonormal", "pre_sine", "post_sine"]),
     max_size=4,
 )
@@ -142,8 +167,9 @@ def test_random_card_configs_load_exactly_what_they_declare_or_are_refused(
     except (ValueError, TypeError):
         state = _reference_state()
     with _bounded_peak_rss():
-        encoder = _load_or_refuse(_write_own(tmp_path / "card.safetensors",
-                                             {"config": config, "compute_dtype": compute}, state))
+        encoder = _load_or_refuse(
+            _write_own(tmp_path / "card.safetensors", {"config": config, "compute_dtype": compute}, state)
+        )
     if encoder is not None:
         assert encoder.module.config == LocationEncoderConfig.from_dict(config)
         assert compute in ("float32", "float64") and str(encoder.module.dtype) == f"torch.{compute}"
@@ -160,8 +186,11 @@ def test_random_and_deeply_nested_cards(tmp_path: Path, card: Any, depth: int) -
 
 
 @SETTINGS
-@given(scale=st.floats(allow_nan=True, allow_infinity=True), key=st.sampled_from(list(_reference_state())),
-       dtype=st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int32, torch.int8]))
+@given(
+    scale=st.floats(allow_nan=True, allow_infinity=True),
+    key=st.sampled_from(list(_reference_state())),
+    dtype=st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int32, torch.int8]),
+)
 def test_weight_values_are_finite_floats_of_plausible_size_or_refused(
     tmp_path: Path, scale: float, key: str, dtype: torch.dtype
 ) -> None:
@@ -178,11 +207,15 @@ def test_weight_values_are_finite_floats_of_plausible_size_or_refused(
 
 
 hyper_parameters = st.fixed_dictionaries(
-    {"le_type": st.sampled_from(["sphericalharmonics", "sphericalharmonics", "grid"]),
-     "pe_type": st.sampled_from(["siren", "siren", "mlp"]),
-     "harmonics_calculation": st.sampled_from(["analytic", "closed-form", "discretized"]),
-     "legendre_polys": hostile_numbers | st.just(10), "capacity": hostile_numbers | st.just(512),
-     "num_hidden_layers": hostile_numbers | st.just(2), "embed_dim": hostile_numbers | st.just(256)},
+    {
+        "le_type": st.sampled_from(["sphericalharmonics", "sphericalharmonics", "grid"]),
+        "pe_type": st.sampled_from(["siren", "siren", "mlp"]),
+        "harmonics_calculation": st.sampled_from(["analytic", "closed-form", "discretized"]),
+        "legendre_polys": hostile_numbers | st.just(10),
+        "capacity": hostile_numbers | st.just(512),
+        "num_hidden_layers": hostile_numbers | st.just(2),
+        "embed_dim": hostile_numbers | st.just(256),
+    },
 )
 
 
@@ -195,11 +228,24 @@ REFERENCE_CKPT = _reference_ckpt()
 
 @SETTINGS
 @given(hp=hyper_parameters, drop=st.sets(st.sampled_from(list(REFERENCE_CKPT["state_dict"])), max_size=2))
-@example(hp={"le_type": "sphericalharmonics", "pe_type": "siren", "harmonics_calculation": "analytic",
-             "legendre_polys": 10.5, "capacity": 512, "num_hidden_layers": 2, "embed_dim": 256}, drop=set())
+@example(
+    hp={
+        "le_type": "sphericalharmonics",
+        "pe_type": "siren",
+        "harmonics_calculation": "analytic",
+        "legendre_polys": 10.5,
+        "capacity": 512,
+        "num_hidden_layers": 2,
+        "embed_dim": 256,
+    },
+    drop=set(),
+)
 def test_random_lightning_checkpoints(tmp_path: Path, hp: dict, drop: set) -> None:
-    ck = dict(REFERENCE_CKPT, hyper_parameters=hp,
-              state_dict={k: v for k, v in REFERENCE_CKPT["state_dict"].items() if k not in drop})
+    ck = dict(
+        REFERENCE_CKPT,
+        hyper_parameters=hp,
+        state_dict={k: v for k, v in REFERENCE_CKPT["state_dict"].items() if k not in drop},
+    )
     torch.save(ck, tmp_path / "r.ckpt")
     with _bounded_peak_rss():
         encoder = _load_or_refuse(tmp_path / "r.ckpt")

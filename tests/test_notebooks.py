@@ -45,8 +45,9 @@ def run_notebook(name: str, out: Path, monkeypatch: pytest.MonkeyPatch, **env: s
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     nb = nbformat.read(NB_DIR / name, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(NB_DIR)}})
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(NB_DIR)}}
+    )
     t0 = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - t0
@@ -76,8 +77,13 @@ def check_clean_run(nb: NotebookNode, elapsed: float, min_figures: int) -> None:
 
 
 def test_notebooks_are_committed_without_outputs() -> None:
-    assert NOTEBOOKS == ["01_quickstart.ipynb", "02_train_your_own.ipynb", "03_downstream.ipynb", "04_maps.ipynb",
-                         "05_released_checkpoints.ipynb"]
+    assert NOTEBOOKS == [
+        "01_quickstart.ipynb",
+        "02_train_your_own.ipynb",
+        "03_downstream.ipynb",
+        "04_maps.ipynb",
+        "05_released_checkpoints.ipynb",
+    ]
     for name in NOTEBOOKS:
         nb = nbformat.read(NB_DIR / name, as_version=4)
         nbformat.validate(nb)

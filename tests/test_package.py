@@ -15,7 +15,9 @@ def test_public_names_resolve() -> None:
 
 
 def test_import_does_not_load_scikit_learn() -> None:
-    code = ("import sys, satclip; print('sklearn' in sys.modules); satclip.SatCLIPFeaturizer; "
-            "print('sklearn' in sys.modules)")
+    code = (
+        "import sys, satclip; print('sklearn' in sys.modules); satclip.SatCLIPFeaturizer; "
+        "print('sklearn' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]

@@ -18,19 +18,38 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from satclip.checkpoints import save_model
-from satclip.encoder import Encoder
 from satclip.geo import LAT_COLUMNS, LON_COLUMNS, CoordinateError, validate_lonlat
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.inference import Encoder
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 from satclip.tables import TableError, embed_file
 
 torch.manual_seed(0)
 ENCODER = Encoder(LocationEncoder(LocationEncoderConfig(L=3, hidden_dim=8, embed_dim=4)), {"name": "tiny"})
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                          HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 
 NAMES = st.one_of(
-    st.sampled_from(["lon", "LON", "Lon", "longitude", "lng", "lat", "LAT", "latitude", "lon.1", "lat.1", "id",
-                     "name", "x", "", " lon", "emb_0"]),
+    st.sampled_from(
+        [
+            "lon",
+            "LON",
+            "Lon",
+            "longitude",
+            "lng",
+            "lat",
+            "LAT",
+            "latitude",
+            "lon.1",
+            "lat.1",
+            "id",
+            "name",
+            "x",
+            "",
+            " lon",
+            "emb_0",
+        ]
+    ),
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r\n"), max_size=6),
 )
 CELLS = st.one_of(
@@ -102,13 +121,17 @@ def test_embed_file_on_hostile_csv(tmp_path: Path, table: tuple[list[str], list[
     np.testing.assert_allclose(np.load(dst), ENCODER.embed(expected), rtol=0, atol=1e-5)
 
 
-VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**20, 10**20),
-                   st.text(max_size=3), st.none(), st.booleans())
+VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**20), 10**20),
+    st.text(max_size=3),
+    st.none(),
+    st.booleans(),
+)
 
 
 @SETTINGS
-@given(names=st.lists(st.one_of(NAMES, st.integers(0, 3)), min_size=1, max_size=4),
-       data=st.data())
+@given(names=st.lists(st.one_of(NAMES, st.integers(0, 3)), min_size=1, max_size=4), data=st.data())
 def test_validate_lonlat_on_hostile_dataframes(names: list, data: st.DataObject) -> None:
     n_rows = data.draw(st.integers(0, 4))
     columns = [data.draw(st.lists(VALUES, min_size=n_rows, max_size=n_rows)) for _ in names]
@@ -125,12 +148,20 @@ def test_validate_lonlat_on_hostile_dataframes(names: list, data: st.DataObject)
 
 
 @SETTINGS
-@given(arr=st.one_of(
-    st.lists(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=2), st.none()),
-                      min_size=0, max_size=3), max_size=4),
-    st.lists(st.floats(), max_size=3),
-    st.text(max_size=4),
-))
+@given(
+    arr=st.one_of(
+        st.lists(
+            st.lists(
+                st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=2), st.none()),
+                min_size=0,
+                max_size=3,
+            ),
+            max_size=4,
+        ),
+        st.lists(st.floats(), max_size=3),
+        st.text(max_size=4),
+    )
+)
 def test_validate_lonlat_on_hostile_arrays(arr: object) -> None:
     try:
         out = validate_lonlat(arr)
@@ -157,7 +188,7 @@ PARQUET_COLUMNS = st.one_of(
     st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=3, max_size=3),
     st.lists(st.floats(-180, 180), min_size=3, max_size=3),
     st.lists(st.one_of(st.text(max_size=4), st.none()), min_size=3, max_size=3),
-    st.lists(st.integers(-10**18, 10**18), min_size=3, max_size=3),
+    st.lists(st.integers(-(10**18), 10**18), min_size=3, max_size=3),
 )
 
 

@@ -12,7 +12,7 @@ import torch
 
 import satclip
 from satclip.checkpoints import CheckpointError, convert_checkpoint
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 from satclip.registry import (
     BUNDLED,
     RELEASED,
@@ -24,8 +24,14 @@ from satclip.registry import (
 )
 from tests.conftest import REFERENCE
 
-NAMES = ["satclip-resnet18-l10", "satclip-resnet18-l40", "satclip-resnet50-l10", "satclip-resnet50-l40",
-         "satclip-vit16-l10", "satclip-vit16-l40"]
+NAMES = [
+    "satclip-resnet18-l10",
+    "satclip-resnet18-l40",
+    "satclip-resnet50-l10",
+    "satclip-resnet50-l40",
+    "satclip-vit16-l10",
+    "satclip-vit16-l40",
+]
 ARCH = {"resnet18": "ResNet18", "resnet50": "ResNet50", "vit16": "ViT16"}
 
 
@@ -55,9 +61,11 @@ def test_six_released_models_with_repo_file_and_revision() -> None:
 @pytest.mark.parametrize("L", [10, 40])
 def test_parameter_count_matches_the_architecture(L: int) -> None:
     entry = RELEASED[f"satclip-vit16-l{L}"]
-    module = LocationEncoder(LocationEncoderConfig(L=L, hidden_dim=entry.hidden_dim,
-                                                   num_hidden_layers=entry.num_hidden_layers,
-                                                   embed_dim=entry.embed_dim))
+    module = LocationEncoder(
+        LocationEncoderConfig(
+            L=L, hidden_dim=entry.hidden_dim, num_hidden_layers=entry.num_hidden_layers, embed_dim=entry.embed_dim
+        )
+    )
     assert entry.n_parameters == sum(p.numel() for p in module.parameters())
 
 
@@ -78,8 +86,9 @@ def test_load_of_a_released_model_not_on_disk_names_the_command(
     empty_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # any download attempt would fail with ImportError
-    with pytest.raises(ModelNotDownloadedError, match=r"not downloaded yet.*with: satclip download satclip-vit16-l40"
-                       ) as info:
+    with pytest.raises(
+        ModelNotDownloadedError, match=r"not downloaded yet.*with: satclip download satclip-vit16-l40"
+    ) as info:
         satclip.load("satclip-vit16-l40")
     assert "\n" not in str(info.value) and isinstance(info.value, CheckpointError)
     assert not (empty_cache / "models" / "satclip-vit16-l40.safetensors").exists()
@@ -105,8 +114,9 @@ def test_a_foreign_file_in_the_released_slot_is_refused(empty_cache: Path) -> No
 
 
 def test_not_downloaded_lists_released_names_only(empty_cache: Path) -> None:
-    assert not_downloaded(["lonlat", "satclip-bluemarble-l10", "satclip-vit16-l40+lonlat", "satclip-vit16-l40",
-                           "satclip-resnet18-l10"]) == ["satclip-vit16-l40", "satclip-resnet18-l10"]
+    assert not_downloaded(
+        ["lonlat", "satclip-bluemarble-l10", "satclip-vit16-l40+lonlat", "satclip-vit16-l40", "satclip-resnet18-l10"]
+    ) == ["satclip-vit16-l40", "satclip-resnet18-l10"]
 
 
 def test_bundled_models_still_load_unchanged(reference_points: np.ndarray) -> None:

@@ -9,8 +9,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_bmng_jpg_is_looked_up_in_one_place() -> None:
-    lookups = [str(p.relative_to(ROOT)) for folder in ("satclip", "app") for p in (ROOT / folder).rglob("*.py")
-               if re.search(r"""==\s*["']bmng\.jpg["']""", p.read_text())]
+    lookups = [
+        str(p.relative_to(ROOT))
+        for folder in ("satclip", "app")
+        for p in (ROOT / folder).rglob("*.py")
+        if re.search(r"""==\s*["']bmng\.jpg["']""", p.read_text())
+    ]
     assert lookups == ["satclip/data/bluemarble.py"], lookups
 
 
@@ -19,7 +23,7 @@ def test_app_base_map_is_the_training_image() -> None:
 
     sys.path.insert(0, str(ROOT / "app"))
     try:
-        from appkit.assets import bluemarble_source
+        from appkit.web_assets import bluemarble_source
     finally:
         sys.path.remove(str(ROOT / "app"))
     from satclip.data.bluemarble import find_bluemarble

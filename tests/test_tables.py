@@ -32,7 +32,7 @@ def small_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:  # modul
     import torch
 
     from satclip.checkpoints import save_model
-    from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+    from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
     torch.manual_seed(0)
     module = LocationEncoder(LocationEncoderConfig(L=6, hidden_dim=32, embed_dim=16))
@@ -73,8 +73,9 @@ def test_cli_embed_refuses_ragged_rows(tmp_path: Path, small_model_file: Path) -
     from satclip.cli import app
 
     (tmp_path / "s.csv").write_text("id,lon,lat\n7,10,20,5\n")
-    result = CliRunner().invoke(app, ["embed", str(tmp_path / "s.csv"), "-o", str(tmp_path / "s.parquet"),
-                                      "-m", str(small_model_file)])
+    result = CliRunner().invoke(
+        app, ["embed", str(tmp_path / "s.csv"), "-o", str(tmp_path / "s.parquet"), "-m", str(small_model_file)]
+    )
     assert result.exit_code == 1
     assert "row 0 has more fields than the header" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "s.parquet").exists()
@@ -111,13 +112,31 @@ def test_output_over_the_input_is_refused(tmp_path: Path, encoder) -> None:
 def test_sigterm_during_embed_removes_the_temporary(tmp_path: Path, small_model_file: Path) -> None:
     rng = np.random.default_rng(0)
     n = 400_000
-    pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-90, 90, n)}).to_csv(tmp_path / "in.csv",
-                                                                                             index=False)
+    pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-90, 90, n)}).to_csv(
+        tmp_path / "in.csv", index=False
+    )
     out = tmp_path / "out.npy"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "satclip", "embed", str(tmp_path / "in.csv"), "-o", str(out),
-                             "-m", str(small_model_file), "--chunk-rows", "2000", "--batch-size", "500"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "satclip",
+            "embed",
+            str(tmp_path / "in.csv"),
+            "-o",
+            str(out),
+            "-m",
+            str(small_model_file),
+            "--chunk-rows",
+            "2000",
+            "--batch-size",
+            "500",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 120
     try:
         while not list(tmp_path.glob(".out.npy.*.tmp")):  # the npy temporary appears after the row count
@@ -176,15 +195,24 @@ def test_parquet_decompression_bomb_is_refused_quickly_with_bounded_memory(tmp_p
     _parquet_bomb(bomb)
     assert bomb.stat().st_size < 20_000
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run([sys.executable, "-c", BOMB_SCRIPT, str(bomb)], env=env, capture_output=True, text=True,
-                         timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-c", BOMB_SCRIPT, str(bomb)], env=env, capture_output=True, text=True, timeout=120
+    )
     out = dict(line.split(" ", 1) for line in res.stdout.splitlines())
     assert "REFUSED" in out, res.stdout + res.stderr[-2000:]
     assert "column 'name'" in out["REFUSED"] and "decompressed" in out["REFUSED"]
     assert float(out["SECONDS"]) < 5
-    baseline = subprocess.run([sys.executable, "-c", "import resource, satclip.tables; "
-                               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"],
-                              env=env, capture_output=True, text=True, timeout=120)
+    baseline = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import resource, satclip.tables; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert float(out["MAXRSS_MB"]) - float(baseline.stdout) < 150  # the bomb itself would take > 1 GB
 
 
@@ -203,7 +231,11 @@ def test_bounded_read_reads_only_the_columns_asked_for(tmp_path: Path) -> None:
         read_table(small, max_rows=10, max_bytes=2**20, columns=["nope"])
     # plain (not dictionary-encoded) data that compresses well is bounded by its uncompressed size
     zeros = tmp_path / "z.parquet"
-    pq.write_table(pa.table({"lon": np.zeros(2_000_000), "lat": np.zeros(2_000_000)}), zeros,
-                   use_dictionary=False, compression="zstd")
+    pq.write_table(
+        pa.table({"lon": np.zeros(2_000_000), "lat": np.zeros(2_000_000)}),
+        zeros,
+        use_dictionary=False,
+        compression="zstd",
+    )
     with pytest.raises(TableError, match="decompressed"):
         read_table(zeros, max_rows=10**7, max_bytes=16 * 2**20)

@@ -211,8 +211,9 @@ def _logged(run: Path) -> tuple[list[int], list[int]]:
     logs = sorted((run / "logs").glob("version_*"))
     assert [p.name for p in logs] == ["version_0"], "a resumed run must continue its own log"
     df = pd.read_csv(logs[0] / "metrics.csv")
-    return df["step"][df["train/loss"].notna()].astype(int).tolist(), \
-        df["epoch"][df["val/loss"].notna()].astype(int).tolist()
+    return df["step"][df["train/loss"].notna()].astype(int).tolist(), df["epoch"][df["val/loss"].notna()].astype(
+        int
+    ).tolist()
 
 
 def assert_same_log_as_uninterrupted(run: Path, full: Path) -> None:
@@ -270,7 +271,7 @@ def test_pixel_path_trainable_cnn_on_s2_100k_layout(tmp_path, cache):
 
 
 def test_cli_prepare_and_train(tmp_path, cache):
-    from satclip.cli_train import register
+    from satclip.cli.train import register
 
     app = typer.Typer()
     register(app)
@@ -303,13 +304,16 @@ def test_cli_prepare_and_train(tmp_path, cache):
     assert res.exit_code == 1 and "unknown section" in res.output
 
 
-@pytest.mark.parametrize(("override", "path"), [
-    ({"train.max_epoch": 3}, "train.max_epoch"),  # silently ignored before: training ran 30 epochs
-    ({"data.ocean_frac": 0.2}, "data.ocean_frac"),  # a bare TypeError from PatchConfig before
-    ({"image_encoder.n_filter": 64}, "image_encoder.n_filter"),  # a bare TypeError from RCFConfig before
-    ({"location_encoder.LL": 4}, "location_encoder.LL"),
-    ({"output.folder": "x"}, "output.folder"),
-])
+@pytest.mark.parametrize(
+    ("override", "path"),
+    [
+        ({"train.max_epoch": 3}, "train.max_epoch"),  # silently ignored before: training ran 30 epochs
+        ({"data.ocean_frac": 0.2}, "data.ocean_frac"),  # a bare TypeError from PatchConfig before
+        ({"image_encoder.n_filter": 64}, "image_encoder.n_filter"),  # a bare TypeError from RCFConfig before
+        ({"location_encoder.LL": 4}, "location_encoder.LL"),
+        ({"output.folder": "x"}, "output.folder"),
+    ],
+)
 def test_a_typo_in_any_section_is_an_error_naming_its_path(tmp_path, cache, override, path):
     with pytest.raises(ConfigError, match=rf"unknown config key {path}\b"):
         fit(tiny_config(tmp_path / "run", **override), progress=False)
@@ -333,12 +337,13 @@ def test_typed_config_fills_defaults_once_and_round_trips():
 
 
 def test_cli_train_names_the_misspelt_key(tmp_path, cache):
-    from satclip.cli_train import register
+    from satclip.cli.train import register
 
     app = typer.Typer()
     register(app)
-    res = CliRunner().invoke(app, ["train", "--config", "bluemarble-l10", "--train.max_epoch", "2",
-                                   "--output.dir", str(tmp_path / "r")])
+    res = CliRunner().invoke(
+        app, ["train", "--config", "bluemarble-l10", "--train.max_epoch", "2", "--output.dir", str(tmp_path / "r")]
+    )
     assert res.exit_code == 1 and "unknown config key train.max_epoch" in res.output
     assert len(res.output.strip().splitlines()) == 1
 
@@ -412,8 +417,11 @@ def test_kill_minus_9_at_random_steps_and_inside_a_checkpoint_write_then_resume(
     resumed_from = torch.load(ckpt_dir / "last.ckpt", weights_only=True)["global_step"]
     kill_at = rng.randint(resumed_from + per_epoch + 1, total_steps - 1)
     proc, steps = start("resume", -1)
-    _kill_when(proc, lambda: steps.exists() and steps.read_text().strip().isdigit()
-               and int(steps.read_text()) >= kill_at, f"step {kill_at}")
+    _kill_when(
+        proc,
+        lambda: steps.exists() and steps.read_text().strip().isdigit() and int(steps.read_text()) >= kill_at,
+        f"step {kill_at}",
+    )
     # 3. resumed to the end: the same number of steps and the same weights as the uninterrupted run
     done = fit(cfg, resume=True, progress=False)
     assert done.epochs == 4

@@ -1,5 +1,5 @@
 """Run the app in a background ``streamlit run`` on a free local port and drive Debian's Chromium against it
-(used by the browser test and by ``app/screenshots.py``)."""
+(used by the browser test and by ``tools/app_screenshots.py``)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from satclip.cli_app import app_environment, streamlit_command
+from satclip.cli.launch_app import app_environment, streamlit_command
 
-APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -44,8 +51,13 @@ def running_app(model: str | None, resolution: float | None, log: Path, timeout:
     port = free_port()
     cmd = streamlit_command(APP, host="127.0.0.1", port=port, max_upload_mb=50, headless=True)
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=app_environment(model, resolution, None), stdout=out,
-                                stderr=subprocess.STDOUT, cwd=APP.parent.parent)
+        proc = subprocess.Popen(
+            cmd,
+            env=app_environment(model, resolution, None),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=APP.parent.parent,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -65,16 +77,25 @@ def running_app(model: str | None, resolution: float | None, log: Path, timeout:
 
 
 @contextlib.contextmanager
-def browser(profile: Path, url: str, chromium: str = CHROMIUM, blocked: list[str] | None = None,
-            viewport: tuple[int, int] = (1400, 1000)) -> Iterator[Any]:
+def browser(
+    profile: Path,
+    url: str,
+    chromium: str = CHROMIUM,
+    blocked: list[str] | None = None,
+    viewport: tuple[int, int] = (1400, 1000),
+) -> Iterator[Any]:
     """A Playwright persistent Chromium context where every request outside ``url`` is aborted (and listed
     in ``blocked``)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(profile), executable_path=chromium, headless=True,
-                                                   args=CHROMIUM_ARGS,
-                                                   viewport={"width": viewport[0], "height": viewport[1]})
+        ctx = p.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": viewport[0], "height": viewport[1]},
+        )
 
         def guard(route: Any) -> None:
             if route.request.url.startswith((url, "data:", "blob:")):
@@ -97,8 +118,7 @@ MAP_FRAME = "iframe[title*='st_folium']"
 def script_finished(page: Any, timeout: float = 120_000, settle_ms: int = 300) -> None:
     """Wait until the app's script run is over (Streamlit's 'Running...' status widget gone)."""
     page.wait_for_timeout(settle_ms)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout,
-                           polling=20)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout, polling=20)
     page.wait_for_timeout(settle_ms)
 
 
@@ -108,10 +128,13 @@ def press_lonlat(page: Any, lon: float, lat: float, hold_ms: int = 120) -> float
     Returns ``time.perf_counter()`` at mouse-up (when the browser fires the click)."""
     leaflet = page.frame_locator(MAP_FRAME).first.locator(".leaflet-container")
     width, height = page.viewport_size["width"], page.viewport_size["height"]
+
     def where() -> tuple[float, float]:
-        x, y = leaflet.evaluate("(el, ll) => { const p = window.map.latLngToContainerPoint([ll[1], ll[0]]);"
-                                " const r = el.getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-                                [lon, lat])
+        x, y = leaflet.evaluate(
+            "(el, ll) => { const p = window.map.latLngToContainerPoint([ll[1], ll[0]]);"
+            " const r = el.getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+            [lon, lat],
+        )
         box = page.locator(MAP_FRAME).first.bounding_box()
         return box["x"] + x, box["y"] + y
 

@@ -1,4 +1,4 @@
-"""Screenshots of every page for docs/app.md: ``python app/screenshots.py [--model M] [--out docs/figures]``.
+"""Screenshots of every page for docs/app.md: ``python tools/app_screenshots.py [--model M] [--out docs/figures]``.
 
 Serves the app on 127.0.0.1 (network blocked), drives Debian's Chromium with Playwright, and writes small
 palette PNGs ``app_explore.png``, ``app_compare.png``, ``app_projection.png``, ``app_downstream.png``,
@@ -14,11 +14,10 @@ import tempfile
 from pathlib import Path
 
 APP_DIR = Path(__file__).resolve().parent
-sys.path[:0] = [str(APP_DIR.parent), str(APP_DIR)]
-
-from appkit.serve import CHROMIUM, browser, press_lonlat, running_app, script_finished  # noqa: E402
+sys.path[:0] = [str(APP_DIR.parent), str(APP_DIR.parent / "app")]
 
 from satclip.registry import DEFAULT_MODEL  # noqa: E402
+from tools.app_browser import CHROMIUM, browser, press_lonlat, running_app, script_finished  # noqa: E402
 
 
 def _shrink(path: Path) -> None:
@@ -43,8 +42,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="satclip-shots-"))
     blocked: list[str] = []
     shots: list[Path] = []
-    with running_app(args.model, args.resolution, tmp / "server.log", timeout=600) as url, \
-            browser(tmp / "profile", url, args.chromium, blocked, viewport=viewport) as ctx:
+    with (
+        running_app(args.model, args.resolution, tmp / "server.log", timeout=600) as url,
+        browser(tmp / "profile", url, args.chromium, blocked, viewport=viewport) as ctx,
+    ):
         page = ctx.new_page()
 
         def shot(name: str) -> None:

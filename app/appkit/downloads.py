@@ -54,8 +54,10 @@ def _download(name: str, where: Any) -> None:
     except (ValueError, ImportError, OSError) as err:  # DownloadError, missing huggingface_hub, disk errors
         st.session_state[_MESSAGE] = ("error", str(err))
     else:
-        st.session_state[_MESSAGE] = ("success", f"{name} downloaded ({result.path.stat().st_size / 1e6:.1f} MB): "
-                                                 "choose it in the Model list")
+        st.session_state[_MESSAGE] = (
+            "success",
+            f"{name} downloaded ({result.path.stat().st_size / 1e6:.1f} MB): choose it in the Model list",
+        )
     finally:
         bar.empty()
     st.rerun()
@@ -71,14 +73,18 @@ def released_models_panel(where: Any = None) -> None:
     if not missing:
         return
     with where.expander(f"Released SatCLIP models ({len(missing)} to download)"):
-        st.caption("Microsoft's six released models (Sentinel-2 S2-100K, MIT licence) from the Hugging Face Hub. "
-                   "A click downloads the original checkpoint (57-130 MB), keeps its location encoder and deletes "
-                   "the original.")
+        st.caption(
+            "Microsoft's six released models (Sentinel-2 S2-100K, MIT licence) from the Hugging Face Hub. "
+            "A click downloads the original checkpoint (57-130 MB), keeps its location encoder and deletes "
+            "the original."
+        )
         for name in missing:
             entry = RELEASED[name]
             encoder = entry.image_encoder.split(" (")[0]
-            st.markdown(f"**{name}**  \nL={entry.L}, {encoder} image encoder, "
-                        f"{entry.converted_bytes / 1e6:.1f} MB once downloaded")
+            st.markdown(
+                f"**{name}**  \nL={entry.L}, {encoder} image encoder, "
+                f"{entry.converted_bytes / 1e6:.1f} MB once downloaded"
+            )
             if st.button(f"Download {name}", key=f"download_{name}", help=entry.url):
                 _download(name, st)
             st.code(entry.download_command, language="bash", wrap_lines=True)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from appkit.assets import AssetError, bluemarble_source
+from appkit.web_assets import AssetError, bluemarble_source
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,8 +28,14 @@ def _background(width: int = 1080) -> np.ndarray | None:
     return arr * 0.6
 
 
-def point_map(df: pd.DataFrame, column: str, label: str, vmin: float | None = None, vmax: float | None = None,
-              cmap: str = "viridis") -> Figure:
+def point_map(
+    df: pd.DataFrame,
+    column: str,
+    label: str,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    cmap: str = "viridis",
+) -> Figure:
     """Points of ``df`` (lon, lat) coloured by ``column`` over the Blue Marble."""
     fig, ax = plt.subplots(figsize=(7.2, 3.9), dpi=100)
     bg = _background()
@@ -49,8 +55,13 @@ def embedding_chart(emb: np.ndarray, labels: list[str]) -> tuple[pd.DataFrame, d
     """(data, Vega-Lite spec) of embedding vectors as lines over their dimensions. Both scale domains are given,
     so Vega never derives an extent from a momentarily empty dataset ('Infinite extent' console warnings that
     ``st.line_chart`` caused while the page redrew)."""
-    data = pd.DataFrame({"dimension": np.tile(np.arange(emb.shape[1]), len(labels)),
-                         "place": np.repeat(labels, emb.shape[1]), "value": emb[: len(labels)].ravel()})
+    data = pd.DataFrame(
+        {
+            "dimension": np.tile(np.arange(emb.shape[1]), len(labels)),
+            "place": np.repeat(labels, emb.shape[1]),
+            "value": emb[: len(labels)].ravel(),
+        }
+    )
     lo, hi = float(np.min(emb)), float(np.max(emb))
     pad = 0.05 * (hi - lo) or 1.0
     spec = {

@@ -11,7 +11,7 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
-from appkit.assets import leaflet_urls
+from appkit.web_assets import leaflet_urls
 from satclip.explore import LEAFLET_BOUNDS, MapImage
 
 
@@ -62,15 +62,31 @@ WORLD = [[-85.0, -180.0], [85.0, 180.0]]  # what the map shows first: the whole 
 def base_map(base_url: str, *, online_layers: bool = False, height_px: int = 520) -> folium.Map:
     """World map with the Blue Marble image overlay as its base, fitted to the whole world; ``online_layers``
     adds OpenStreetMap (shown) and Esri imagery (hidden) with a layer control to switch them."""
-    m = OfflineMap(location=(20.0, 0.0), zoom_start=1, min_zoom=1, max_zoom=9, tiles=None, zoom_snap=0.25,
-                   world_copy_jump=False, max_bounds=True, control_scale=True, height=height_px)
+    m = OfflineMap(
+        location=(20.0, 0.0),
+        zoom_start=1,
+        min_zoom=1,
+        max_zoom=9,
+        tiles=None,
+        zoom_snap=0.25,
+        world_copy_jump=False,
+        max_bounds=True,
+        control_scale=True,
+        height=height_px,
+    )
     m.fit_bounds(WORLD)
     _IconPath(leaflet_urls()[2]).add_to(m)
     _FocusWithoutScrolling().add_to(m)
     if base_url:
-        base = folium.raster_layers.ImageOverlay("data:,", bounds=[list(b) for b in LEAFLET_BOUNDS],
-                                                 mercator_project=False, name="Blue Marble (offline)", zindex=0,
-                                                 interactive=False, class_name="satclip-basemap")
+        base = folium.raster_layers.ImageOverlay(
+            "data:,",
+            bounds=[list(b) for b in LEAFLET_BOUNDS],
+            mercator_project=False,
+            name="Blue Marble (offline)",
+            zindex=0,
+            interactive=False,
+            class_name="satclip-basemap",
+        )
         base.url = base_url  # a server path: folium would try to read it as a local file
         base.add_to(m)
     if online_layers:
@@ -84,19 +100,32 @@ def overlay_group(image: MapImage | None, opacity: float, name: str = "overlay")
     """A feature group holding a Web Mercator image overlay (already projected: no reprojection in JS)."""
     fg = folium.FeatureGroup(name=name)
     if image is not None:
-        folium.raster_layers.ImageOverlay(image.data_url(), bounds=[list(b) for b in image.bounds],
-                                          mercator_project=False, opacity=float(opacity),
-                                          interactive=False, class_name="satclip-overlay").add_to(fg)
+        folium.raster_layers.ImageOverlay(
+            image.data_url(),
+            bounds=[list(b) for b in image.bounds],
+            mercator_project=False,
+            opacity=float(opacity),
+            interactive=False,
+            class_name="satclip-overlay",
+        ).add_to(fg)
     return fg
 
 
-def add_points(fg: folium.FeatureGroup, rows: Iterable[dict[str, Any]], color: str, radius: float = 6,
-               fill_opacity: float = 0.9) -> None:
+def add_points(
+    fg: folium.FeatureGroup, rows: Iterable[dict[str, Any]], color: str, radius: float = 6, fill_opacity: float = 0.9
+) -> None:
     """Circle markers for rows with lon, lat and a tooltip text."""
     for r in rows:
-        folium.CircleMarker((float(r["lat"]), float(r["lon"])), radius=radius, color="#111", weight=1,
-                            fill=True, fill_color=r.get("color", color), fill_opacity=fill_opacity,
-                            tooltip=str(r.get("tooltip", ""))).add_to(fg)
+        folium.CircleMarker(
+            (float(r["lat"]), float(r["lon"])),
+            radius=radius,
+            color="#111",
+            weight=1,
+            fill=True,
+            fill_color=r.get("color", color),
+            fill_opacity=fill_opacity,
+            tooltip=str(r.get("tooltip", "")),
+        ).add_to(fg)
 
 
 def add_query_marker(fg: folium.FeatureGroup, lon: float, lat: float, label: str) -> None:

@@ -30,9 +30,9 @@ def bundled_available() -> list[str]:
 
 
 def geoclip_available() -> bool:
-    """GeoCLIP's location encoder is offered when the baseline encoders (``satclip.encoding.baselines``) exist."""
+    """GeoCLIP's location encoder is offered when the baseline encoders (``satclip.baselines``) exist."""
     try:
-        return importlib.util.find_spec("satclip.encoding.baselines") is not None
+        return importlib.util.find_spec("satclip.baselines") is not None
     except ImportError:
         return False
 
@@ -69,8 +69,10 @@ def explorer_for(encoder: Any, resolution: float, where: Any = None) -> Explorer
     bar = (where or st).progress(0.0, text=f"Embedding the global {resolution} deg grid (first start only) ...")
 
     def report(done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"Embedding the global {resolution} deg grid: "
-                     f"{done:,} / {total:,} cells (first start only)")
+        bar.progress(
+            min(done / max(total, 1), 1.0),
+            text=f"Embedding the global {resolution} deg grid: {done:,} / {total:,} cells (first start only)",
+        )
 
     try:
         ex = Explorer(encoder, resolution, progress=report)
@@ -97,8 +99,10 @@ def allowed_model_path(text: str, extra_dirs: tuple[Path, ...] = ()) -> str:
     roots = [WEIGHTS_DIR, cache_dir("app", "models"), *extra_dirs]
     path = Path(text).expanduser().resolve()  # symlinks and '..' resolved before the check
     if path.suffix.lower() not in MODEL_SUFFIXES or not any(path.is_relative_to(r.resolve()) for r in roots):
-        raise ValueError("Only model files (.safetensors, .ckpt) in the allowed folders can be opened here (the "
-                         "operator adds folders with SATCLIP_APP_MODEL_DIRS); use 'Upload a model file' instead.")
+        raise ValueError(
+            "Only model files (.safetensors, .ckpt) in the allowed folders can be opened here (the "
+            "operator adds folders with SATCLIP_APP_MODEL_DIRS); use 'Upload a model file' instead."
+        )
     return str(path)
 
 
@@ -108,18 +112,27 @@ def model_sidebar(default: str, model_dirs: tuple[Path, ...] = ()) -> Any | None
     The choice is kept in plain session state, so it survives page switches. A failed load (bad file,
     missing bundled model) shows an error and keeps the previous model."""
     state = st.session_state
-    options = [*dict.fromkeys([default, *bundled_available(), *downloaded_models()]),
-               *([GEOCLIP] if geoclip_available() else []),
-               UPLOAD, LOCAL]
+    options = [
+        *dict.fromkeys([default, *bundled_available(), *downloaded_models()]),
+        *([GEOCLIP] if geoclip_available() else []),
+        UPLOAD,
+        LOCAL,
+    ]
     saved = state.get("model_choice_saved", options[0])
-    choice = st.sidebar.selectbox("Model", options, index=options.index(saved) if saved in options else 0,
-                                  key="model_choice", format_func=lambda o: Path(o).name if "/" in o else o,
-                                  help="Bundled models, SATCLIP_APP_MODEL, or a .safetensors / SatCLIP .ckpt file")
+    choice = st.sidebar.selectbox(
+        "Model",
+        options,
+        index=options.index(saved) if saved in options else 0,
+        key="model_choice",
+        format_func=lambda o: Path(o).name if "/" in o else o,
+        help="Bundled models, SATCLIP_APP_MODEL, or a .safetensors / SatCLIP .ckpt file",
+    )
     state["model_choice_saved"] = choice
     key: str | None = choice
     if choice == UPLOAD:
-        up = st.sidebar.file_uploader("Model file (.safetensors or SatCLIP .ckpt)", type=["safetensors", "ckpt"],
-                                      key="model_upload")
+        up = st.sidebar.file_uploader(
+            "Model file (.safetensors or SatCLIP .ckpt)", type=["safetensors", "ckpt"], key="model_upload"
+        )
         key = None
         if up is not None:
             try:
@@ -127,8 +140,9 @@ def model_sidebar(default: str, model_dirs: tuple[Path, ...] = ()) -> Any | None
             except ValueError as err:
                 st.sidebar.error(str(err))
     elif choice == LOCAL:
-        path = st.sidebar.text_input("Path to a model file", value=state.get("model_path_saved", ""),
-                                     key="model_path").strip()
+        path = st.sidebar.text_input(
+            "Path to a model file", value=state.get("model_path_saved", ""), key="model_path"
+        ).strip()
         state["model_path_saved"] = path
         key = None
         if path:

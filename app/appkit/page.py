@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from appkit import assets
+from appkit import web_assets as assets
 from appkit.models import model_label, model_sidebar
 from appkit.settings import Settings
 
@@ -35,8 +35,10 @@ def setup(title: str) -> tuple[Settings, Any, Any]:
         notices.error(f"The offline base map cannot be prepared: {err}")
         st.session_state["basemap_url"] = None
     if not st.get_option("server.enableStaticServing"):
-        notices.warning("Static file serving is off, so the map cannot load Leaflet. Start the app with "
-                        "`satclip app` (or `streamlit run app/streamlit_app.py --server.enableStaticServing true`).")
+        notices.warning(
+            "Static file serving is off, so the map cannot load Leaflet. Start the app with "
+            "`satclip app` (or `streamlit run app/streamlit_app.py --server.enableStaticServing true`)."
+        )
     encoder = model_sidebar(settings.model, settings.model_dirs)
     if encoder is not None:
         st.sidebar.caption(f"Model: {model_label(encoder)}  \nGrid: {settings.resolution} deg")

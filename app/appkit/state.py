@@ -43,8 +43,9 @@ def parse_lonlat(text: str, *, lat_first: bool = False) -> tuple[float, float]:
     return float(pt[0]), float(pt[1])
 
 
-def likely_swapped(lonlat: tuple[float, float], nearest_km: Callable[[np.ndarray], np.ndarray],
-                   near_km: float = 25.0) -> tuple[float, float] | None:
+def likely_swapped(
+    lonlat: tuple[float, float], nearest_km: Callable[[np.ndarray], np.ndarray], near_km: float = 25.0
+) -> tuple[float, float] | None:
     """The other reading (lat, lon) of a typed 'lon, lat' pair when it is the likely one: it lies within
     ``near_km`` of a named place and the typed reading does not ("48.8566, 2.3522": Paris, not the sea off
     Somalia). ``nearest_km`` gives the distance from (N, 2) lon/lat points to their nearest named place."""
@@ -56,8 +57,9 @@ def likely_swapped(lonlat: tuple[float, float], nearest_km: Callable[[np.ndarray
     return swapped if d_swapped <= near_km < d_typed else None
 
 
-def read_table(upload: Any, max_rows: int, *, max_bytes: int = MAX_TABLE_BYTES,
-               columns: list[str] | None = None) -> pd.DataFrame:
+def read_table(
+    upload: Any, max_rows: int, *, max_bytes: int = MAX_TABLE_BYTES, columns: list[str] | None = None
+) -> pd.DataFrame:
     """An uploaded CSV/TSV/Parquet file as a DataFrame, with at most ``max_rows`` rows (ValueError otherwise).
 
     Parquet goes through the library's bounded reader: refused from its metadata, before decompression,
@@ -79,8 +81,9 @@ def read_table(upload: Any, max_rows: int, *, max_bytes: int = MAX_TABLE_BYTES,
             sep = "\t" if suffix == ".tsv" else None
             df = pd.read_csv(io.BytesIO(data), sep=sep, engine="python", nrows=max_rows + 1, usecols=columns)
             if len(df) > max_rows:
-                raise InputError(f"{name} has more than {max_rows:,} rows (the limit); split it or use the CLI "
-                                 "`satclip embed`")
+                raise InputError(
+                    f"{name} has more than {max_rows:,} rows (the limit); split it or use the CLI `satclip embed`"
+                )
     except InputError:
         raise
     except Exception as err:

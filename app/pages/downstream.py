@@ -13,9 +13,9 @@ from appkit.state import TABLE_TYPES, InputError, read_table
 
 from satclip.data.assets import AssetError, is_available
 from satclip.downstream.checks import quick_problems
-from satclip.downstream.datasets import TASKS, TaskData, load_task, required_assets, table_task
 from satclip.downstream.probes import PROBES
 from satclip.downstream.quick import BASELINES, DEFAULT_QUICK_TASK, baseline_encoders, quick_evaluate, task_folds
+from satclip.downstream.tasks import TASKS, TaskData, load_task, required_assets, table_task
 from satclip.geo import CoordinateError
 
 MAX_POINTS = 20_000

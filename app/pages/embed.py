@@ -13,9 +13,11 @@ from satclip.geo import CoordinateError, find_lonlat_columns
 from satclip.tables import TableError, embed_file
 
 settings, encoder, notices = setup("Embed a table of places")
-st.write(f"Upload a CSV, TSV or Parquet file with longitude and latitude columns (lon/lng/longitude, "
-         f"lat/latitude, degrees). Limits: {settings.max_upload_mb} MB per file and {settings.max_rows:,} rows; "
-         "for bigger files use `satclip embed IN -o OUT` on the command line. Other columns are kept.")
+st.write(
+    f"Upload a CSV, TSV or Parquet file with longitude and latitude columns (lon/lng/longitude, "
+    f"lat/latitude, degrees). Limits: {settings.max_upload_mb} MB per file and {settings.max_rows:,} rows; "
+    "for bigger files use `satclip embed IN -o OUT` on the command line. Other columns are kept."
+)
 if encoder is None:
     st.info("Load a model in the sidebar first.")
     st.stop()
@@ -32,12 +34,25 @@ if up is not None and st.button("Embed", type="primary", key="embed_go"):
             df.to_parquet(src, index=False)
             dst = Path(tmp) / f"embeddings.{fmt}"
             bar = st.progress(0.0, text="Embedding ...")
-            n = embed_file(src, dst, encoder, lon_col=lon_col, lat_col=lat_col, chunk_rows=20_000,
-                           progress=lambda done: bar.progress(done / len(df), text=f"{done:,} / {len(df):,} rows"))
+            n = embed_file(
+                src,
+                dst,
+                encoder,
+                lon_col=lon_col,
+                lat_col=lat_col,
+                chunk_rows=20_000,
+                progress=lambda done: bar.progress(done / len(df), text=f"{done:,} / {len(df):,} rows"),
+            )
             bar.empty()
-            state["embed_result"] = {"data": dst.read_bytes(), "rows": n, "fmt": fmt, "model": encoder.name,
-                                     "dim": encoder.dim, "name": f"{Path(up.name).stem}_embeddings.{fmt}",
-                                     "preview": df.head(5)}
+            state["embed_result"] = {
+                "data": dst.read_bytes(),
+                "rows": n,
+                "fmt": fmt,
+                "model": encoder.name,
+                "dim": encoder.dim,
+                "name": f"{Path(up.name).stem}_embeddings.{fmt}",
+                "preview": df.head(5),
+            }
     except (InputError, CoordinateError, TableError, ValueError) as err:
         state["embed_result"] = None  # the error replaces the last result: no stale rows or download button
         st.error(f"Cannot embed {up.name}: {err}")
@@ -46,5 +61,10 @@ res = state.get("embed_result")
 if res:
     st.success(f"Embedded {res['rows']:,} rows with {res['model']} ({res['dim']} dimensions each).")
     st.dataframe(res["preview"], hide_index=True, key="embed_preview")
-    st.download_button(f"Download {res['name']}", res["data"], file_name=res["name"],
-                       mime="text/csv" if res["fmt"] == "csv" else "application/octet-stream", key="embed_download")
+    st.download_button(
+        f"Download {res['name']}",
+        res["data"],
+        file_name=res["name"],
+        mime="text/csv" if res["fmt"] == "csv" else "application/octet-stream",
+        key="embed_download",
+    )

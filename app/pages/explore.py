@@ -37,13 +37,16 @@ ex = explorer_for(encoder, settings.resolution, notices)
 
 # ------------------------------------------------------------------ controls
 sb = st.sidebar
-compare = sb.toggle("Compare two places", key="explore_compare", persist_state=KEEP,
-                    help="Clicks alternate between place A and place B")
-cmap = sb.selectbox("Colour map", colormap_names(), index=colormap_names().index("magma"), key="explore_cmap",
-                    persist_state=KEEP)
+compare = sb.toggle(
+    "Compare two places", key="explore_compare", persist_state=KEEP, help="Clicks alternate between place A and place B"
+)
+cmap = sb.selectbox(
+    "Colour map", colormap_names(), index=colormap_names().index("magma"), key="explore_cmap", persist_state=KEEP
+)
 opacity = sb.slider("Heat map opacity", 0.0, 1.0, 0.7, 0.05, key="explore_opacity", persist_state=KEEP)
-scale = sb.radio("Colour scale", ["robust (1-99.5 %)", "full [-1, 1]", "custom"], key="explore_scale",
-                 persist_state=KEEP)
+scale = sb.radio(
+    "Colour scale", ["robust (1-99.5 %)", "full [-1, 1]", "custom"], key="explore_scale", persist_state=KEEP
+)
 vmin = vmax = None
 if scale == "full [-1, 1]":
     vmin, vmax = -1.0, 1.0
@@ -51,15 +54,31 @@ elif scale == "custom":
     vmin = sb.number_input("min", -1.0, 1.0, 0.0, 0.05, key="explore_vmin", persist_state=KEEP)
     vmax = sb.number_input("max", -1.0, 1.0, 1.0, 0.05, key="explore_vmax", persist_state=KEEP)
 k = sb.slider("Most similar: how many", 1, 30, 10, key="explore_k", persist_state=KEEP)
-exclude_km = sb.slider("Ignore places within (km) of the query", 0, 3000, 500, 50, key="explore_exclude",
-                       persist_state=KEEP)
-land_only = sb.toggle("Land only (hide the sea)", False, key="explore_land", persist_state=KEEP,
-                      help="Heat map and most similar cells on land only")
-min_pop = sb.select_slider("Places: minimum population", [0, 15_000, 100_000, 500_000, 1_000_000], 100_000,
-                           key="explore_minpop", persist_state=KEEP)
-online = sb.toggle("Online tile layers (optional)", False, key="explore_online", persist_state=KEEP,
-                   help="OpenStreetMap and Esri imagery over the Blue Marble (needs internet; a layer control "
-                        "on the map switches them)")
+exclude_km = sb.slider(
+    "Ignore places within (km) of the query", 0, 3000, 500, 50, key="explore_exclude", persist_state=KEEP
+)
+land_only = sb.toggle(
+    "Land only (hide the sea)",
+    False,
+    key="explore_land",
+    persist_state=KEEP,
+    help="Heat map and most similar cells on land only",
+)
+min_pop = sb.select_slider(
+    "Places: minimum population",
+    [0, 15_000, 100_000, 500_000, 1_000_000],
+    100_000,
+    key="explore_minpop",
+    persist_state=KEEP,
+)
+online = sb.toggle(
+    "Online tile layers (optional)",
+    False,
+    key="explore_online",
+    persist_state=KEEP,
+    help="OpenStreetMap and Esri imagery over the Blue Marble (needs internet; a layer control "
+    "on the map switches them)",
+)
 
 # ------------------------------------------------------------------ clicks (read before drawing: no lost clicks)
 state = st.session_state
@@ -97,10 +116,15 @@ if not compare:
 LON_LAT, LAT_LON = "lon, lat", "lat, lon"
 with st.expander("Type coordinates instead of clicking", expanded=False):
     with st.form("explore_coords"):
-        text = st.text_input("Coordinates (degrees)", placeholder="2.35, 48.86", key="explore_text",
-                             persist_state=KEEP)
-        order = st.radio("Order", [LON_LAT, LAT_LON], horizontal=True, key="explore_order", persist_state=KEEP,
-                         help="Most map sites copy 'lat, lon' (Paris: 48.8566, 2.3522)")
+        text = st.text_input("Coordinates (degrees)", placeholder="2.35, 48.86", key="explore_text", persist_state=KEEP)
+        order = st.radio(
+            "Order",
+            [LON_LAT, LAT_LON],
+            horizontal=True,
+            key="explore_order",
+            persist_state=KEEP,
+            help="Most map sites copy 'lat, lon' (Paris: 48.8566, 2.3522)",
+        )
         if st.form_submit_button("Show"):
             state["explore_ask"] = None
             try:
@@ -108,8 +132,11 @@ with st.expander("Type coordinates instead of clicking", expanded=False):
             except ValueError as err:
                 st.error(str(err))
             else:
-                swapped = None if order == LAT_LON else likely_swapped(
-                    pt, lambda pts: ex.places.nearest(pts)["distance_km"].to_numpy())
+                swapped = (
+                    None
+                    if order == LAT_LON
+                    else likely_swapped(pt, lambda pts: ex.places.nearest(pts)["distance_km"].to_numpy())
+                )
                 if swapped is None:
                     _register(pt)
                 else:
@@ -134,16 +161,21 @@ sim = places = cells = None
 target = "A"
 if a is not None:
     if b is not None:
-        target = target_slot.radio("Heat map of", ["A", "B", "like A and B", "like A, unlike B"], horizontal=True,
-                                   key="explore_target", persist_state=KEEP)
-    like, unlike = {"A": (a, None), "B": (b, None), "like A and B": ([a, b], None),
-                    "like A, unlike B": (a, b)}[target]
+        target = target_slot.radio(
+            "Heat map of",
+            ["A", "B", "like A and B", "like A, unlike B"],
+            horizontal=True,
+            key="explore_target",
+            persist_state=KEEP,
+        )
+    like, unlike = {"A": (a, None), "B": (b, None), "like A and B": ([a, b], None), "like A, unlike B": (a, b)}[target]
     try:
         sim = ex.similarity(like, unlike)
         image = sim.image(cmap=cmap, vmin=vmin, vmax=vmax, land_only=land_only)
         places = sim.top_places(ex.places, k, exclude_km or None, min_pop)
-        cells = sim.top_cells(k, exclude_km or None, min_separation_km=max(300.0, 2 * 111 * settings.resolution),
-                              land_only=land_only)
+        cells = sim.top_cells(
+            k, exclude_km or None, min_separation_km=max(300.0, 2 * 111 * settings.resolution), land_only=land_only
+        )
     except ValueError as err:
         notices.error(f"Cannot compute the similarity map: {err}")
         sim = image = None
@@ -157,20 +189,47 @@ with left:
     m = maps.base_map(base_url or "", online_layers=online)
     fg = maps.overlay_group(image, opacity, name="similarity")
     if cells is not None:
-        maps.add_points(fg, [{**r, "tooltip": f"cell #{r['rank']}: {r['lat']:.1f}, {r['lon']:.1f} "
-                              f"{'near ' + r['near'] if r.get('near') else 'no named place nearby'}, "
-                              f"similarity {r['similarity']:.3f}"}
-                             for r in cells.to_dict("records")], "#22d3ee", radius=5)
+        maps.add_points(
+            fg,
+            [
+                {
+                    **r,
+                    "tooltip": f"cell #{r['rank']}: {r['lat']:.1f}, {r['lon']:.1f} "
+                    f"{'near ' + r['near'] if r.get('near') else 'no named place nearby'}, "
+                    f"similarity {r['similarity']:.3f}",
+                }
+                for r in cells.to_dict("records")
+            ],
+            "#22d3ee",
+            radius=5,
+        )
     if places is not None:
-        maps.add_points(fg, [{**r, "tooltip": f"{r['rank']}. {r['name']}, {r['country']} "
-                              f"(population {r['population']:,}, similarity {r['similarity']:.3f})"}
-                             for r in places.to_dict("records")], "#f97316", radius=7)
+        maps.add_points(
+            fg,
+            [
+                {
+                    **r,
+                    "tooltip": f"{r['rank']}. {r['name']}, {r['country']} "
+                    f"(population {r['population']:,}, similarity {r['similarity']:.3f})",
+                }
+                for r in places.to_dict("records")
+            ],
+            "#f97316",
+            radius=7,
+        )
     if a is not None:
         maps.add_query_marker(fg, a[0], a[1], "A")
     if b is not None:
         maps.add_query_marker(fg, b[0], b[1], "B")
-    st_folium(m, key=MAP_KEY, feature_group_to_add=fg, returned_objects=["last_clicked"], height=520,
-              use_container_width=True, pixelated=True)
+    st_folium(
+        m,
+        key=MAP_KEY,
+        feature_group_to_add=fg,
+        returned_objects=["last_clicked"],
+        height=520,
+        use_container_width=True,
+        pixelated=True,
+    )
     if sim is not None and image is not None and image.legend is not None:
         st.markdown(image.legend.html(width_px=320, fmt="{:.3f}"), unsafe_allow_html=True)
     st.caption("Click anywhere on the map. Orange: most similar named places; cyan: most similar grid cells.")
@@ -191,11 +250,17 @@ with right:
             st.subheader("Most similar places")
             best = float(places["similarity"].max()) if len(places) else float("nan")
             if sim is not None and not sim.diverging and not best >= SIMILAR_ENOUGH:
-                st.warning(f"No named place is really similar: the best cosine similarity is {best:.2f} (below "
-                           f"{SIMILAR_ENOUGH}). These are only the least different; the grid cells below may "
-                           "match better.")
-            st.dataframe(places[["rank", "name", "country", "similarity", "distance_km"]],  # population: tooltip
-                         hide_index=True, key="explore_places_table", column_config=TABLE_COLUMNS)
+                st.warning(
+                    f"No named place is really similar: the best cosine similarity is {best:.2f} (below "
+                    f"{SIMILAR_ENOUGH}). These are only the least different; the grid cells below may "
+                    "match better."
+                )
+            st.dataframe(
+                places[["rank", "name", "country", "similarity", "distance_km"]],  # population: tooltip
+                hide_index=True,
+                key="explore_places_table",
+                column_config=TABLE_COLUMNS,
+            )
         if cells is not None:
             st.subheader("Most similar grid cells")
             cols = [c for c in ["rank", "similarity", "lat", "lon", "near", "country"] if c in cells.columns]
@@ -206,12 +271,18 @@ if a is not None:
     emb = ex.embed(np.array(pts))
     st.subheader(f"Embedding ({emb.shape[1]} dimensions)")
     st.vega_lite_chart(*embedding_chart(emb, ["A", "B"][: len(pts)]), height=220, use_container_width=True)
-    st.download_button("Download embedding (CSV)", pd.DataFrame(
-        emb, columns=[f"emb_{i}" for i in range(emb.shape[1])]).assign(lon=[p[0] for p in pts],
-                                                                        lat=[p[1] for p in pts]).to_csv(index=False),
-        file_name="embedding.csv", mime="text/csv", key="explore_download")
+    st.download_button(
+        "Download embedding (CSV)",
+        pd.DataFrame(emb, columns=[f"emb_{i}" for i in range(emb.shape[1])])
+        .assign(lon=[p[0] for p in pts], lat=[p[1] for p in pts])
+        .to_csv(index=False),
+        file_name="embedding.csv",
+        mime="text/csv",
+        key="explore_download",
+    )
 
 elapsed = (time.perf_counter() - t0) * 1000
 state["explore_ms"] = elapsed
-st.caption(f"Page updated in {elapsed:.0f} ms on the server (grid {settings.resolution} deg, "
-           f"{ex.grid.n_cells:,} cells).")
+st.caption(
+    f"Page updated in {elapsed:.0f} ms on the server (grid {settings.resolution} deg, {ex.grid.n_cells:,} cells)."
+)

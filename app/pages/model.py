@@ -60,5 +60,10 @@ st.subheader("Architecture")
 st.json(config, expanded=False)
 st.subheader("Full model card")
 st.json(card, expanded=False)
-st.download_button("Download model card (JSON)", json.dumps(card, indent=2, default=str),
-                   file_name=f"{encoder.name}-card.json", mime="application/json", key="model_card_download")
+st.download_button(
+    "Download model card (JSON)",
+    json.dumps(card, indent=2, default=str),
+    file_name=f"{encoder.name}-card.json",
+    mime="application/json",
+    key="model_card_download",
+)

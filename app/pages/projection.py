@@ -16,17 +16,24 @@ from satclip.explore.projection import cached_projection
 
 MAX_HIGHLIGHT = 400
 settings, encoder, notices = setup("Projection of the embedding field")
-st.write("Every grid cell's embedding projected to three components, shown as red, green and blue: places that "
-         "look alike to the model get similar colours. The scatter shows the first two components of a sample "
-         "of cells (area-weighted); select points (box or lasso) to see where they are.")
+st.write(
+    "Every grid cell's embedding projected to three components, shown as red, green and blue: places that "
+    "look alike to the model get similar colours. The scatter shows the first two components of a sample "
+    "of cells (area-weighted); select points (box or lasso) to see where they are."
+)
 if encoder is None:
     notices.info("Load a model in the sidebar to start.")
     st.stop()
 ex = explorer_for(encoder, settings.resolution, notices)
 
-method = st.sidebar.radio("Method", ["PCA", "UMAP"], key="proj_method", persist_state=KEEP,
-                          help="PCA takes a second; UMAP is fitted once per model (about 20 s of CPU time, then "
-                               "cached), in the background: other pages stay usable meanwhile")
+method = st.sidebar.radio(
+    "Method",
+    ["PCA", "UMAP"],
+    key="proj_method",
+    persist_state=KEEP,
+    help="PCA takes a second; UMAP is fitted once per model (about 20 s of CPU time, then "
+    "cached), in the background: other pages stay usable meanwhile",
+)
 n_points = st.sidebar.select_slider("Scatter points", [1000, 2000, 5000, 10000], 5000, key="proj_n", persist_state=KEEP)
 opacity = st.sidebar.slider("Map opacity", 0.0, 1.0, 0.85, 0.05, key="proj_opacity", persist_state=KEEP)
 UMAP_ARGS: dict[str, Any] = {"seed": 0}
@@ -47,10 +54,15 @@ def _umap_status(key: str) -> None:
     if job is None or not job.running:
         st.rerun()
     left = job.remaining()
-    st.progress(job.fraction, text=f"UMAP: {job.stage} ... {job.elapsed:.0f} s elapsed"
-                + (f", about {left:.0f} s left" if left is not None else ""))
-    st.caption("The fit runs in the background: switch pages or methods freely, it carries on and is kept "
-               "(on disk too) for this model.")
+    st.progress(
+        job.fraction,
+        text=f"UMAP: {job.stage} ... {job.elapsed:.0f} s elapsed"
+        + (f", about {left:.0f} s left" if left is not None else ""),
+    )
+    st.caption(
+        "The fit runs in the background: switch pages or methods freely, it carries on and is kept "
+        "(on disk too) for this model."
+    )
 
 
 def _umap() -> Any:
@@ -82,21 +94,35 @@ scatter = proj.scatter(n=n_points, seed=0)
 
 left, right = st.columns([3, 2], gap="medium")
 with right:
-    fig = go.Figure(go.Scattergl(
-        x=scatter["x"], y=scatter["y"], mode="markers",
-        marker={"color": scatter["color"], "size": 5, "line": {"width": 0}},
-        customdata=scatter[["place", "country", "lon", "lat"]].to_numpy(),
-        hovertemplate="%{customdata[0]}, %{customdata[1]}<br>lon %{customdata[2]:.2f}, lat %{customdata[3]:.2f}"
-                      "<extra></extra>"))
-    fig.update_layout(height=480, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="select",
-                      xaxis_title=f"{method} 1", yaxis_title=f"{method} 2", title=f"{method} of {len(scatter):,} cells")
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="proj_scatter",
-                            width="stretch")
+    fig = go.Figure(
+        go.Scattergl(
+            x=scatter["x"],
+            y=scatter["y"],
+            mode="markers",
+            marker={"color": scatter["color"], "size": 5, "line": {"width": 0}},
+            customdata=scatter[["place", "country", "lon", "lat"]].to_numpy(),
+            hovertemplate="%{customdata[0]}, %{customdata[1]}<br>lon %{customdata[2]:.2f}, lat %{customdata[3]:.2f}"
+            "<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=480,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        dragmode="select",
+        xaxis_title=f"{method} 1",
+        yaxis_title=f"{method} 2",
+        title=f"{method} of {len(scatter):,} cells",
+    )
+    event = st.plotly_chart(
+        fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="proj_scatter", width="stretch"
+    )
     selected = list(getattr(getattr(event, "selection", None), "point_indices", None) or [])
     if selected:
         picked = scatter.iloc[selected]
-        st.caption(f"{len(picked):,} cells selected" + (f" ({MAX_HIGHLIGHT} of them drawn)"
-                                                         if len(picked) > MAX_HIGHLIGHT else ""))
+        st.caption(
+            f"{len(picked):,} cells selected"
+            + (f" ({MAX_HIGHLIGHT} of them drawn)" if len(picked) > MAX_HIGHLIGHT else "")
+        )
         st.dataframe(picked[["place", "country", "lon", "lat"]].head(200), hide_index=True, key="proj_selected")
     else:
         picked = pd.DataFrame(columns=scatter.columns)
@@ -109,7 +135,18 @@ with left:
     m = maps.base_map(st.session_state.get("basemap_url") or "")
     fg = maps.overlay_group(proj.image(), opacity, name="projection")
     drawn = picked if len(picked) <= MAX_HIGHLIGHT else picked.sample(MAX_HIGHLIGHT, random_state=0)  # spread out
-    maps.add_points(fg, [{**r, "color": "#ffffff", "tooltip": f"{r['place']}, {r['country']}"} for r in
-                         drawn.to_dict("records")], "#ffffff", radius=3.5)
-    st_folium(m, key="proj_map", feature_group_to_add=fg, returned_objects=[], height=520,
-              use_container_width=True, pixelated=True)
+    maps.add_points(
+        fg,
+        [{**r, "color": "#ffffff", "tooltip": f"{r['place']}, {r['country']}"} for r in drawn.to_dict("records")],
+        "#ffffff",
+        radius=3.5,
+    )
+    st_folium(
+        m,
+        key="proj_map",
+        feature_group_to_add=fg,
+        returned_objects=[],
+        height=520,
+        use_container_width=True,
+        pixelated=True,
+    )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from satclip.cli_common import user_errors
+from satclip.cli.common import user_errors
 from satclip.registry import DEFAULT_MODEL
 
 app = typer.Typer(
@@ -19,8 +19,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
-TRUST_HELP = ("Also admit a fixed list of plain-data classes (paths, numpy scalars, Namespace) in a .ckpt; "
-              "never runs code.")
+TRUST_HELP = (
+    "Also admit a fixed list of plain-data classes (paths, numpy scalars, Namespace) in a .ckpt; never runs code."
+)
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="Model name (satclip models) or path to a model file.")]
 
 
@@ -49,11 +50,21 @@ def embed(
     if not src.is_file():
         raise FileNotFoundError(f"input file not found: {src}")
     encoder = load(model, device=device, trust_checkpoint=trust_checkpoint)
-    with terminate_cleanly(), tqdm(unit=" rows", desc=f"embed ({encoder.name})",
-                                   disable=not sys.stderr.isatty()) as bar:
+    with (
+        terminate_cleanly(),
+        tqdm(unit=" rows", desc=f"embed ({encoder.name})", disable=not sys.stderr.isatty()) as bar,
+    ):
         n = embed_file(
-            src, output, encoder, chunk_rows=chunk_rows, batch_size=batch_size, wrap=wrap,
-            lon_col=lon_col, lat_col=lat_col, prefix=prefix, progress=lambda done: bar.update(done - bar.n),
+            src,
+            output,
+            encoder,
+            chunk_rows=chunk_rows,
+            batch_size=batch_size,
+            wrap=wrap,
+            lon_col=lon_col,
+            lat_col=lat_col,
+            prefix=prefix,
+            progress=lambda done: bar.update(done - bar.n),
         )
     typer.echo(f"wrote {n} embeddings of dimension {encoder.dim} to {output}")
 
@@ -75,8 +86,12 @@ def convert(
 
 
 def _register_area_commands() -> None:
-    """Commands of the other areas live beside their code (cli_<area>.py) and register here."""
-    from satclip import cli_app, cli_evaluate, cli_explore, cli_models, cli_train
+    """Commands of the other areas live in satclip/cli/<area>.py and register here."""
+    from satclip.cli import evaluate as cli_evaluate
+    from satclip.cli import explore as cli_explore
+    from satclip.cli import launch_app as cli_app
+    from satclip.cli import models as cli_models
+    from satclip.cli import train as cli_train
 
     cli_models.register(app)
     cli_train.register(app)

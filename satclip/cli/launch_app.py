@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from satclip.cli_common import user_errors
+from satclip.cli.common import user_errors
 from satclip.extras import require_extra
 
 DEFAULT_PORT = 8501
@@ -27,7 +27,7 @@ def app_dirs() -> list[Path]:
     the source checkout this package runs from, and the copy a wheel installs as data under
     ``<prefix>/share/satclip/app`` (this environment's prefix, then the user scheme of ``pip install --user``)."""
     dirs = [Path(os.environ["SATCLIP_APP_DIR"])] if os.environ.get("SATCLIP_APP_DIR") else []
-    dirs.append(Path(__file__).resolve().parent.parent / "app")
+    dirs.append(Path(__file__).resolve().parents[2] / "app")
     for scheme in (sysconfig.get_default_scheme(), f"{os.name}_user"):
         if scheme in sysconfig.get_scheme_names():
             dirs.append(Path(sysconfig.get_path("data", scheme)) / "share" / "satclip" / "app")
@@ -41,7 +41,8 @@ def find_app_script(dirs: list[Path] | None = None) -> Path:
         if (d / "streamlit_app.py").is_file():
             return d / "streamlit_app.py"
     raise FileNotFoundError(
-        "the Streamlit app (streamlit_app.py) was not found in " + ", ".join(str(d) for d in searched)
+        "the Streamlit app (streamlit_app.py) was not found in "
+        + ", ".join(str(d) for d in searched)
         + ": install satclip from its wheel or a source checkout (pip install 'satclip[app]'), or set "
         "SATCLIP_APP_DIR to the folder holding streamlit_app.py"
     )
@@ -50,16 +51,29 @@ def find_app_script(dirs: list[Path] | None = None) -> Path:
 def streamlit_command(script: Path, *, host: str, port: int, max_upload_mb: int, headless: bool) -> list[str]:
     """The ``streamlit run`` command line with the flags the app relies on."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.address", host,
-        "--server.port", str(port),
-        "--server.headless", "true" if headless else "false",
-        "--server.enableStaticServing", "true",
-        "--server.maxUploadSize", str(max_upload_mb),
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
-        "--runner.magicEnabled", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true" if headless else "false",
+        "--server.enableStaticServing",
+        "true",
+        "--server.maxUploadSize",
+        str(max_upload_mb),
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+        "--runner.magicEnabled",
+        "false",
     ]
 
 
@@ -74,7 +88,7 @@ def app_environment(model: str | None, resolution: float | None, max_rows: int |
     if max_rows is not None:
         env["SATCLIP_APP_MAX_ROWS"] = str(max_rows)
     # the app imports satclip from the checkout it lives in, even when satclip is not installed
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     return env
 
@@ -85,8 +99,10 @@ def register(app: typer.Typer) -> None:
     @app.command("app")
     @user_errors
     def run_app(
-        model: Annotated[str | None, typer.Option("--model", "-m", help="Bundled model name or model file "
-                                                  "(default: satclip-bluemarble-l10)")] = None,
+        model: Annotated[
+            str | None,
+            typer.Option("--model", "-m", help="Bundled model name or model file (default: satclip-bluemarble-l10)"),
+        ] = None,
         port: Annotated[int, typer.Option(help="Port to serve on")] = DEFAULT_PORT,
         host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to share on the network)")] = "localhost",
         resolution: Annotated[float | None, typer.Option(help="Global grid resolution in degrees (0.5)")] = None,
@@ -121,7 +137,7 @@ def interactive_display() -> bool:
     return sys.stdin.isatty() and has_screen
 
 
-if __name__ == "__main__":  # python -m satclip.cli_app [options]
+if __name__ == "__main__":  # python -m satclip.cli.launch_app [options]
     _cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     register(_cli)
 

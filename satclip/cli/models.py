@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from satclip.cli_common import needs_extra, user_errors
+from satclip.cli.common import needs_extra, user_errors
 
 _HEADLINE_KEYS = ("img2loc_top1", "img2loc_top10", "median_km", "transfer_ratio")
 
@@ -22,20 +22,41 @@ def model_listing() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, entry in sorted(BUNDLED.items()):
         if entry.path.is_file():
-            out[name] = {**read_card(entry.path), "status": "bundled", "size_bytes": entry.path.stat().st_size,
-                         "path": str(entry.path)}
+            out[name] = {
+                **read_card(entry.path),
+                "status": "bundled",
+                "size_bytes": entry.path.stat().st_size,
+                "path": str(entry.path),
+            }
         else:
             out[name] = {"name": name, "missing": True, "status": "missing", "size_bytes": None, "path": None}
     for name, rel in RELEASED.items():
-        facts = {"repo_id": rel.repo_id, "filename": rel.filename, "revision": rel.revision,
-                 "revision_pinned": rel.pinned, "image_encoder": rel.image_encoder, "L": rel.L,
-                 "download_command": rel.download_command}
+        facts = {
+            "repo_id": rel.repo_id,
+            "filename": rel.filename,
+            "revision": rel.revision,
+            "revision_pinned": rel.pinned,
+            "image_encoder": rel.image_encoder,
+            "L": rel.L,
+            "download_command": rel.download_command,
+        }
         if rel.path.is_file():
-            out[name] = {**read_card(rel.path), **facts, "status": "downloaded",
-                         "size_bytes": rel.path.stat().st_size, "path": str(rel.path)}
+            out[name] = {
+                **read_card(rel.path),
+                **facts,
+                "status": "downloaded",
+                "size_bytes": rel.path.stat().st_size,
+                "path": str(rel.path),
+            }
         else:
-            out[name] = {"name": name, **facts, "status": "downloadable", "size_bytes": rel.converted_bytes,
-                         "path": None, "config": {"L": rel.L, "embed_dim": rel.embed_dim, "hidden_dim": rel.hidden_dim}}
+            out[name] = {
+                "name": name,
+                **facts,
+                "status": "downloadable",
+                "size_bytes": rel.converted_bytes,
+                "path": None,
+                "config": {"L": rel.L, "embed_dim": rel.embed_dim, "hidden_dim": rel.hidden_dim},
+            }
     return out
 
 
@@ -61,8 +82,10 @@ def models_command(
             typer.echo(f"{name}  (file missing from this installation)")
             continue
         cfg = card.get("config", {})
-        typer.echo(f"{name}  L={cfg.get('L')} dim={cfg.get('embed_dim')} hidden={cfg.get('hidden_dim')}  "
-                   f"{_mb(card['size_bytes'])}  bundled")
+        typer.echo(
+            f"{name}  L={cfg.get('L')} dim={cfg.get('embed_dim')} hidden={cfg.get('hidden_dim')}  "
+            f"{_mb(card['size_bytes'])}  bundled"
+        )
         typer.echo(f"    {BUNDLED[name].summary}")
         typer.echo(f"    training: {_training_summary(card.get('training') or {})}")
         command = (card.get("training") or {}).get("command")
@@ -70,8 +93,10 @@ def models_command(
             typer.echo(f"    reproduce: {command}")
         for key, value in _headline_metrics(card.get("metrics") or {}).items():
             typer.echo(f"    {key}: {value}")
-    typer.echo("\nReleased SatCLIP models (Klemmer et al., AAAI 2025; trained on S2-100K; MIT licence). "
-               "Downloaded only when you ask:")
+    typer.echo(
+        "\nReleased SatCLIP models (Klemmer et al., AAAI 2025; trained on S2-100K; MIT licence). "
+        "Downloaded only when you ask:"
+    )
     for name, rel in RELEASED.items():
         card = listing[name]
         if card["status"] == "downloaded":
@@ -80,10 +105,14 @@ def models_command(
         else:
             status = f"{_mb(card['size_bytes'])} once downloaded  not downloaded: {rel.download_command}"
         typer.echo(f"{name}  L={rel.L} dim={rel.embed_dim} hidden={rel.hidden_dim}  {status}")
-        typer.echo(f"    image encoder {rel.image_encoder}; source {rel.url} at "
-                   f"{rel.revision if rel.pinned else 'main (no commit pinned)'}")
-    typer.echo("A download fetches the original checkpoint (57-130 MB with image encoder and optimizer state), keeps "
-               "the location encoder and deletes the original unless --keep-original.")
+        typer.echo(
+            f"    image encoder {rel.image_encoder}; source {rel.url} at "
+            f"{rel.revision if rel.pinned else 'main (no commit pinned)'}"
+        )
+    typer.echo(
+        "A download fetches the original checkpoint (57-130 MB with image encoder and optimizer state), keeps "
+        "the location encoder and deletes the original unless --keep-original."
+    )
     typer.echo("Full cards: satclip models --json")
 
 
@@ -121,8 +150,12 @@ def _headline_metrics(metrics: dict) -> dict[str, str]:
 @needs_extra("hub")
 def download_command(
     names: Annotated[list[str], typer.Argument(help="Released model names, e.g. satclip-vit16-l40 (satclip models).")],
-    keep_original: Annotated[bool, typer.Option(
-        help="Keep the original checkpoint in the Hugging Face cache (deleted by default after conversion).")] = False,
+    keep_original: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the original checkpoint in the Hugging Face cache (deleted by default after conversion)."
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option(help="Download and convert again even if the model is on disk.")] = False,
 ) -> None:
     """Download released SatCLIP models from the Hugging Face Hub (needs pip install 'satclip[hub]'); keeps the
@@ -138,8 +171,10 @@ def download_command(
             continue
         kept = f"original kept at {result.original}" if result.original else "original deleted from the HF cache"
         source = f"{entry_for(name).repo_id}@{result.commit[:12]} (sha256 {result.sha256[:16]}...)"
-        typer.echo(f"{name}: downloaded {source}, location encoder saved to {result.path} "
-                   f"({_mb(result.path.stat().st_size)}); {kept}")
+        typer.echo(
+            f"{name}: downloaded {source}, location encoder saved to {result.path} "
+            f"({_mb(result.path.stat().st_size)}); {kept}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from satclip.cli_common import needs_extra
+from satclip.cli.common import needs_extra
 
 
 def prepare(
@@ -45,8 +45,8 @@ def prepare(
     typer.echo(f"prepared {n} patches of {patch_size}x{patch_size} px ({meta['patch_deg']:.2f} deg) in {out}")
     typer.echo(f"mix: {meta['counts']}")
     if features:
-        from satclip.data.datasets import PatchArrayDataset
         from satclip.data.features import cached_features
+        from satclip.data.image_datasets import PatchArrayDataset
 
         feats, info = cached_features(PatchArrayDataset(load_prepared(out)), {"name": "rcf"})
         typer.echo(f"rcf features {feats.shape} cached at {info['path']}")
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
     )
 
 
-def main() -> None:  # pragma: no cover - `python -m satclip.cli_train` for DDP re-launch and debugging
+def main() -> None:  # pragma: no cover - `python -m satclip.cli.train` for DDP re-launch and debugging
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     register(app)
     app()

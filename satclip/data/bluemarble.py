@@ -260,8 +260,9 @@ def _validated_arrays(d: Path, *, mmap: bool) -> tuple[np.ndarray, np.ndarray, n
         records = meta["arrays"]
         arrays = {}
         for name in ("patches.npy", "lonlat.npy", "kind.npy"):
-            arrays[name] = np.load(d / name, mmap_mode="r" if mmap and name == "patches.npy" else None,
-                                   allow_pickle=False)
+            arrays[name] = np.load(
+                d / name, mmap_mode="r" if mmap and name == "patches.npy" else None, allow_pickle=False
+            )
         patches, lonlat, kind = arrays["patches.npy"], arrays["lonlat.npy"], arrays["kind.npy"]
         n = len(lonlat)
         name = "patches.npy"
@@ -271,6 +272,8 @@ def _validated_arrays(d: Path, *, mmap: bool) -> tuple[np.ndarray, np.ndarray, n
         name = "kind.npy"
         check_array(name, kind, records.get(name), shape=(n,), dtype=np.int8)
     except (CacheEntryError, OSError, ValueError, EOFError, KeyError, TypeError) as err:
-        raise DataPreparationError(f"{d / name}: invalid prepared patch set ({type(err).__name__}: {err}); "
-                                   "run `satclip prepare --force` to rebuild it") from None
+        raise DataPreparationError(
+            f"{d / name}: invalid prepared patch set ({type(err).__name__}: {err}); "
+            "run `satclip prepare --force` to rebuild it"
+        ) from None
     return patches, lonlat, kind, meta

@@ -98,8 +98,9 @@ def cached_features(dataset: Dataset, spec: dict[str, Any], **kwargs: Any) -> tu
     info: dict[str, Any] = {"key": key, "path": str(path), "cached": False}
     if path.is_file():
         try:
-            arrays, _ = load_checked_arrays(path, {"features": {"shape": (len(dataset), None), "dtype": np.float32,
-                                                                "finite": True}})
+            arrays, _ = load_checked_arrays(
+                path, {"features": {"shape": (len(dataset), None), "dtype": np.float32, "finite": True}}
+            )
         except CacheEntryError as err:  # truncated, NaN, wrong rows, modified: say so and recompute
             discard_bad_entry(path, err)
         else:

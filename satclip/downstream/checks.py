@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from satclip.downstream.datasets import TaskData
 from satclip.downstream.splits import Fold
+from satclip.downstream.tasks import TaskData
 from satclip.downstream.validate import MIN_TRAIN_ROWS, check_task
 
 
@@ -26,13 +26,17 @@ def id_like_problems(y: np.ndarray, kind: str, name: str = "target") -> list[str
         return []
     n_distinct = len(np.unique(y))
     if kind == "classification" and n_distinct > n / 2:
-        return [f"target {name!r}: {n_distinct} classes for {n} rows (about one per row): it looks like an ID or "
-                "name column; held-out rows would have classes never seen in training"]
+        return [
+            f"target {name!r}: {n_distinct} classes for {n} rows (about one per row): it looks like an ID or "
+            "name column; held-out rows would have classes never seen in training"
+        ]
     if kind == "regression" and n_distinct == n:
         yf = y.astype(np.float64)
         if np.isfinite(yf).all() and np.all(yf == np.round(yf)) and yf.max() - yf.min() == n - 1:
-            return [f"target {name!r}: {n} distinct consecutive integers, one per row: it looks like a row ID, "
-                    "not a property of the place"]
+            return [
+                f"target {name!r}: {n} distinct consecutive integers, one per row: it looks like a row ID, "
+                "not a property of the place"
+            ]
     return []
 
 
@@ -40,6 +44,13 @@ def quick_problems(task: TaskData, folds: Sequence[Fold], *, user_table: bool, k
     """Every reason the quick run of ``task`` on ``folds`` would mislead (empty: fine): the suite's own
     checks (:func:`satclip.downstream.validate.check_task`, as ``satclip evaluate`` applies them; rare
     classes only count for user tables, whose rows are not a sample) and :func:`id_like_problems`."""
-    problems = check_task(task.y, task.kind, folds, name=task.name, class_names=task.class_names or None,
-                          min_per_class=2 if user_table else 1, min_train=max(MIN_TRAIN_ROWS, knn_k))
+    problems = check_task(
+        task.y,
+        task.kind,
+        folds,
+        name=task.name,
+        class_names=task.class_names or None,
+        min_per_class=2 if user_table else 1,
+        min_train=max(MIN_TRAIN_ROWS, knn_k),
+    )
     return id_like_problems(task.y, task.kind, task.name) + problems

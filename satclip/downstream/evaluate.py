@@ -24,7 +24,6 @@ import torch
 
 from satclip.cache import cache_dir, content_hash
 from satclip.cache_entries import CacheEntryError, discard_bad_entry, load_checked_arrays, save_checked_arrays
-from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, TaskData, load_table, load_task
 from satclip.downstream.probes import (
     PROBES,
     Member,
@@ -35,9 +34,10 @@ from satclip.downstream.probes import (
     score,
 )
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, SPLIT_CHOICES, SPLITS, TABLE_SPLIT, Fold, make_folds
+from satclip.downstream.tasks import DEFAULT_TASKS, TASKS, TaskData, load_table, load_task
 from satclip.downstream.validate import MIN_TRAIN_ROWS, check_task, fold_flags
-from satclip.encoder import EncoderLike
 from satclip.errors import TaskError
+from satclip.inference import EncoderLike
 from satclip.zoo import resolve_encoder
 
 STOCHASTIC = ("mlp",)
@@ -164,27 +164,47 @@ def _task_folds(name: str, task: TaskData, cfg: EvalConfig) -> list[Fold]:
             from satclip.data.assets import is_available
 
             if not is_available("naturalearth-lowres"):
-                raise TaskError(f"{where}: the continent split needs the Natural Earth countries: run `satclip fetch "
-                                "naturalearth-lowres` once, or choose other splits (--split random,block)")
+                raise TaskError(
+                    f"{where}: the continent split needs the Natural Earth countries: run `satclip fetch "
+                    "naturalearth-lowres` once, or choose other splits (--split random,block)"
+                )
         try:
-            folds += make_folds(split, task.lonlat, task.continent, seed=cfg.split_seed,
-                                test_fraction=cfg.test_fraction, block_deg=cfg.block_deg, k=cfg.k_folds,
-                                holdouts=cfg.holdouts, cv_folds=cfg.cv_folds, labels=task.split)
+            folds += make_folds(
+                split,
+                task.lonlat,
+                task.continent,
+                seed=cfg.split_seed,
+                test_fraction=cfg.test_fraction,
+                block_deg=cfg.block_deg,
+                k=cfg.k_folds,
+                holdouts=cfg.holdouts,
+                cv_folds=cfg.cv_folds,
+                labels=task.split,
+            )
         except ValueError as err:
             raise TaskError(f"{where}: {err}") from err
     min_train = max(MIN_TRAIN_ROWS, cfg.knn_k if "knn" in cfg.probes else 0)
     # registry tasks sample their points: a rare class with one point is a fact of the sample, not an error
-    problems = check_task(task.y, task.kind, folds, name=(cfg.user_target or "") if is_table(name) else task.name,
-                          class_names=task.class_names,
-                          min_per_class=2 if is_table(name) else 1, min_train=min_train)
+    problems = check_task(
+        task.y,
+        task.kind,
+        folds,
+        name=(cfg.user_target or "") if is_table(name) else task.name,
+        class_names=task.class_names,
+        min_per_class=2 if is_table(name) else 1,
+        min_train=min_train,
+    )
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise TaskError(f"{where}: " + "; ".join(problems[:3]) + more)
     return folds
 
 
-def evaluate(cfg: EvalConfig, progress: Callable[[str], None] | None = None,
-             on_partial: Callable[[pd.DataFrame], None] | None = None) -> EvalResult:
+def evaluate(
+    cfg: EvalConfig,
+    progress: Callable[[str], None] | None = None,
+    on_partial: Callable[[pd.DataFrame], None] | None = None,
+) -> EvalResult:
     """Run every (task, encoder, split, probe[, seed]) combination of ``cfg``; ``on_partial`` gets the
     records finished so far after each (task, encoder)."""
     cfg.validate()
@@ -230,8 +250,9 @@ def run_job(job: EvalJob) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dic
         seeds = list(range(job.seeds)) if probe in STOCHASTIC else [0]
         results: list[tuple[Fold, int, np.ndarray, dict[str, Any]]]
         if probe == "mlp":
-            members: list[Member] = [(f.train, f.test, s) if f.val is None else (f.train, f.test, s, f.val)
-                       for s in seeds for f in folds]
+            members: list[Member] = [
+                (f.train, f.test, s) if f.val is None else (f.train, f.test, s, f.val) for s in seeds for f in folds
+            ]
             out = mlp_fit_predict(X, task.y, members, task.kind, n_classes, job.mlp)
             pairs = [(f, s) for s in seeds for f in folds]
             results = [(f, s, p, {}) for (f, s), p in zip(pairs, out, strict=True)]
@@ -241,26 +262,50 @@ def run_job(job: EvalJob) -> tuple[list[dict[str, Any]], list[pd.DataFrame], dic
                 r = ridge_fit_predict(X, task.y, fit_rows(f), f.test, task.kind, n_classes)
                 results.append((f, 0, r.pred, {"alpha": r.alpha}))
         else:
-            results = [(f, 0, knn_fit_predict(X, task.y, fit_rows(f), f.test, task.kind, job.knn_k), {})
-                       for f in folds]
+            results = [(f, 0, knn_fit_predict(X, task.y, fit_rows(f), f.test, task.kind, job.knn_k), {}) for f in folds]
         timings[probe] = time.perf_counter() - t0
         for f, s, p, extra in results:
             n_val = 0 if probe != "mlp" or f.val is None else len(f.val)
-            rows.append({"task": task.name, "kind": task.kind, "primary": task.primary, "encoder": job.encoder,
-                         "split": f.split, "fold": f.label, "probe": probe, "seed": s,
-                         "n_train": len(f.train) if probe == "mlp" else len(fit_rows(f)), "n_val": n_val,
-                         "n_test": len(f.test), **score(task.kind, task.y[f.test], p), **extra,
-                         "flag": "; ".join(fold_flags(task.kind, task.y[f.test]))})
+            rows.append(
+                {
+                    "task": task.name,
+                    "kind": task.kind,
+                    "primary": task.primary,
+                    "encoder": job.encoder,
+                    "split": f.split,
+                    "fold": f.label,
+                    "probe": probe,
+                    "seed": s,
+                    "n_train": len(f.train) if probe == "mlp" else len(fit_rows(f)),
+                    "n_val": n_val,
+                    "n_test": len(f.test),
+                    **score(task.kind, task.y[f.test], p),
+                    **extra,
+                    "flag": "; ".join(fold_flags(task.kind, task.y[f.test])),
+                }
+            )
             if s == 0:
-                preds.append(pd.DataFrame({
-                    "task": task.name, "encoder": job.encoder, "split": f.split, "fold": f.label,
-                    "probe": probe, "lon": task.lonlat[f.test, 0], "lat": task.lonlat[f.test, 1],
-                    "y": task.y[f.test].astype(np.float64), "pred": np.asarray(p, dtype=np.float64)}))
+                preds.append(
+                    pd.DataFrame(
+                        {
+                            "task": task.name,
+                            "encoder": job.encoder,
+                            "split": f.split,
+                            "fold": f.label,
+                            "probe": probe,
+                            "lon": task.lonlat[f.test, 0],
+                            "lat": task.lonlat[f.test, 1],
+                            "y": task.y[f.test].astype(np.float64),
+                            "pred": np.asarray(p, dtype=np.float64),
+                        }
+                    )
+                )
     return rows, preds, timings
 
 
-def _evaluate(cfg: EvalConfig, say: Callable[[str], None],
-              on_partial: Callable[[pd.DataFrame], None] | None = None) -> EvalResult:
+def _evaluate(
+    cfg: EvalConfig, say: Callable[[str], None], on_partial: Callable[[pd.DataFrame], None] | None = None
+) -> EvalResult:
     timings = {"tasks": 0.0, "embed": 0.0, "ridge": 0.0, "mlp": 0.0, "knn": 0.0}
     tasks: dict[str, TaskData] = {}
     task_folds: list[tuple[TaskData, list[Fold]]] = []
@@ -285,8 +330,10 @@ def _evaluate(cfg: EvalConfig, say: Callable[[str], None],
         n_done = sum(o is not None for o in outputs)
         if on_partial is not None:
             on_partial(pd.DataFrame([row for o in outputs if o is not None for row in o[0]]))
-        say(f"[{n_done}/{len(jobs)}] {jobs[i].task.name} / {jobs[i].encoder}: {len(jobs[i].folds)} folds, "
-            f"dim {jobs[i].X.shape[1]}")
+        say(
+            f"[{n_done}/{len(jobs)}] {jobs[i].task.name} / {jobs[i].encoder}: {len(jobs[i].folds)} folds, "
+            f"dim {jobs[i].X.shape[1]}"
+        )
 
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i].X.shape[1])  # largest first: better balance
     if cfg.workers > 1 and len(jobs) > 1:

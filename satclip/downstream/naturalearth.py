@@ -116,6 +116,8 @@ def load_countries() -> Countries:
     if len(rows) != len(geoms):
         raise ValueError(f"{shp}: {len(geoms)} shapes but {len(rows)} attribute records")
     return Countries(
-        [str(r["name"]) for r in rows], [str(r["iso_a3"]) for r in rows],
-        [str(r["continent"]) for r in rows], geoms,
+        [str(r["name"]) for r in rows],
+        [str(r["iso_a3"]) for r in rows],
+        [str(r["continent"]) for r in rows],
+        geoms,
     )

@@ -35,8 +35,15 @@ class RidgeResult:
     alpha: float
 
 
-def ridge_fit_predict(X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, kind: str,
-                      n_classes: int = 0, alphas: tuple[float, ...] = DEFAULT_ALPHAS) -> RidgeResult:
+def ridge_fit_predict(
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    kind: str,
+    n_classes: int = 0,
+    alphas: tuple[float, ...] = DEFAULT_ALPHAS,
+) -> RidgeResult:
     """Ridge regression (or one-vs-all ridge classification, targets +-1) with an intercept; alpha chosen
     by exact leave-one-out error over ``alphas`` (eigen-decomposition of the Gram matrix)."""
     mu, sd = _stats(X[train])
@@ -72,8 +79,9 @@ def ridge_fit_predict(X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.
     return RidgeResult(np.argmax(out + ymu_c, axis=1), a)
 
 
-def knn_fit_predict(X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, kind: str,
-                    k: int = 10) -> np.ndarray:
+def knn_fit_predict(
+    X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, kind: str, k: int = 10
+) -> np.ndarray:
     """k nearest neighbours (Euclidean on standardised features), mean or majority vote."""
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
@@ -110,8 +118,9 @@ def _pad(arrays: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
 Member = tuple[np.ndarray, np.ndarray, int] | tuple[np.ndarray, np.ndarray, int, np.ndarray]
 
 
-def mlp_fit_predict(X: np.ndarray, y: np.ndarray, members: list[Member], kind: str,
-                    n_classes: int = 0, config: MLPConfig | None = None) -> list[np.ndarray]:
+def mlp_fit_predict(
+    X: np.ndarray, y: np.ndarray, members: list[Member], kind: str, n_classes: int = 0, config: MLPConfig | None = None
+) -> list[np.ndarray]:
     """Train one MLP per member ``(train_idx, test_idx, seed[, val_idx])``, all batched together; return test
     predictions.
 
@@ -234,7 +243,12 @@ def score(kind: str, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     if kind == "regression":
         err = pred - y
         ss_tot = float(((y - y.mean()) ** 2).sum())
-        return {"r2": 1.0 - float((err**2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
-                "rmse": float(np.sqrt((err**2).mean())), "mae": float(np.abs(err).mean())}
-    return {"accuracy": float((pred == y).mean()),
-            "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0))}
+        return {
+            "r2": 1.0 - float((err**2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
+            "rmse": float(np.sqrt((err**2).mean())),
+            "mae": float(np.abs(err).mean()),
+        }
+    return {
+        "accuracy": float((pred == y).mean()),
+        "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
+    }

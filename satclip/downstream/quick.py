@@ -2,7 +2,7 @@
 
 It is the suite's own engine (``satclip.downstream.evaluate``: folds from :mod:`.splits`, probes from
 :mod:`.probes`, embeddings cached by :func:`.evaluate.embed_cached`, metrics from :func:`.probes.score`)
-run on one :class:`~satclip.downstream.datasets.TaskData`, with encoder objects instead of names and a
+run on one :class:`~satclip.downstream.tasks.TaskData`, with encoder objects instead of names and a
 constant predictor (training mean or majority class) as the floor every encoder must beat.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from satclip.downstream.datasets import TaskData
 from satclip.downstream.evaluate import EvalJob, embed_cached, run_job
 from satclip.downstream.probes import PROBES, MLPConfig, score
 from satclip.downstream.splits import SPLITS, Fold, make_folds
+from satclip.downstream.tasks import TaskData
 
 CONSTANT = "mean / majority"  # the constant predictor's name in results (pass it with encoder None)
 BASELINES = {CONSTANT: None, "lon/lat": "lonlat", "spherical harmonics L=10 (untrained)": "sh10"}
@@ -51,8 +51,10 @@ def task_folds(task: TaskData, split: str, seed: int = 0) -> list[Fold]:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     if split == "continent" and (np.asarray(task.continent) == "unknown").all():
-        raise ValueError("a continent hold-out needs continents: add a 'continent' column, or run "
-                         "`satclip fetch naturalearth-lowres` once")
+        raise ValueError(
+            "a continent hold-out needs continents: add a 'continent' column, or run "
+            "`satclip fetch naturalearth-lowres` once"
+        )
     return make_folds(split, task.lonlat, task.continent, seed=seed)
 
 
@@ -64,15 +66,32 @@ def _constant(task: TaskData, name: str, folds: list[Fold]) -> tuple[list[dict[s
         else:
             p = np.full(len(f.test), int(np.bincount(task.y[f.train].astype(np.int64)).argmax()))
         rows.append({"fold": f.label, **score(task.kind, task.y[f.test], p)})
-        preds.append(pd.DataFrame({"encoder": name, "fold": f.label, "lon": task.lonlat[f.test, 0],
-                                   "lat": task.lonlat[f.test, 1], "y": task.y[f.test].astype(np.float64),
-                                   "pred": p.astype(np.float64)}))
+        preds.append(
+            pd.DataFrame(
+                {
+                    "encoder": name,
+                    "fold": f.label,
+                    "lon": task.lonlat[f.test, 0],
+                    "lat": task.lonlat[f.test, 1],
+                    "y": task.y[f.test].astype(np.float64),
+                    "pred": p.astype(np.float64),
+                }
+            )
+        )
     return rows, preds
 
 
-def quick_evaluate(task: TaskData, encoders: dict[str, Any], split: str = "block", probe: str = "ridge", *,
-                   seed: int = 0, knn_k: int = 10, mlp: MLPConfig | None = None,
-                   progress: Callable[[float, str], None] | None = None) -> QuickResult:
+def quick_evaluate(
+    task: TaskData,
+    encoders: dict[str, Any],
+    split: str = "block",
+    probe: str = "ridge",
+    *,
+    seed: int = 0,
+    knn_k: int = 10,
+    mlp: MLPConfig | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> QuickResult:
     """Every encoder (name -> encoder, or None for the constant predictor) on every fold of ``split``
     with ``probe``; metrics are means over folds."""
     if probe not in PROBES:

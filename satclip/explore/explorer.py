@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from satclip.encoder import EncoderLike
 from satclip.explore.clusters import Regions, kmeans_regions
 from satclip.explore.grid import DEFAULT_RESOLUTION, EmbeddingGrid, Progress, build_grid
 from satclip.explore.places import PlaceIndex, place_index
 from satclip.explore.projection import Projection, project
 from satclip.explore.render import mercator_row_index
 from satclip.explore.similarity import SimilarityMap, similarity_map
+from satclip.inference import EncoderLike
 from satclip.registry import DEFAULT_MODEL
 
 
@@ -27,8 +27,16 @@ class Explorer:
     >>> ex.similar_places((2.35, 48.85), k=10, exclude_km=500)    # DataFrame
     """
 
-    def __init__(self, encoder: EncoderLike, resolution: float = DEFAULT_RESOLUTION, *, land_only: bool = False,
-                 progress: Progress | bool | None = None, cache: bool = True, grid: EmbeddingGrid | None = None):
+    def __init__(
+        self,
+        encoder: EncoderLike,
+        resolution: float = DEFAULT_RESOLUTION,
+        *,
+        land_only: bool = False,
+        progress: Progress | bool | None = None,
+        cache: bool = True,
+        grid: EmbeddingGrid | None = None,
+    ):
         self.encoder = encoder
         self.cache = cache
         if grid is not None and grid.fingerprint != str(encoder.fingerprint):
@@ -68,13 +76,21 @@ class Explorer:
         """Similarity of every grid cell to ``like`` (one or several (lon, lat)), minus ``unlike``."""
         return similarity_map(self.grid, like, unlike, encoder=self.encoder, unlike_weight=unlike_weight)
 
-    def similar_places(self, like: Any, unlike: Any = None, k: int = 10, exclude_km: float | None = None,
-                       min_population: int = 0) -> pd.DataFrame:
+    def similar_places(
+        self, like: Any, unlike: Any = None, k: int = 10, exclude_km: float | None = None, min_population: int = 0
+    ) -> pd.DataFrame:
         """The ``k`` named places most like the query, optionally excluding a radius around it."""
         return self.similarity(like, unlike).top_places(self.places, k, exclude_km, min_population)
 
-    def similar_cells(self, like: Any, unlike: Any = None, k: int = 10, exclude_km: float | None = None,
-                      min_separation_km: float | None = None, land_only: bool = False) -> pd.DataFrame:
+    def similar_cells(
+        self,
+        like: Any,
+        unlike: Any = None,
+        k: int = 10,
+        exclude_km: float | None = None,
+        min_separation_km: float | None = None,
+        land_only: bool = False,
+    ) -> pd.DataFrame:
         """The ``k`` grid cells most like the query, optionally excluding a radius / spreading the picks /
         skipping sea cells."""
         return self.similarity(like, unlike).top_cells(k, exclude_km, min_separation_km, land_only=land_only)

@@ -21,11 +21,26 @@ from satclip.explore.grid import EmbeddingGrid
 _MODEL_PIXEL_SCALE, _MODEL_TIEPOINT, _GEO_KEY_DIRECTORY = 33550, 33922, 34735
 _GDAL_METADATA, _GDAL_NODATA = 42112, 42113
 _GEO_KEYS_4326 = (
-    1, 1, 0, 4,  # version 1.1.0, 4 keys
-    1024, 0, 1, 2,  # GTModelTypeGeoKey = ModelTypeGeographic
-    1025, 0, 1, 1,  # GTRasterTypeGeoKey = RasterPixelIsArea
-    2048, 0, 1, 4326,  # GeographicTypeGeoKey = EPSG:4326 (WGS 84)
-    2054, 0, 1, 9102,  # GeogAngularUnitsGeoKey = degree
+    1,
+    1,
+    0,
+    4,  # version 1.1.0, 4 keys
+    1024,
+    0,
+    1,
+    2,  # GTModelTypeGeoKey = ModelTypeGeographic
+    1025,
+    0,
+    1,
+    1,  # GTRasterTypeGeoKey = RasterPixelIsArea
+    2048,
+    0,
+    1,
+    4326,  # GeographicTypeGeoKey = EPSG:4326 (WGS 84)
+    2054,
+    0,
+    1,
+    9102,  # GeogAngularUnitsGeoKey = degree
 )
 EMBEDDING_PREFIX = "emb_"
 
@@ -74,8 +89,7 @@ def write_geotiff(
         (_GEO_KEY_DIRECTORY, "H", len(_GEO_KEYS_4326), _GEO_KEYS_4326, True),
     ]
     if nodata is not None:
-        tags.append((_GDAL_NODATA, "s", 0, "nan" if np.isnan(nodata) else repr(float(nodata)).removesuffix(".0"),
-                     True))
+        tags.append((_GDAL_NODATA, "s", 0, "nan" if np.isnan(nodata) else repr(float(nodata)).removesuffix(".0"), True))
     if band_names:
         items = "".join(
             f'<Item name="DESCRIPTION" sample="{i}" role="description">{_xml_escape(n)}</Item>'
@@ -92,9 +106,16 @@ def write_geotiff(
     path = Path(path)
     with atomic_path(path) as tmp:
         tifffile.imwrite(
-            tmp, arr, photometric=photometric, planarconfig="contig" if arr.ndim == 3 else None,
-            extrasamples=extrasamples, compression="zlib" if compress else None, extratags=tags,
-            metadata=None, bigtiff=arr.nbytes > 2**31, software="satclip",
+            tmp,
+            arr,
+            photometric=photometric,
+            planarconfig="contig" if arr.ndim == 3 else None,
+            extrasamples=extrasamples,
+            compression="zlib" if compress else None,
+            extratags=tags,
+            metadata=None,
+            bigtiff=arr.nbytes > 2**31,
+            software="satclip",
         )
     return path
 
@@ -133,8 +154,9 @@ def export_rgb_geotiff(path: str | Path, projection: Any) -> Path:
 
 def export_regions_geotiff(path: str | Path, regions: Any) -> Path:
     """k-means region labels as an int16 GeoTIFF (nodata -1)."""
-    return write_geotiff(path, regions.field.astype(np.int16), nodata=-1, band_names=["region"],
-                         **_grid_geo(regions.grid))
+    return write_geotiff(
+        path, regions.field.astype(np.int16), nodata=-1, band_names=["region"], **_grid_geo(regions.grid)
+    )
 
 
 def export_embeddings_geotiff(path: str | Path, grid: EmbeddingGrid, dtype: Any = np.float32) -> Path:

@@ -53,8 +53,9 @@ def plot_map(
     fig, ax = plt.subplots(figsize=(10, 5.4), dpi=dpi, layout="constrained")
     if image.ndim == 2:
         lut = ListedColormap(colormap_lut(cmap) / 255.0)
-        im = ax.imshow(image, extent=(west, east, south, north), cmap=lut, vmin=vmin, vmax=vmax,
-                       interpolation="nearest")
+        im = ax.imshow(
+            image, extent=(west, east, south, north), cmap=lut, vmin=vmin, vmax=vmax, interpolation="nearest"
+        )
         fig.colorbar(im, ax=ax, shrink=0.75, label=label, pad=0.01)
     else:
         rgba = np.nan_to_num(image.astype(np.float32), nan=1.0)
@@ -65,8 +66,9 @@ def plot_map(
         ax.contour(lons, lats, land, levels=[0.5], colors=colour, linewidths=0.4, alpha=0.7)
     if markers is not None:
         pts = np.atleast_2d(np.asarray(markers, dtype=float))
-        ax.plot(pts[:, 0], pts[:, 1], marker="*", color="cyan", markeredgecolor="black", markersize=14,
-                linestyle="none")
+        ax.plot(
+            pts[:, 0], pts[:, 1], marker="*", color="cyan", markeredgecolor="black", markersize=14, linestyle="none"
+        )
     ax.set_xlim(-180, 180)
     ax.set_ylim(-90, 90)
     ax.set_xticks(range(-180, 181, 60))

@@ -25,8 +25,8 @@ from satclip.cache_entries import (
     save_checked_arrays,
     spot_check_embeddings,
 )
-from satclip.encoder import EncoderLike
 from satclip.geo import lonlat_grid, lonlat_to_xyz
+from satclip.inference import EncoderLike
 
 GRID_FORMAT_VERSION = 2  # 2: checksum record per array (satclip.cache_entries)
 DEFAULT_RESOLUTION = 0.5
@@ -167,19 +167,26 @@ class EmbeddingGrid:
             "fingerprint": self.fingerprint,
             "land_only": self.land_only,
         }
-        return save_checked_arrays(path, {"lons": self.lons, "lats": self.lats, "mask": self.mask,
-                                          "embeddings": self.embeddings.astype(np.float16)}, meta)
+        return save_checked_arrays(
+            path,
+            {"lons": self.lons, "lats": self.lats, "mask": self.mask, "embeddings": self.embeddings.astype(np.float16)},
+            meta,
+        )
 
     @classmethod
     def load(cls, path: str | Path, *, dim: int | None = None) -> EmbeddingGrid:
         """Read a grid written by :meth:`save`, validated: format, checksums, shapes (``dim``: the expected
         embedding width), dtypes, finite values and a grid matching its resolution. Raises
         :class:`satclip.cache_entries.CacheEntryError` (a ValueError) saying what is wrong."""
-        arrays, meta = load_checked_arrays(path, {
-            "lons": {"shape": (None,), "finite": True}, "lats": {"shape": (None,), "finite": True},
-            "mask": {"shape": (None, None), "dtype": bool},
-            "embeddings": {"shape": (None, dim), "dtype": np.float16, "finite": True},
-        })
+        arrays, meta = load_checked_arrays(
+            path,
+            {
+                "lons": {"shape": (None,), "finite": True},
+                "lats": {"shape": (None,), "finite": True},
+                "mask": {"shape": (None, None), "dtype": bool},
+                "embeddings": {"shape": (None, dim), "dtype": np.float16, "finite": True},
+            },
+        )
         if meta.get("format") != GRID_FORMAT_VERSION:
             raise CacheEntryError(f"unsupported grid format {meta.get('format')!r}")
         try:
@@ -191,11 +198,20 @@ class EmbeddingGrid:
         if not (np.array_equal(arrays["lons"], lons) and np.array_equal(arrays["lats"], lats)):
             raise CacheEntryError(f"cell centres do not form the {resolution} degree grid")
         if mask.shape != (lats.size, lons.size) or emb.shape[0] != int(mask.sum()):
-            raise CacheEntryError(f"{emb.shape[0]} embedding rows for {int(mask.sum())} cells of a "
-                                  f"{mask.shape} mask (grid {lats.size} x {lons.size})")
-        return cls(resolution=resolution, lons=lons, lats=lats, mask=mask, embeddings=emb,
-                   model_name=str(meta.get("model_name", "unnamed")), fingerprint=str(meta.get("fingerprint", "")),
-                   land_only=bool(meta.get("land_only", False)))
+            raise CacheEntryError(
+                f"{emb.shape[0]} embedding rows for {int(mask.sum())} cells of a "
+                f"{mask.shape} mask (grid {lats.size} x {lons.size})"
+            )
+        return cls(
+            resolution=resolution,
+            lons=lons,
+            lats=lats,
+            mask=mask,
+            embeddings=emb,
+            model_name=str(meta.get("model_name", "unnamed")),
+            fingerprint=str(meta.get("fingerprint", "")),
+            land_only=bool(meta.get("land_only", False)),
+        )
 
 
 def _check_belongs_to(grid: EmbeddingGrid, encoder: Any, fingerprint: str, land_only: bool) -> None:
@@ -313,8 +329,14 @@ def build_grid(
     if not np.isfinite(emb).all():
         raise ValueError("the encoder produced non-finite embeddings (or values beyond float16 range)")
     grid = EmbeddingGrid(
-        resolution=float(resolution), lons=lons, lats=lats, mask=mask, embeddings=emb,
-        model_name=str(getattr(encoder, "name", "unnamed")), fingerprint=fingerprint, land_only=land_only,
+        resolution=float(resolution),
+        lons=lons,
+        lats=lats,
+        mask=mask,
+        embeddings=emb,
+        model_name=str(getattr(encoder, "name", "unnamed")),
+        fingerprint=fingerprint,
+        land_only=land_only,
     )
     if cache:
         grid.save(grid_cache_path(fingerprint, resolution, land_only))

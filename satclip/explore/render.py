@@ -74,8 +74,9 @@ def hex_color(rgb: Any) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def auto_range(values: np.ndarray, percentiles: tuple[float, float] = (1.0, 99.5),
-               symmetric: bool = False) -> tuple[float, float]:
+def auto_range(
+    values: np.ndarray, percentiles: tuple[float, float] = (1.0, 99.5), symmetric: bool = False
+) -> tuple[float, float]:
     """Robust (vmin, vmax) of the finite values; ``symmetric`` centres the range on 0."""
     finite = np.asarray(values, dtype=np.float32)
     finite = finite[np.isfinite(finite)]
@@ -90,8 +91,9 @@ def auto_range(values: np.ndarray, percentiles: tuple[float, float] = (1.0, 99.5
     return lo, hi
 
 
-def colorize(field: np.ndarray, cmap: str = "viridis", vmin: float | None = None, vmax: float | None = None,
-             opacity: float = 1.0) -> np.ndarray:
+def colorize(
+    field: np.ndarray, cmap: str = "viridis", vmin: float | None = None, vmax: float | None = None, opacity: float = 1.0
+) -> np.ndarray:
     """Colour-map a 2-D field -> RGBA uint8; NaN cells are transparent."""
     field = np.asarray(field, dtype=np.float32)
     if field.ndim != 2:
@@ -142,8 +144,9 @@ def mercator_row_index(resolution: float, north: float, n_rows: int, height: int
     return idx
 
 
-def to_mercator(image: np.ndarray, resolution: float, north: float = 90.0, height: int | None = None,
-                width: int | None = None) -> np.ndarray:
+def to_mercator(
+    image: np.ndarray, resolution: float, north: float = 90.0, height: int | None = None, width: int | None = None
+) -> np.ndarray:
     """Resample a global equirectangular image (rows north->south, columns -180..180) to Web Mercator.
 
     Output covers +-85.0511 deg (Leaflet's world square), ``width`` columns (default: the input's) and
@@ -182,8 +185,12 @@ def encode_png(image: np.ndarray, level: int = 1) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw.tobytes(), level))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw.tobytes(), level))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_png(path: str | Path, image: np.ndarray) -> Path:

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from satclip.encoder import EncoderLike
 from satclip.explore.grid import EmbeddingGrid
 from satclip.explore.places import PlaceIndex, nearest_places
 from satclip.explore.render import Legend, MapImage, auto_range, colorize, to_mercator
 from satclip.geo import EARTH_RADIUS_KM, haversine_km, lonlat_to_xyz, validate_lonlat
+from satclip.inference import EncoderLike
 
 
 @functools.lru_cache(maxsize=1)
@@ -156,9 +156,16 @@ class SimilarityMap:
         """Default colour range: robust percentiles (symmetric about 0 for like/unlike queries)."""
         return auto_range(self.scores, symmetric=self.diverging)
 
-    def image(self, cmap: str | None = None, vmin: float | None = None, vmax: float | None = None,
-              opacity: float = 1.0, width: int | None = None, height: int | None = None,
-              land_only: bool = False) -> MapImage:
+    def image(
+        self,
+        cmap: str | None = None,
+        vmin: float | None = None,
+        vmax: float | None = None,
+        opacity: float = 1.0,
+        width: int | None = None,
+        height: int | None = None,
+        land_only: bool = False,
+    ) -> MapImage:
         """Colour-mapped RGBA image in Web Mercator (+-85.0511 deg) with bounds and legend;
         ``land_only`` makes sea cells transparent."""
         cmap = cmap or ("RdBu_r" if self.diverging else "magma")
@@ -171,8 +178,14 @@ class SimilarityMap:
         rgba = to_mercator(rgba, self.grid.resolution, self.grid.bounds[3], height=height, width=width)
         return MapImage(rgba=rgba, legend=Legend(cmap, float(vmin), float(vmax), self.label))
 
-    def top_cells(self, k: int = 10, exclude_km: float | None = None, min_separation_km: float | None = None,
-                  with_places: bool = True, land_only: bool = False) -> pd.DataFrame:
+    def top_cells(
+        self,
+        k: int = 10,
+        exclude_km: float | None = None,
+        min_separation_km: float | None = None,
+        with_places: bool = True,
+        land_only: bool = False,
+    ) -> pd.DataFrame:
         """The ``k`` most similar grid cells: rank, lon, lat, similarity, distance_km (to the nearest query
         point), and the nearest named place. ``exclude_km`` drops cells within that distance of the
         query points; ``min_separation_km`` keeps the picks at least that far apart; ``land_only`` skips sea."""
@@ -186,10 +199,15 @@ class SimilarityMap:
                 idx = _spread(pts, top_k(self.scores, self.scores.size, keep), k, float(min_separation_km))
         else:
             idx = top_k(self.scores, k, keep)
-        out = pd.DataFrame({
-            "rank": np.arange(1, idx.size + 1), "lon": pts[idx, 0], "lat": pts[idx, 1],
-            "similarity": self.scores[idx].astype(np.float64), "distance_km": _distance_to(pts[idx], self.like),
-        })
+        out = pd.DataFrame(
+            {
+                "rank": np.arange(1, idx.size + 1),
+                "lon": pts[idx, 0],
+                "lat": pts[idx, 1],
+                "similarity": self.scores[idx].astype(np.float64),
+                "distance_km": _distance_to(pts[idx], self.like),
+            }
+        )
         if with_places and idx.size:
             near = nearest_places(pts[idx], max_km=NEAR_KM)
             out["near"] = near["name"].to_numpy()
@@ -197,8 +215,9 @@ class SimilarityMap:
             out["near_km"] = near["distance_km"].to_numpy()
         return out
 
-    def top_places(self, places: PlaceIndex, k: int = 10, exclude_km: float | None = None,
-                   min_population: int = 0) -> pd.DataFrame:
+    def top_places(
+        self, places: PlaceIndex, k: int = 10, exclude_km: float | None = None, min_population: int = 0
+    ) -> pd.DataFrame:
         """The ``k`` named places most similar to the query (by their own embeddings): rank, name,
         country, population, lon, lat, similarity, distance_km; ``exclude_km`` drops places near the query."""
         scores = matvec(places.unit, self.query)
@@ -208,23 +227,35 @@ class SimilarityMap:
             keep = big if keep is None else keep & big
         idx = top_k(scores, k, keep)
         hit = places.places.iloc[idx].reset_index(drop=True)
-        return pd.DataFrame({
-            "rank": np.arange(1, idx.size + 1), "name": hit["name"], "country": hit["country"],
-            "population": hit["population"], "lon": hit["lon"], "lat": hit["lat"],
-            "similarity": scores[idx].astype(np.float64),
-            "distance_km": _distance_to(hit[["lon", "lat"]].to_numpy(np.float64), self.like),
-        })
+        return pd.DataFrame(
+            {
+                "rank": np.arange(1, idx.size + 1),
+                "name": hit["name"],
+                "country": hit["country"],
+                "population": hit["population"],
+                "lon": hit["lon"],
+                "lat": hit["lat"],
+                "similarity": scores[idx].astype(np.float64),
+                "distance_km": _distance_to(hit[["lon", "lat"]].to_numpy(np.float64), self.like),
+            }
+        )
 
 
-def similarity_map(grid: EmbeddingGrid, like: Any, unlike: Any = None, *, encoder: EncoderLike | None = None,
-                   unlike_weight: float = 1.0) -> SimilarityMap:
+def similarity_map(
+    grid: EmbeddingGrid,
+    like: Any,
+    unlike: Any = None,
+    *,
+    encoder: EncoderLike | None = None,
+    unlike_weight: float = 1.0,
+) -> SimilarityMap:
     """Similarity of every cell of ``grid`` to places ``like`` (one (lon, lat) or (N, 2)), optionally
     minus similarity to places ``unlike``. Query points are embedded exactly with ``encoder`` if given,
     else taken from their grid cells."""
     like_pts = validate_lonlat(like)
     unlike_pts = validate_lonlat(unlike) if unlike is not None and np.size(unlike) else np.zeros((0, 2))
     emb = embed_points(np.concatenate([like_pts, unlike_pts]), encoder, grid)
-    q = query_vector(emb[: len(like_pts)], emb[len(like_pts):], unlike_weight)
+    q = query_vector(emb[: len(like_pts)], emb[len(like_pts) :], unlike_weight)
     scores = matvec(grid.unit, q)
     label = "cosine similarity" if len(like_pts) == 1 else "mean cosine similarity"
     if len(unlike_pts):

@@ -90,8 +90,16 @@ class _EpochStream:
         pass
 
 
-def umap_layout(x: np.ndarray, n_components: int, *, n_neighbors: int = 15, min_dist: float = 0.1,
-                n_epochs: int = 200, seed: int = 0, on_epoch: Fraction | None = None) -> np.ndarray:
+def umap_layout(
+    x: np.ndarray,
+    n_components: int,
+    *,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    n_epochs: int = 200,
+    seed: int = 0,
+    on_epoch: Fraction | None = None,
+) -> np.ndarray:
     """UMAP layout (N, C) float32 of the rows of ``x``, on their exact ``n_neighbors`` graph (scikit-learn),
     reproducible for a given ``seed``."""
     from sklearn.neighbors import NearestNeighbors
@@ -100,19 +108,36 @@ def umap_layout(x: np.ndarray, n_components: int, *, n_neighbors: int = 15, min_
     x = np.ascontiguousarray(x, dtype=np.float32)
     k = min(n_neighbors, len(x) - 1)
     dist, idx = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)  # each row's first neighbour is itself
-    tqdm_kwds = {"disable": on_epoch is None, "bar_format": "{n}/{total}", "mininterval": 0.25,
-                 "file": _EpochStream(on_epoch) if on_epoch is not None else None}
-    reducer = umap.UMAP(n_components=n_components, n_neighbors=k, min_dist=min_dist, n_epochs=n_epochs,
-                        random_state=seed, n_jobs=1, precomputed_knn=(idx, dist.astype(np.float32), None),
-                        tqdm_kwds=tqdm_kwds)
+    tqdm_kwds = {
+        "disable": on_epoch is None,
+        "bar_format": "{n}/{total}",
+        "mininterval": 0.25,
+        "file": _EpochStream(on_epoch) if on_epoch is not None else None,
+    }
+    reducer = umap.UMAP(
+        n_components=n_components,
+        n_neighbors=k,
+        min_dist=min_dist,
+        n_epochs=n_epochs,
+        random_state=seed,
+        n_jobs=1,
+        precomputed_knn=(idx, dist.astype(np.float32), None),
+        tqdm_kwds=tqdm_kwds,
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*precomputed_knn.*")  # no search index: we need no transform
         warnings.filterwarnings("ignore", message=".*n_jobs value.*")
         return reducer.fit_transform(x).astype(np.float32)
 
 
-def knn_extend(queries: np.ndarray, sample: np.ndarray, layout: np.ndarray, k: int = 8, step: int = 16384,
-               on_chunk: Fraction | None = None) -> np.ndarray:
+def knn_extend(
+    queries: np.ndarray,
+    sample: np.ndarray,
+    layout: np.ndarray,
+    k: int = 8,
+    step: int = 16384,
+    on_chunk: Fraction | None = None,
+) -> np.ndarray:
     """Layout coordinates for ``queries``: the inverse-distance-weighted mean of the ``layout`` rows of their
     ``k`` nearest ``sample`` rows (Euclidean, exact). A query equal to a sample row gets that row's layout."""
     from sklearn.neighbors import NearestNeighbors

@@ -10,8 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from satclip.encoding.spherical_harmonics import CONVENTIONS, Convention, spherical_harmonics_feature_major
 from satclip.nn.siren import DROPOUT_POSITIONS, SirenNet
+from satclip.positional.spherical_harmonics import CONVENTIONS, Convention, spherical_harmonics_feature_major
 
 # Upper bounds of a plausible architecture (the released models use L <= 40, width 512, 2 layers,
 # 256-d output); anything larger in a model file is refused before memory is allocated for it.
@@ -45,8 +45,10 @@ class LocationEncoderConfig:
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise ValueError(f"location encoder config: {name} must be a finite number, got {value!r}")
         if not 0 < abs(self.w0) <= MAX_W0 or not 0 < abs(self.w0_initial) <= MAX_W0:
-            raise ValueError(f"location encoder config: w0 and w0_initial must be non-zero with |w0| <= {MAX_W0}, "
-                             f"got w0={self.w0!r}, w0_initial={self.w0_initial!r}")
+            raise ValueError(
+                f"location encoder config: w0 and w0_initial must be non-zero with |w0| <= {MAX_W0}, "
+                f"got w0={self.w0!r}, w0_initial={self.w0_initial!r}"
+            )
         if not isinstance(self.convention, str) or self.convention not in CONVENTIONS:
             raise ValueError(f"unknown SH convention {self.convention!r}; choose one of {CONVENTIONS}")
         if not 0.0 <= self.dropout < 1.0:
@@ -95,8 +97,14 @@ class LocationEncoder(nn.Module):
         self.config = config or LocationEncoderConfig()
         c = self.config
         self.nnet = SirenNet(
-            c.L * c.L, c.hidden_dim, c.embed_dim, c.num_hidden_layers,
-            w0=c.w0, w0_initial=c.w0_initial, dropout=c.dropout, dropout_at=c.dropout_at,
+            c.L * c.L,
+            c.hidden_dim,
+            c.embed_dim,
+            c.num_hidden_layers,
+            w0=c.w0,
+            w0_initial=c.w0_initial,
+            dropout=c.dropout,
+            dropout_at=c.dropout_at,
         )
 
     @property

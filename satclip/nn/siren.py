@@ -57,8 +57,10 @@ class SirenLayer(nn.Module):
         return out
 
     def extra_repr(self) -> str:
-        return (f"{self.dim_in}->{self.dim_out}, w0={self.w0}, activation={self.activation}, "
-                f"dropout={self.dropout} ({self.dropout_at})")
+        return (
+            f"{self.dim_in}->{self.dim_out}, w0={self.w0}, activation={self.activation}, "
+            f"dropout={self.dropout} ({self.dropout_at})"
+        )
 
 
 class SirenNet(nn.Module):

@@ -116,8 +116,10 @@ def spherical_harmonics(
     if out is None:
         out = torch.empty(n, L * L, dtype=dtype, device=lon_t.device)
     elif out.shape != (n, L * L) or out.dtype != dtype or out.device != lon_t.device:
-        raise ValueError(f"out must be a ({n}, {L * L}) {dtype} tensor on {lon_t.device}, got "
-                         f"{tuple(out.shape)} {out.dtype} on {out.device}")
+        raise ValueError(
+            f"out must be a ({n}, {L * L}) {dtype} tensor on {lon_t.device}, got "
+            f"{tuple(out.shape)} {out.dtype} on {out.device}"
+        )
     chunk = n if out.is_cuda else _block_size(L)
     work = _Workspace(L, min(chunk, max(n, 1)), dtype, out.device)
     for start in range(0, n, chunk):

@@ -25,15 +25,26 @@ def app_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     import torch
 
     from satclip.checkpoints import save_model
-    from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+    from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
     tmp = tmp_path_factory.mktemp("app")
     torch.manual_seed(0)
-    model = save_model(tmp / "tiny-l10.safetensors", LocationEncoder(LocationEncoderConfig(L=10)),
-                       {"name": "tiny-test", "training_data": "none (random init)",
-                        "metrics": {"test": {"r2": 0.3017578125, "n": 1200}}})
-    env = {"SATCLIP_APP_MODEL": str(model), "SATCLIP_APP_RESOLUTION": RESOLUTION,
-           "SATCLIP_CACHE": str(tmp / "cache"), "SATCLIP_APP_BASEMAP_PX": "512", "SATCLIP_APP_MAX_ROWS": "5000"}
+    model = save_model(
+        tmp / "tiny-l10.safetensors",
+        LocationEncoder(LocationEncoderConfig(L=10)),
+        {
+            "name": "tiny-test",
+            "training_data": "none (random init)",
+            "metrics": {"test": {"r2": 0.3017578125, "n": 1200}},
+        },
+    )
+    env = {
+        "SATCLIP_APP_MODEL": str(model),
+        "SATCLIP_APP_RESOLUTION": RESOLUTION,
+        "SATCLIP_CACHE": str(tmp / "cache"),
+        "SATCLIP_APP_BASEMAP_PX": "512",
+        "SATCLIP_APP_MAX_ROWS": "5000",
+    }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     yield {**env, "tmp": str(tmp)}

@@ -41,9 +41,18 @@ def test_search_like_and_unlike_pins_then_download_and_reload(app_env: dict[str,
     csv = next(b for b in at.get("download_button") if "CSV" in b.proto.label)
     assert csv.proto.label == "Download pins (CSV)"
 
-    geo = json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.35, 48.86]},
-         "properties": {"kind": "like", "weight": 3, "label": "Paris"}}]})
+    geo = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [2.35, 48.86]},
+                    "properties": {"kind": "like", "weight": 3, "label": "Paris"},
+                }
+            ],
+        }
+    )
     at.file_uploader(key="search_upload").set_value(("p.geojson", geo.encode(), "application/geo+json")).run()
     assert not at.exception and at.session_state["search_pins"]["label"].tolist() == ["Paris"]
     at.file_uploader(key="search_upload").set_value(("bad.geojson", b'{"type": "Topology"}', "application/json")).run()
@@ -62,8 +71,11 @@ def test_search_second_model_side_by_side_follows_the_view(app_env: dict[str, st
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("component_instance")) == 2
     assert all("satclip-overlay" in _map_layers(at, i) for i in range(2))
-    at.session_state["search_map_a"] = {"last_clicked": {"lat": 25.0, "lng": 10.0}, "center": {"lat": 40, "lng": 5},
-                                      "zoom": 4}
+    at.session_state["search_map_a"] = {
+        "last_clicked": {"lat": 25.0, "lng": 10.0},
+        "center": {"lat": 40, "lng": 5},
+        "zoom": 4,
+    }
     at.run()
     for i in range(2):
         args = json.loads(at.get("component_instance")[i].proto.json_args)

@@ -46,10 +46,11 @@ def _require_browser() -> None:
 def server(app_env: dict[str, str]) -> Iterator[str]:
     """The app under ``streamlit run`` with the flags ``satclip app`` uses, on a free local port (one per module)."""
     _require_browser()
-    from appkit.serve import running_app
+    from tools.app_browser import running_app
 
-    with running_app(app_env["SATCLIP_APP_MODEL"], float(app_env["SATCLIP_APP_RESOLUTION"]),
-                     Path(app_env["tmp"]) / "server.log") as url:
+    with running_app(
+        app_env["SATCLIP_APP_MODEL"], float(app_env["SATCLIP_APP_RESOLUTION"]), Path(app_env["tmp"]) / "server.log"
+    ) as url:
         yield url
 
 
@@ -71,7 +72,7 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def chromium(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    from appkit.serve import browser
+    from tools.app_browser import browser
 
     outside: list[str] = []
     with browser(tmp_path_factory.mktemp("chromium"), server, CHROMIUM, outside) as ctx:
@@ -79,8 +80,11 @@ def chromium(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 VIEWPORTS = [(1280, 720), (1440, 900), (1920, 1080)]
-INTERNALS = re.compile(r'Traceback|DeltaGenerator|File "[^"]+", line \d+|streamlit\.errors'
-                       r'|^\s*st\.\w+\(.*\)\s*(if\b.*)?$', re.MULTILINE)
+INTERNALS = re.compile(
+    r'Traceback|DeltaGenerator|File "[^"]+", line \d+|streamlit\.errors'
+    r"|^\s*st\.\w+\(.*\)\s*(if\b.*)?$",
+    re.MULTILINE,
+)
 LONLAT_TEXT = r"\b{label}: (\d+\.\d+)° ([NS]), (\d+\.\d+)° ([EW])"
 
 
@@ -89,7 +93,7 @@ def _leaflet(page: Any) -> Any:
 
 
 def _settled(page: Any, timeout: float = 120_000) -> None:
-    from appkit.serve import script_finished
+    from tools.app_browser import script_finished
 
     script_finished(page, timeout)
 
@@ -103,7 +107,7 @@ def _map_ready(page: Any) -> Any:
 
 
 def _press(page: Any, lon: float, lat: float) -> None:
-    from appkit.serve import press_lonlat
+    from tools.app_browser import press_lonlat
 
     press_lonlat(page, lon, lat)
 
@@ -111,8 +115,11 @@ def _press(page: Any, lon: float, lat: float) -> None:
 def _registered(page: Any, label: str, before: str | None) -> tuple[float, float]:
     """(lon, lat) the page shows for place ``label`` once it differs from ``before``."""
     pattern = LONLAT_TEXT.format(label=label)
-    page.wait_for_function("([p, before]) => { const m = document.body.innerText.match(new RegExp(p));"
-                           " return m && m[0] !== before; }", arg=[pattern, before], timeout=60_000)
+    page.wait_for_function(
+        "([p, before]) => { const m = document.body.innerText.match(new RegExp(p)); return m && m[0] !== before; }",
+        arg=[pattern, before],
+        timeout=60_000,
+    )
     m = re.search(pattern, page.inner_text("body"))
     assert m is not None
     lat = float(m.group(1)) * (1 if m.group(2) == "N" else -1)
@@ -140,8 +147,9 @@ def test_click_lands_where_pressed(chromium: Browser, viewport: tuple[int, int])
     mode and the coordinates box moved the map further down (Paris became Algeria)."""
     page = chromium.page(viewport)
     _map_ready(page)
-    bounds = _leaflet(page).evaluate("() => { const b = window.map.getBounds();"
-                                     " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }")
+    bounds = _leaflet(page).evaluate(
+        "() => { const b = window.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }"
+    )
     assert bounds[0] <= -179 and bounds[2] >= 179, f"the first view is not the whole world: {bounds}"
     _click_and_check(page, 20.0, 0.0)
     _click_and_check(page, 2.35, 48.86)
@@ -161,8 +169,10 @@ def _nav(page: Any) -> list[tuple[str, str]]:
     """(title, href) of every page in the app's navigation (other developers' pages included)."""
     links = page.locator("[data-testid=stSidebarNav] a")
     links.first.wait_for(timeout=60_000)
-    return [(links.nth(i).inner_text().strip().split("\n")[-1], links.nth(i).get_attribute("href") or "")
-            for i in range(links.count())]
+    return [
+        (links.nth(i).inner_text().strip().split("\n")[-1], links.nth(i).get_attribute("href") or "")
+        for i in range(links.count())
+    ]
 
 
 def _open(page: Any, href: str) -> str:
@@ -172,8 +182,7 @@ def _open(page: Any, href: str) -> str:
     before = page.evaluate(title)
     page.locator(f"[data-testid=stSidebarNav] a[href='{href}']").click()
     page.wait_for_url(href, timeout=60_000)
-    page.wait_for_function(f"([b]) => {{ const t = ({title})(); return t && t !== b; }}", arg=[before],
-                           timeout=300_000)
+    page.wait_for_function(f"([b]) => {{ const t = ({title})(); return t && t !== b; }}", arg=[before], timeout=300_000)
     text = ""
     for _ in range(60):
         _settled(page, timeout=300_000)
@@ -215,8 +224,11 @@ def test_every_page_shows_no_internals_and_keeps_widget_values(chromium: Browser
     # back on Explore (the loop ends there): every setting as the user left it
     assert page.locator(".st-key-explore_land input[type=checkbox]").is_checked() is wanted["land"]
     assert page.locator(".st-key-explore_k input[type=range]").input_value() == wanted["k"]
-    page.wait_for_function("([p]) => new RegExp(p).test(document.body.innerText)",  # and the place
-                           arg=[LONLAT_TEXT.format(label="A")], timeout=180_000)
+    page.wait_for_function(
+        "([p]) => new RegExp(p).test(document.body.innerText)",  # and the place
+        arg=[LONLAT_TEXT.format(label="A")],
+        timeout=180_000,
+    )
     page.close()
     assert not chromium.outside, f"requests left 127.0.0.1: {chromium.outside[:5]}"
 
@@ -280,7 +292,10 @@ def test_click_map_shows_marker_heatmap_and_similar_places(chromium: Browser) ->
     page.wait_for_function(
         "([old]) => { const f = document.querySelector(\"iframe[title*='st_folium']\");"
         " const img = f && f.contentDocument.querySelector('img.satclip-overlay');"
-        " return img && img.src !== old; }", arg=[old_src], timeout=60_000)
+        " return img && img.src !== old; }",
+        arg=[old_src],
+        timeout=60_000,
+    )
     timings["second_click_overlay_s"] = time.perf_counter() - t0
     page.wait_for_function("([a]) => !document.body.innerText.includes(a)", arg=[first_a], timeout=30_000)
     timings["second_click_text_s"] = time.perf_counter() - t0

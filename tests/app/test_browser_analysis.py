@@ -14,18 +14,22 @@ import pytest
 from tests.app.test_browser import ARTIFACTS, CHROMIUM, _require_browser
 
 VIEWPORT = (1280, 720)
-FIND_MAP = ("(el) => { const w = el.ownerDocument.defaultView; "
-            "return Object.values(w).find(v => v instanceof w.L.Map); }")
+FIND_MAP = (
+    "(el) => { const w = el.ownerDocument.defaultView; return Object.values(w).find(v => v instanceof w.L.Map); }"
+)
 PIN_COLOURS = {"like": "#22c55e", "unlike": "#ef4444"}
 
 
 @pytest.fixture(scope="module")
 def server(app_env: dict[str, str]) -> Iterator[str]:
     _require_browser()
-    from appkit.serve import running_app
+    from tools.app_browser import running_app
 
-    with running_app(app_env["SATCLIP_APP_MODEL"], float(app_env["SATCLIP_APP_RESOLUTION"]),
-                     Path(app_env["tmp"]) / "server-analysis.log") as url:
+    with running_app(
+        app_env["SATCLIP_APP_MODEL"],
+        float(app_env["SATCLIP_APP_RESOLUTION"]),
+        Path(app_env["tmp"]) / "server-analysis.log",
+    ) as url:
         yield url
 
 
@@ -39,16 +43,22 @@ def _leaflet(page: Any, index: int = 0) -> Any:
 def _click_lonlat(leaflet: Any, lon: float, lat: float) -> None:
     """Click where Leaflet draws (lon, lat), after scrolling the map into view."""
     leaflet.scroll_into_view_if_needed()
-    pt = leaflet.evaluate(f"(el, ll) => {{ const m = ({FIND_MAP})(el); const p = m.latLngToContainerPoint([ll[1], "
-                          "ll[0]]); return [p.x, p.y]; }", [lon, lat])
+    pt = leaflet.evaluate(
+        f"(el, ll) => {{ const m = ({FIND_MAP})(el); const p = m.latLngToContainerPoint([ll[1], "
+        "ll[0]]); return [p.x, p.y]; }",
+        [lon, lat],
+    )
     leaflet.click(position={"x": pt[0], "y": pt[1]})
 
 
 def _circles(leaflet: Any, colour: str) -> list[list[float]]:
     """(lon, lat) of the circle markers of one fill colour on the map."""
-    return leaflet.evaluate(f"(el, c) => {{ const m = ({FIND_MAP})(el); const out = []; m.eachLayer(l => {{"
-                            " if (l.getLatLng && l.options && l.options.fillColor === c) {"
-                            " const p = l.getLatLng(); out.push([p.lng, p.lat]); } }); return out; }", colour)
+    return leaflet.evaluate(
+        f"(el, c) => {{ const m = ({FIND_MAP})(el); const out = []; m.eachLayer(l => {{"
+        " if (l.getLatLng && l.options && l.options.fillColor === c) {"
+        " const p = l.getLatLng(); out.push([p.lng, p.lat]); } }); return out; }",
+        colour,
+    )
 
 
 def _wait_circles(page: Any, leaflet: Any, colour: str, n: int, timeout_s: float = 60) -> list[list[float]]:
@@ -69,7 +79,7 @@ def _near(got: list[list[float]], want: tuple[float, float], tol: float = 0.5) -
 
 @pytest.mark.slow
 def test_search_page_like_and_unlike_pins_in_the_browser(server: str, tmp_path: Path) -> None:
-    from appkit.serve import browser
+    from tools.app_browser import browser
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
@@ -102,7 +112,7 @@ def test_search_page_like_and_unlike_pins_in_the_browser(server: str, tmp_path: 
 
 @pytest.mark.slow
 def test_label_page_fits_a_classifier_in_the_browser(server: str, tmp_path: Path) -> None:
-    from appkit.serve import browser
+    from tools.app_browser import browser
 
     outside: list[str] = []
     land = [(10.0, 25.0), (45.0, 23.0), (-62.0, -3.0)]
@@ -138,7 +148,7 @@ def test_label_page_fits_a_classifier_in_the_browser(server: str, tmp_path: Path
 
 @pytest.mark.slow
 def test_search_side_by_side_maps_share_the_view(server: str, tmp_path: Path) -> None:
-    from appkit.serve import browser
+    from tools.app_browser import browser
 
     outside: list[str] = []
     with browser(tmp_path / "profile", server, CHROMIUM, outside, viewport=VIEWPORT) as ctx:
@@ -150,8 +160,9 @@ def test_search_side_by_side_maps_share_the_view(server: str, tmp_path: Path) ->
         box = page.get_by_role("combobox", name="Second model (side by side)")
         box.click()
         page.get_by_role("option", name="satclip-bluemarble-l10").click()
-        page.wait_for_function("() => document.querySelectorAll(\"iframe[title*='st_folium']\").length == 2",
-                               timeout=180_000)
+        page.wait_for_function(
+            "() => document.querySelectorAll(\"iframe[title*='st_folium']\").length == 2", timeout=180_000
+        )
         first, second = _leaflet(page, 0), _leaflet(page, 1)
         _click_lonlat(first, 10.0, 25.0)
         page.get_by_text("Most similar places (satclip-bluemarble-l10)").wait_for(timeout=120_000)
@@ -163,7 +174,9 @@ def test_search_side_by_side_maps_share_the_view(server: str, tmp_path: Path) ->
             "([z]) => { const fs = document.querySelectorAll(\"iframe[title*='st_folium']\");"
             " const w = fs[1] && fs[1].contentWindow; if (!w || !w.L) return false;"
             " const m = Object.values(w).find(v => v instanceof w.L.Map); return m && m.getZoom() > z; }",
-            arg=[start], timeout=60_000)
+            arg=[start],
+            timeout=60_000,
+        )
         assert second.evaluate(zoom) == first.evaluate(zoom) == start + 1
         assert page.locator("img").count() >= 0 and first.locator("img.satclip-overlay").count() == 1
         assert second.locator("img.satclip-overlay").count() == 1

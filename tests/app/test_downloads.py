@@ -39,8 +39,9 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
 
 
 def _texts(at: AppTest) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "error", "success", "code")
-                    for e in getattr(at, kind))
+    return " ".join(
+        str(e.value) for kind in ("markdown", "caption", "error", "success", "code") for e in getattr(at, kind)
+    )
 
 
 def test_nothing_downloads_until_the_button_is_clicked(hub: FakeHub) -> None:

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from satclip import cli_app
+from satclip.cli import launch_app as cli_app
 from tests.app.conftest import APP
 
 
@@ -55,7 +55,7 @@ def test_cli_register_help_and_missing_app(monkeypatch: pytest.MonkeyPatch, tmp_
 
 # ---------------------------------------------------------------------------------------------- assets
 def test_leaflet_is_copied_from_xstatic(tmp_path: Path) -> None:
-    from appkit import assets
+    from appkit import web_assets as assets
 
     dst = assets.install_leaflet(tmp_path)
     assert (dst / "leaflet.js").read_bytes().startswith(b"/* @preserve")
@@ -66,7 +66,7 @@ def test_leaflet_is_copied_from_xstatic(tmp_path: Path) -> None:
 
 
 def test_bluemarble_mercator_base_map(app_env: dict[str, str], tmp_path: Path) -> None:
-    from appkit import assets
+    from appkit import web_assets as assets
     from PIL import Image
 
     path = assets.bluemarble_mercator(256)
@@ -151,7 +151,7 @@ def _mercator_row(lat: float, height: int) -> int:
 def test_base_map_has_no_black_rectangle_in_the_weddell_sea(app_env: dict[str, str]) -> None:
     """The Blue Marble's sea-floor shading stops at 60 S over the Weddell Sea: a flat near-black block with a
     straight northern edge, blown up by Mercator. The base map fades the Southern Ocean instead."""
-    from appkit import assets
+    from appkit import web_assets as assets
     from PIL import Image
 
     with Image.open(assets.bluemarble_mercator(1024)) as im:

@@ -38,8 +38,11 @@ def _click(at: AppTest, lon: float, lat: float, key: str = "explore_map") -> App
 
 
 def _texts(at: AppTest) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "subheader", "info", "error", "warning",
-                                               "success", "title") for e in getattr(at, kind))
+    return " ".join(
+        str(e.value)
+        for kind in ("markdown", "caption", "subheader", "info", "error", "warning", "success", "title")
+        for e in getattr(at, kind)
+    )
 
 
 def test_explore_offline_map_then_click(app_env: dict[str, str]) -> None:
@@ -155,8 +158,12 @@ def test_downstream_builtin_task_with_baselines(app_env: dict[str, str]) -> None
     at.button(key="ds_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     metrics = at.dataframe[0].value
-    assert list(metrics["encoder"]) == ["tiny-test", "mean / majority", "lon/lat", "spherical harmonics L=10 "
-                                        "(untrained)"]
+    assert list(metrics["encoder"]) == [
+        "tiny-test",
+        "mean / majority",
+        "lon/lat",
+        "spherical harmonics L=10 (untrained)",
+    ]
     assert {"R2", "RMSE", "MAE"} <= set(metrics.columns) and (metrics["folds"] == 5).all()
     assert abs(metrics.loc[metrics["encoder"] == "mean / majority", "R2"].iloc[0]) < 0.2
     assert len([e for e in at.main if type(e).__name__ == "Image"]) >= 2  # prediction and residual maps
@@ -203,8 +210,15 @@ def test_downstream_warns_on_degenerate_targets_before_running(app_env: dict[str
     at.radio(key="ds_source").set_value("Upload a CSV/Parquet").run()
     rng = np.random.default_rng(0)
     n = 500
-    df = pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-60, 70, n), "const": 1.5,
-                       "site": [f"site-{i}" for i in range(n)], "temp": rng.normal(size=n)})
+    df = pd.DataFrame(
+        {
+            "lon": rng.uniform(-180, 180, n),
+            "lat": rng.uniform(-60, 70, n),
+            "const": 1.5,
+            "site": [f"site-{i}" for i in range(n)],
+            "temp": rng.normal(size=n),
+        }
+    )
     at.file_uploader(key="ds_upload").set_value(("t.csv", df.to_csv(index=False).encode(), "text/csv")).run()
     at.selectbox(key="ds_target").set_value("const").run()
     assert any("constant" in w.value for w in at.warning)
@@ -329,8 +343,13 @@ def test_local_model_path_outside_allowed_folders_is_refused_alike(app_env: dict
     secret = tmp_path / "secret.safetensors"
     secret.write_bytes(b"\x00" * 64)
     messages = []
-    for path in ["/etc/passwd", "/etc/no-such-file", str(secret), str(tmp_path / "absent.safetensors"),
-                 str(Path(app_env["SATCLIP_APP_MODEL"]).parent / ".." / ".." / "etc" / "passwd")]:
+    for path in [
+        "/etc/passwd",
+        "/etc/no-such-file",
+        str(secret),
+        str(tmp_path / "absent.safetensors"),
+        str(Path(app_env["SATCLIP_APP_MODEL"]).parent / ".." / ".." / "etc" / "passwd"),
+    ]:
         at.text_input(key="model_path").set_value(path).run()
         assert not at.exception, [e.value for e in at.exception]
         errors = [e.value for e in at.sidebar.error]
@@ -352,8 +371,9 @@ def test_local_model_path_outside_allowed_folders_is_refused_alike(app_env: dict
         ("pages/label.py", "slider", "label_opacity", 0.3),
     ],
 )
-def test_every_page_keeps_its_widget_values(app_env: dict[str, str], page: str, widget: str, key: str,
-                                            value: object) -> None:
+def test_every_page_keeps_its_widget_values(
+    app_env: dict[str, str], page: str, widget: str, key: str, value: object
+) -> None:
     """Defect 3 on the pages beyond Explore: a value set on a page is still there after a visit elsewhere."""
     at = _app(app_env)
     at.switch_page(page).run()

@@ -6,7 +6,7 @@ import ast
 import tomllib
 from pathlib import Path
 
-from satclip import cli_app
+from satclip.cli import launch_app as cli_app
 from tests.app.conftest import APP, ROOT
 
 APP_DIR = ROOT / "app"
@@ -15,13 +15,22 @@ APP_DIR = ROOT / "app"
 def _bare_expressions(path: Path) -> list[str]:
     """Expression statements Streamlit 'magic' would write onto the page (docstrings and calls excepted)."""
     tree = ast.parse(path.read_text())
-    docstrings = {id(body[0]) for node in ast.walk(tree)
-                  if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                  and (body := node.body) and isinstance(body[0], ast.Expr)
-                  and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)}
-    return [f"{path.relative_to(ROOT)}:{n.lineno}" for n in ast.walk(tree)
-            if isinstance(n, ast.Expr) and id(n) not in docstrings
-            and not isinstance(n.value, ast.Call | ast.Await | ast.Yield | ast.YieldFrom)]
+    docstrings = {
+        id(body[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and (body := node.body)
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    }
+    return [
+        f"{path.relative_to(ROOT)}:{n.lineno}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Expr)
+        and id(n) not in docstrings
+        and not isinstance(n.value, ast.Call | ast.Await | ast.Yield | ast.YieldFrom)
+    ]
 
 
 def test_no_bare_expression_statements_in_the_app() -> None:
@@ -60,20 +69,28 @@ def test_documented_streamlit_run_listens_on_loopback_only() -> None:
     import time
 
     import psutil
-    from appkit.serve import free_port
+
+    from tools.app_browser import free_port
 
     assert "streamlit run app/streamlit_app.py" in (ROOT / "docs" / "app.md").read_text()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/streamlit_app.py", "--server.port",
-                             str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app/streamlit_app.py", "--server.port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         deadline = time.monotonic() + 90
         listening: list[str] = []
         while not listening and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.5)
-            listening = [c.laddr.ip for c in psutil.Process(proc.pid).net_connections("inet")
-                         if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+            listening = [
+                c.laddr.ip
+                for c in psutil.Process(proc.pid).net_connections("inet")
+                if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+            ]
         assert listening, "the app did not start listening"
         assert set(listening) <= {"127.0.0.1", "::1"}, listening
     finally:

@@ -19,8 +19,16 @@ def fake(monkeypatch, tmp_path):
     monkeypatch.setenv("SATCLIP_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("SATCLIP_ASSETS", raising=False)
     sha = hashlib.sha256(PAYLOAD).hexdigest()
-    asset = Asset("fake", "satclip-fake-pkg", "9.9.9", (("fakepkg/data/x.bin", sha),), len(PAYLOAD), 1000,
-                  "public domain", "a test asset")
+    asset = Asset(
+        "fake",
+        "satclip-fake-pkg",
+        "9.9.9",
+        (("fakepkg/data/x.bin", sha),),
+        len(PAYLOAD),
+        1000,
+        "public domain",
+        "a test asset",
+    )
     monkeypatch.setitem(ASSETS, "fake", asset)
     wheel = tmp_path / "satclip_fake_pkg-9.9.9-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from satclip.data.bluemarble import PatchArrays
-from satclip.data.datasets import PatchArrayDataset
 from satclip.data.features import cached_features, feature_key
+from satclip.data.image_datasets import PatchArrayDataset
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import tifffile
 import torch
 from PIL import Image
 
-from satclip.data.datasets import DatasetError, FolderDataset, S2100KDataset, build_dataset
+from satclip.data.image_datasets import DatasetError, FolderDataset, S2100KDataset, build_dataset
 
 
 def write_s2_100k(root, n=3, size=32, planar=True):

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from satclip.cli_evaluate import register
+from satclip.cli.evaluate import register
 from satclip.downstream.evaluate import EvalConfig, embed_cached, evaluate
 from satclip.downstream.probes import MLPConfig
 from satclip.downstream.report import markdown_table, summarise, write_outputs
@@ -57,11 +57,31 @@ def test_summary_ties_and_table():
     rows = []
     for enc, vals in {"a": [0.80, 0.83, 0.77], "b": [0.79, 0.80, 0.78], "c": [0.50, 0.52, 0.51]}.items():
         for seed, v in enumerate(vals):
-            rows.append({"task": "t", "kind": "regression", "encoder": enc, "split": "random", "fold": "random",
-                         "probe": "mlp", "seed": seed, "r2": v})
+            rows.append(
+                {
+                    "task": "t",
+                    "kind": "regression",
+                    "encoder": enc,
+                    "split": "random",
+                    "fold": "random",
+                    "probe": "mlp",
+                    "seed": seed,
+                    "r2": v,
+                }
+            )
     for enc, v in {"a": 0.7, "b": 0.7, "c": 0.69}.items():
-        rows.append({"task": "t", "kind": "regression", "encoder": enc, "split": "random", "fold": "random",
-                     "probe": "ridge", "seed": 0, "r2": v})
+        rows.append(
+            {
+                "task": "t",
+                "kind": "regression",
+                "encoder": enc,
+                "split": "random",
+                "fold": "random",
+                "probe": "ridge",
+                "seed": 0,
+                "r2": v,
+            }
+        )
     s = summarise(pd.DataFrame(rows)).set_index(["probe", "encoder"])
     assert s.loc[("mlp", "a"), "status"] == "best (tie)" and s.loc[("mlp", "b"), "status"] == "tie"
     assert s.loc[("mlp", "c"), "status"] == ""
@@ -76,8 +96,16 @@ def test_summary_ties_and_table():
 def test_evaluate_real_task_end_to_end(tmp_path):
     for a in ("era5-climatology", "modis-landcover", "naturalearth-lowres"):
         require_asset(a)
-    cfg = EvalConfig(tasks=["air_temperature", "land_cover"], encoders=["lonlat", "sh10"], n_points=800, seeds=2,
-                     probes=["ridge", "mlp", "knn"], k_folds=3, mlp=FAST_MLP, workers=1)
+    cfg = EvalConfig(
+        tasks=["air_temperature", "land_cover"],
+        encoders=["lonlat", "sh10"],
+        n_points=800,
+        seeds=2,
+        probes=["ridge", "mlp", "knn"],
+        k_folds=3,
+        mlp=FAST_MLP,
+        workers=1,
+    )
     res = evaluate(cfg)
     rec = res.records
     n_folds = 1 + 3 + 3
@@ -92,8 +120,15 @@ def test_evaluate_real_task_end_to_end(tmp_path):
     assert set(summary.status) >= {"best", ""} or "best (tie)" in set(summary.status)
     paths = write_outputs(res, summary, tmp_path / "out", maps=True)
     names = {p.name for p in paths}
-    assert {"results.csv", "summary.csv", "results.json", "report.md", "predictions.parquet",
-            "metrics_ridge.png", "map_air_temperature_continent_mlp.png"} <= names
+    assert {
+        "results.csv",
+        "summary.csv",
+        "results.json",
+        "report.md",
+        "predictions.parquet",
+        "metrics_ridge.png",
+        "map_air_temperature_continent_mlp.png",
+    } <= names
     payload = json.loads((tmp_path / "out" / "results.json").read_text())
     assert payload["config"]["n_points"] == 800 and len(payload["results"]) == len(rec)
     pred = pd.read_parquet(tmp_path / "out" / "predictions.parquet")
@@ -103,9 +138,29 @@ def test_evaluate_real_task_end_to_end(tmp_path):
 def test_cli_evaluate_user_table(tmp_path):
     csv = _user_csv(tmp_path / "mine.csv")
     out = tmp_path / "res"
-    r = CliRunner().invoke(_app(), ["evaluate", "--tasks", str(csv), "--target", "temp", "--encoders",
-                                    "lonlat,xyz", "--split", "random,block", "--probe", "ridge,knn", "--no-maps",
-                                    "--block-deg", "30", "--k", "3", "-o", str(out)])
+    r = CliRunner().invoke(
+        _app(),
+        [
+            "evaluate",
+            "--tasks",
+            str(csv),
+            "--target",
+            "temp",
+            "--encoders",
+            "lonlat,xyz",
+            "--split",
+            "random,block",
+            "--probe",
+            "ridge,knn",
+            "--no-maps",
+            "--block-deg",
+            "30",
+            "--k",
+            "3",
+            "-o",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "| mine (r2) | random |" in r.output and "| lonlat | xyz |" in r.output
     assert (out / "summary.csv").is_file() and (out / "report.md").is_file()
@@ -113,14 +168,31 @@ def test_cli_evaluate_user_table(tmp_path):
     lonlat = s[(s.encoder == "lonlat") & (s.probe == "knn") & (s.split == "random")]["mean"].item()
     assert lonlat > 0.5  # k-NN on (lon, lat) recovers a smooth field of latitude
 
+
 def test_cli_with_model_file_and_concat(tmp_path, small_model_file):
     csv = _user_csv(tmp_path / "pts.csv", n=200)
     enc = resolve_encoder(str(small_model_file))
     assert enc.dim == 16 and enc.name == "small"
     spec = f"{small_model_file}+lonlat"
-    r = CliRunner().invoke(_app(), ["evaluate", "--tasks", str(csv), "--target", "temp", "--encoders",
-                                    f"{small_model_file},{spec}", "--split", "random", "--probe", "ridge",
-                                    "--no-maps", "-o", str(tmp_path / "o")])
+    r = CliRunner().invoke(
+        _app(),
+        [
+            "evaluate",
+            "--tasks",
+            str(csv),
+            "--target",
+            "temp",
+            "--encoders",
+            f"{small_model_file},{spec}",
+            "--split",
+            "random",
+            "--probe",
+            "ridge",
+            "--no-maps",
+            "-o",
+            str(tmp_path / "o"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     s = pd.read_csv(tmp_path / "o" / "summary.csv")
     assert set(s.encoder) == {str(small_model_file), spec}
@@ -141,9 +213,21 @@ def test_cli_errors(tmp_path, monkeypatch):
 
 
 def test_summary_uses_task_primary_metric():
-    rows = [{"task": "u", "kind": "classification", "primary": "macro_f1", "encoder": e, "split": "random",
-             "fold": "random", "probe": "ridge", "seed": 0, "accuracy": 0.93, "macro_f1": f}
-            for e, f in (("a", 0.40), ("b", 0.15))]
+    rows = [
+        {
+            "task": "u",
+            "kind": "classification",
+            "primary": "macro_f1",
+            "encoder": e,
+            "split": "random",
+            "fold": "random",
+            "probe": "ridge",
+            "seed": 0,
+            "accuracy": 0.93,
+            "macro_f1": f,
+        }
+        for e, f in (("a", 0.40), ("b", 0.15))
+    ]
     s = summarise(pd.DataFrame(rows)).set_index("encoder")
     assert (s.metric == "macro_f1").all() and s.loc["a", "mean"] == 0.40 and s.loc["a", "status"] == "best"
 
@@ -154,8 +238,11 @@ def test_plots_keep_the_callers_backend(tmp_path: Path) -> None:
 
     from satclip.downstream.report import plot_metrics
 
-    rows = [{"task": "t", "kind": "regression", "encoder": e, "split": s, "fold": s, "probe": "ridge", "seed": 0,
-             "r2": v} for e, v in (("a", 0.5), ("b", 0.7)) for s in ("random", "continent")]
+    rows = [
+        {"task": "t", "kind": "regression", "encoder": e, "split": s, "fold": s, "probe": "ridge", "seed": 0, "r2": v}
+        for e, v in (("a", 0.5), ("b", 0.7))
+        for s in ("random", "continent")
+    ]
     before = matplotlib.get_backend()
     plt.switch_backend("svg")  # as a notebook selects its inline backend
     try:

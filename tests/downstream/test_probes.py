@@ -39,9 +39,11 @@ def test_targets_standardised_from_training_data_only():
     y = X @ W
     y_leak = y.copy()
     y_leak[TEST] = 1e6  # test targets must never influence the fit
-    for fn in (lambda t: ridge_fit_predict(X, t, TRAIN, TEST, "regression").pred,
-               lambda t: mlp_fit_predict(X, t, [(TRAIN, TEST, 0)], "regression", config=MLPConfig(max_epochs=3))[0],
-               lambda t: knn_fit_predict(X, t, TRAIN, TEST, "regression")):
+    for fn in (
+        lambda t: ridge_fit_predict(X, t, TRAIN, TEST, "regression").pred,
+        lambda t: mlp_fit_predict(X, t, [(TRAIN, TEST, 0)], "regression", config=MLPConfig(max_epochs=3))[0],
+        lambda t: knn_fit_predict(X, t, TRAIN, TEST, "regression"),
+    ):
         np.testing.assert_allclose(fn(y), fn(y_leak))
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from satclip.downstream.datasets import DEFAULT_TASKS, TASKS, infer_kind, load_task, required_assets, table_task
 from satclip.downstream.quick import CONSTANT, baseline_encoders, quick_evaluate, task_folds
+from satclip.downstream.tasks import DEFAULT_TASKS, TASKS, infer_kind, load_task, required_assets, table_task
 
 
 def test_offline_tasks_are_registered_but_not_in_the_default_suite():
@@ -49,8 +49,14 @@ def test_continent_split_without_continents_says_what_to_do():
 def test_table_task_kind_rule_is_the_suites():
     """The app used `nunique() <= 20` for integers; the suite's rule is max(20, 5 % of rows)."""
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"lon": rng.uniform(-180, 180, 1000), "lat": rng.uniform(-60, 60, 1000),
-                       "code": rng.integers(0, 40, 1000), "continent": "Africa"})
+    df = pd.DataFrame(
+        {
+            "lon": rng.uniform(-180, 180, 1000),
+            "lat": rng.uniform(-60, 60, 1000),
+            "code": rng.integers(0, 40, 1000),
+            "continent": "Africa",
+        }
+    )
     assert infer_kind(df["code"]) == "classification"  # 40 <= 5 % of 1000 = 50
     t = table_task(df, "code")
     assert t.kind == "classification" and len(t.class_names) == 40 and (t.continent == "Africa").all()
@@ -71,7 +77,7 @@ def _table(n: int = 400, seed: int = 0):
 
 @pytest.mark.parametrize("probe", ["ridge", "knn", "mlp"])
 def test_probes_beat_the_constant_on_a_simple_target(probe):
-    """Moved from the app's own probe suite (app/appkit/probes.py, now deleted) onto the library engine."""
+    """Moved from the app's own probe suite (app/appkit/quick_probes.py, now deleted) onto the library engine."""
     df = _table()
     enc = {"lon/lat": baseline_encoders(["lon/lat"])["lon/lat"], CONSTANT: None}
     res = quick_evaluate(table_task(df, "t", with_continents=False), enc, "random", probe)

@@ -5,15 +5,22 @@ import pandas as pd
 import pytest
 
 from satclip.downstream import sources
-from satclip.downstream.datasets import TASKS, load_table, load_task, sample_valid
+from satclip.downstream.tasks import TASKS, load_table, load_task, sample_valid
 from tests.assets_helper import real_assets, require_asset  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("real_assets")
 
 PLACES = {  # (lon, lat)
-    "sahara": (10.0, 25.0), "antarctica": (0.0, -80.0), "amazon": (-62.0, -3.0), "tibet": (88.0, 32.0),
-    "netherlands": (5.0, 52.3), "greenland": (-40.0, 72.0), "paris": (2.35, 48.86), "nairobi": (36.82, -1.29),
-    "moscow": (37.62, 55.75), "atlantic": (-30.0, 30.0),
+    "sahara": (10.0, 25.0),
+    "antarctica": (0.0, -80.0),
+    "amazon": (-62.0, -3.0),
+    "tibet": (88.0, 32.0),
+    "netherlands": (5.0, 52.3),
+    "greenland": (-40.0, 72.0),
+    "paris": (2.35, 48.86),
+    "nairobi": (36.82, -1.29),
+    "moscow": (37.62, 55.75),
+    "atlantic": (-30.0, 30.0),
 }
 
 
@@ -70,8 +77,16 @@ def test_task_points_targets_and_cache(name):
     d = load_task(name, n=400, seed=11)
     assert len(d) == 400 and d.lonlat.shape == (400, 2) and d.kind == TASKS[name].kind
     assert TASKS[name].valid(d.lonlat).all()
-    assert set(np.unique(d.continent)) <= {"Africa", "Antarctica", "Asia", "Europe", "North America", "Oceania",
-                                           "South America", "Seven seas (open ocean)"}
+    assert set(np.unique(d.continent)) <= {
+        "Africa",
+        "Antarctica",
+        "Asia",
+        "Europe",
+        "North America",
+        "Oceania",
+        "South America",
+        "Seven seas (open ocean)",
+    }
     if d.kind == "regression":
         assert np.isfinite(d.y).all() and d.y.std() > 0
     else:
@@ -87,8 +102,14 @@ def test_task_points_targets_and_cache(name):
 
 def test_user_table_csv_and_parquet(tmp_path):
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"longitude": rng.uniform(-180, 180, 50), "lat": rng.uniform(-60, 60, 50),
-                       "y": rng.normal(size=50), "label": rng.choice(["a", "b"], 50)})
+    df = pd.DataFrame(
+        {
+            "longitude": rng.uniform(-180, 180, 50),
+            "lat": rng.uniform(-60, 60, 50),
+            "y": rng.normal(size=50),
+            "label": rng.choice(["a", "b"], 50),
+        }
+    )
     df.to_csv(tmp_path / "t.csv", index=False)
     df.to_parquet(tmp_path / "t.parquet")
     reg = load_table(tmp_path / "t.csv", "y")

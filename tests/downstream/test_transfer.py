@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from satclip.data.bluemarble import PatchConfig, load_prepared, prepare_equirect
-from satclip.data.datasets import PatchArrayDataset
 from satclip.data.features import compute_features
-from satclip.downstream.datasets import load_task
+from satclip.data.image_datasets import PatchArrayDataset
+from satclip.downstream.tasks import load_task
 from satclip.downstream.transfer import holdout_scores, image_feature_fn, image_features_at, land_cover_transfer
 from tests.assets_helper import real_assets, require_asset  # noqa: F401
 
@@ -62,8 +62,9 @@ def test_land_cover_transfer_ratio(tiny_dataset: PatchArrayDataset) -> None:
     require_asset("naturalearth-lowres")
     task = load_task("land_cover", n=1500)
     # an "embedding" that is the image features themselves transfers exactly as well as they do
-    same = land_cover_transfer(lambda ll: image_features_at(ll, tiny_dataset, SPEC), tiny_dataset, SPEC,
-                               n=1500, seeds=(0,))
+    same = land_cover_transfer(
+        lambda ll: image_features_at(ll, tiny_dataset, SPEC), tiny_dataset, SPEC, n=1500, seeds=(0,)
+    )
     assert same["transfer_ratio"] == pytest.approx(1.0)
     assert set(same["per_continent"]) == {"Africa", "Asia", "South America"}
     coords = land_cover_transfer(lambda ll: np.asarray(ll, np.float32), tiny_dataset, SPEC, n=1500, seeds=(0,))
@@ -87,7 +88,7 @@ def test_imagery_encoder_gives_the_training_image_features(tiny_dataset: PatchAr
     import torch
 
     from satclip.checkpoints import save_model
-    from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+    from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
     from satclip.zoo import resolve_encoder
 
     cfg = tiny_dataset.arrays.meta["config"]

@@ -46,11 +46,26 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 def _eval(table: Path, out: Path, *extra: str, target: str = "temp") -> tuple[int, str]:
-    return _run("--tasks", str(table), "--target", target, "--encoders", "lonlat,xyz", "--no-maps",
-                "--mlp-epochs", "3", "--seeds", "1", "-o", str(out), *extra)
+    return _run(
+        "--tasks",
+        str(table),
+        "--target",
+        target,
+        "--encoders",
+        "lonlat,xyz",
+        "--no-maps",
+        "--mlp-epochs",
+        "3",
+        "--seeds",
+        "1",
+        "-o",
+        str(out),
+        *extra,
+    )
 
 
 # --- issue 13 item 6: validate before running, flag degenerate results --------------------------------------
+
 
 def test_constant_target_is_refused_before_running(tmp_path):
     code, out = _eval(_table(tmp_path / "c.csv", temp=4.0), tmp_path / "o", "--split", "random")
@@ -67,8 +82,7 @@ def test_infinite_target_names_the_rows(tmp_path):
 
 
 def test_one_class_target_is_refused(tmp_path):
-    code, out = _eval(_table(tmp_path / "one.csv", cover="forest"), tmp_path / "o", "--split", "random",
-                      target="cover")
+    code, out = _eval(_table(tmp_path / "one.csv", cover="forest"), tmp_path / "o", "--split", "random", target="cover")
     assert code == 1 and "one class" in out and "forest" in out
 
 
@@ -93,8 +107,7 @@ def test_too_few_rows_is_refused(tmp_path):
 def test_class_with_one_row_is_named(tmp_path):
     cover = np.where(np.arange(300) % 2 == 0, "forest", "grass").astype(object)
     cover[11] = "glacier"
-    code, out = _eval(_table(tmp_path / "rare.csv", cover=cover), tmp_path / "o", "--split", "random",
-                      target="cover")
+    code, out = _eval(_table(tmp_path / "rare.csv", cover=cover), tmp_path / "o", "--split", "random", target="cover")
     assert code == 1 and "'glacier'" in out and "fewer than 2 rows" in out
 
 
@@ -105,18 +118,41 @@ def test_default_continent_split_without_natural_earth_says_fetch(tmp_path, monk
 
 
 def test_summarise_survives_undefined_metrics_and_flags_them():
-    rows = [{"task": "t", "kind": "regression", "encoder": e, "split": "random", "fold": "random", "probe": "ridge",
-             "seed": 0, "r2": np.nan, "n_test": 60} for e in ("a", "b")]
-    rows += [{"task": "t", "kind": "regression", "encoder": e, "split": "block", "fold": "fold0", "probe": "ridge",
-              "seed": 0, "r2": v, "n_test": 12} for e, v in (("a", 0.5), ("b", 0.4))]
+    rows = [
+        {
+            "task": "t",
+            "kind": "regression",
+            "encoder": e,
+            "split": "random",
+            "fold": "random",
+            "probe": "ridge",
+            "seed": 0,
+            "r2": np.nan,
+            "n_test": 60,
+        }
+        for e in ("a", "b")
+    ]
+    rows += [
+        {
+            "task": "t",
+            "kind": "regression",
+            "encoder": e,
+            "split": "block",
+            "fold": "fold0",
+            "probe": "ridge",
+            "seed": 0,
+            "r2": v,
+            "n_test": 12,
+        }
+        for e, v in (("a", 0.5), ("b", 0.4))
+    ]
     s = summarise(pd.DataFrame(rows)).set_index(["split", "encoder"])
     assert s.loc[("random", "a"), "status"] == "" and "undefined" in s.loc[("random", "a"), "flag"]
     assert s.loc[("block", "a"), "status"] == "best" and "few test rows (12)" in s.loc[("block", "a"), "flag"]
 
 
 def test_few_test_rows_are_flagged_not_presented_as_results(tmp_path):
-    code, out = _eval(_table(tmp_path / "small.csv", n=60), tmp_path / "o", "--split", "random",
-                      "--probe", "ridge")
+    code, out = _eval(_table(tmp_path / "small.csv", n=60), tmp_path / "o", "--split", "random", "--probe", "ridge")
     assert code == 0, out
     s = pd.read_csv(tmp_path / "o" / "summary.csv")
     assert s["flag"].str.contains("few test rows \\(12\\)").all()
@@ -128,8 +164,9 @@ def test_one_class_test_side_is_flagged(tmp_path):
     _, lat = _points(300)
     cover = np.where(lat > 0, "north", "south")
     split = np.where((lat > 30) & (np.arange(300) % 2 == 0), "test", "train")
-    code, out = _eval(_table(tmp_path / "h.parquet", cover=cover, split=split), tmp_path / "o", "--probe", "ridge",
-                      target="cover")
+    code, out = _eval(
+        _table(tmp_path / "h.parquet", cover=cover, split=split), tmp_path / "o", "--probe", "ridge", target="cover"
+    )
     assert code == 0, out
     s = pd.read_csv(tmp_path / "o" / "summary.csv")
     assert s["flag"].str.contains("one class on the test side").all()
@@ -140,10 +177,35 @@ def test_partial_results_survive_a_killed_run(tmp_path):
     out = tmp_path / "o"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     encoders = "lonlat,xyz,wrap,sh4,sh6,sh8,sh10,sh12,sh14,sh16"
-    proc = subprocess.Popen([sys.executable, "-m", "satclip", "evaluate", "--tasks", str(table), "--target", "temp",
-                             "--encoders", encoders, "--split", "block", "--probe", "mlp", "--seeds", "3",
-                             "--workers", "1", "--no-maps", "-o", str(out)],
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "satclip",
+            "evaluate",
+            "--tasks",
+            str(table),
+            "--target",
+            "temp",
+            "--encoders",
+            encoders,
+            "--split",
+            "block",
+            "--probe",
+            "mlp",
+            "--seeds",
+            "3",
+            "--workers",
+            "1",
+            "--no-maps",
+            "-o",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stderr is not None
         for line in proc.stderr:
@@ -162,14 +224,23 @@ def test_partial_results_survive_a_killed_run(tmp_path):
 
 # --- issue 14: user tables with their own splits -------------------------------------------------------------
 
+
 def _coordbench(path: Path, n: int = 400, split: object = None) -> Path:
     """A table in the CoordBench (torchgeo-bench) layout: lon, lat, timestamp, split, id + source columns."""
     lon, lat = _points(n, seed=1)
     if split is None:
         split = np.array(["train", "val", "test", "train", "train"])[np.arange(n) % 5]
-    df = pd.DataFrame({"lon": lon, "lat": lat, "timestamp": pd.Timestamp("2020-01-01"), "split": split,
-                       "id": [f"p{i}" for i in range(n)], "temperature": 30 * np.cos(np.radians(lat)) - 5,
-                       "biome": np.where(np.abs(lat) > 40, "cold", "warm")})
+    df = pd.DataFrame(
+        {
+            "lon": lon,
+            "lat": lat,
+            "timestamp": pd.Timestamp("2020-01-01"),
+            "split": split,
+            "id": [f"p{i}" for i in range(n)],
+            "temperature": 30 * np.cos(np.radians(lat)) - 5,
+            "biome": np.where(np.abs(lat) > 40, "cold", "warm"),
+        }
+    )
     df.to_parquet(path, index=False)
     return path
 
@@ -188,15 +259,15 @@ def test_table_split_column_is_honoured(tmp_path):
     pred = pd.read_parquet(tmp_path / "o" / "predictions.parquet")
     test_rows = pd.read_parquet(table).query("split == 'test'")
     assert len(pred[(pred.probe == "ridge") & (pred.encoder == "lonlat")]) == len(test_rows)
-    assert np.allclose(np.sort(pred[(pred.probe == "ridge") & (pred.encoder == "lonlat")].lat),
-                       np.sort(test_rows.lat))
+    assert np.allclose(np.sort(pred[(pred.probe == "ridge") & (pred.encoder == "lonlat")].lat), np.sort(test_rows.lat))
     assert "mean rank" in out.lower() and (tmp_path / "o" / "mean_rank.csv").is_file()
 
 
 def test_table_split_and_other_splits_together(tmp_path):
     table = _coordbench(tmp_path / "bench.parquet", split=["train", "test", "train", "train"] * 100)
-    code, out = _eval(table, tmp_path / "o", "--probe", "ridge", "--split", "table,random", "--cv-folds", "4",
-                      target="biome")
+    code, out = _eval(
+        table, tmp_path / "o", "--probe", "ridge", "--split", "table,random", "--cv-folds", "4", target="biome"
+    )
     assert code == 0, out
     rec = pd.read_csv(tmp_path / "o" / "results.csv")
     assert sorted(set(rec.fold)) == ["fold0", "fold1", "fold2", "fold3", "table"]
@@ -222,8 +293,18 @@ def test_table_split_on_a_table_without_split_column_is_an_error(tmp_path):
 
 
 def test_cv_folds_random_kfold(tmp_path):
-    code, out = _eval(_table(tmp_path / "u.csv"), tmp_path / "o", "--split", "random,block", "--cv-folds", "3",
-                      "--block-deg", "30", "--probe", "knn")
+    code, out = _eval(
+        _table(tmp_path / "u.csv"),
+        tmp_path / "o",
+        "--split",
+        "random,block",
+        "--cv-folds",
+        "3",
+        "--block-deg",
+        "30",
+        "--probe",
+        "knn",
+    )
     assert code == 0, out
     rec = pd.read_csv(tmp_path / "o" / "results.csv")
     for split in ("random", "block"):
@@ -234,8 +315,12 @@ def test_cv_folds_random_kfold(tmp_path):
 def test_mean_ranks_hand_computed():
     # task t1: a 0.9, b 0.8, c 0.8 -> ranks 1, 2.5, 2.5; task t2: a 0.1, b 0.3, c 0.2 -> ranks 3, 1, 2
     summary = pd.DataFrame(
-        [{"task": t, "split": "random", "probe": "ridge", "encoder": e, "mean": v}
-         for t, vals in (("t1", (0.9, 0.8, 0.8)), ("t2", (0.1, 0.3, 0.2))) for e, v in zip("abc", vals, strict=True)])
+        [
+            {"task": t, "split": "random", "probe": "ridge", "encoder": e, "mean": v}
+            for t, vals in (("t1", (0.9, 0.8, 0.8)), ("t2", (0.1, 0.3, 0.2)))
+            for e, v in zip("abc", vals, strict=True)
+        ]
+    )
     r = mean_ranks(summary).set_index("encoder")
     assert r.loc["a", "mean_rank"] == pytest.approx(2.0)
     assert r.loc["b", "mean_rank"] == pytest.approx(1.75)
@@ -246,14 +331,20 @@ def test_mean_ranks_hand_computed():
 
 # --- hostile tables: a clear one-line error or a summarised result, never a traceback -----------------------
 
-_cell = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32), st.integers(-3, 3),
-                  st.sampled_from(["a", "b", "?", "", "1e3", " 2 ", "inf"]))
+_cell = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.integers(-3, 3),
+    st.sampled_from(["a", "b", "?", "", "1e3", " 2 ", "inf"]),
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(target=st.lists(_cell, min_size=1, max_size=80),
-       split=st.one_of(st.none(), st.lists(st.sampled_from(["train", "test", "val", "TEST", "x", None]),
-                                           min_size=80, max_size=80)))
+@given(
+    target=st.lists(_cell, min_size=1, max_size=80),
+    split=st.one_of(
+        st.none(), st.lists(st.sampled_from(["train", "test", "val", "TEST", "x", None]), min_size=80, max_size=80)
+    ),
+)
 def test_hostile_user_tables(tmp_path, target, split):
     n = len(target)
     lon, lat = _points(n, seed=n)
@@ -262,8 +353,14 @@ def test_hostile_user_tables(tmp_path, target, split):
         df["split"] = split[:n]
     path = tmp_path / "h.csv"
     df.to_csv(path, index=False)
-    cfg = EvalConfig(tasks=[str(path)], user_target="y", encoders=["lonlat"], probes=["ridge"], workers=1,
-                     splits=None if split is not None else ["random"])
+    cfg = EvalConfig(
+        tasks=[str(path)],
+        user_target="y",
+        encoders=["lonlat"],
+        probes=["ridge"],
+        workers=1,
+        splits=None if split is not None else ["random"],
+    )
     try:
         res = evaluate(cfg)
     except (ValueError, KeyError) as err:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from satclip.encoder import Encoder
 from satclip.explore.grid import EmbeddingGrid, build_grid, clear_memory_cache
-from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+from satclip.inference import Encoder
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
 
 class CountingEncoder(Encoder):

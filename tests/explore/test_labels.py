@@ -75,12 +75,15 @@ def test_held_out_needs_two_pins_per_class(bluemarble):
     assert m.predicted[grid.cell_index(np.array([[10.0, 25.0]]))[0]] == 0
 
 
-@pytest.mark.parametrize(("labels", "words"), [
-    (["a", "a", "a"], "at least two classes; all 3 pins are 'a'"),
-    (["a", "", "b"], "without a class name at rows [1]"),
-    (["a", None, "b"], "without a class name at rows [1]"),
-    ([], "there are none"),
-])
+@pytest.mark.parametrize(
+    ("labels", "words"),
+    [
+        (["a", "a", "a"], "at least two classes; all 3 pins are 'a'"),
+        (["a", "", "b"], "without a class name at rows [1]"),
+        (["a", None, "b"], "without a class name at rows [1]"),
+        ([], "there are none"),
+    ],
+)
 def test_bad_labels_are_named(labels, words):
     with pytest.raises(LabelError) as info:
         check_labels(labels)

@@ -78,8 +78,17 @@ def test_search_needs_a_like_pin(bluemarble):
         search(grid, make_pins(unlike=[SAHARA]), enc)
 
 
-pin_rows = st.lists(st.tuples(st.floats(-180, 180), st.floats(-90, 90), st.sampled_from(["like", "unlike"]),
-                              st.floats(1e-3, 1e3), st.text(max_size=12)), min_size=1, max_size=20)
+pin_rows = st.lists(
+    st.tuples(
+        st.floats(-180, 180),
+        st.floats(-90, 90),
+        st.sampled_from(["like", "unlike"]),
+        st.floats(1e-3, 1e3),
+        st.text(max_size=12),
+    ),
+    min_size=1,
+    max_size=20,
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -88,8 +97,9 @@ def test_csv_and_geojson_round_trip(rows):
     df = validate_pins(pd.DataFrame(rows, columns=["lon", "lat", "kind", "weight", "label"]))
     for name, text in (("p.csv", pins_to_csv(df)), ("p.geojson", pins_to_geojson(df))):
         back = read_pins(text.encode(), name)
-        np.testing.assert_allclose(back[["lon", "lat", "weight"]].to_numpy(), df[["lon", "lat", "weight"]].to_numpy(),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            back[["lon", "lat", "weight"]].to_numpy(), df[["lon", "lat", "weight"]].to_numpy(), rtol=1e-12
+        )
         assert back["kind"].tolist() == df["kind"].tolist()
         assert back["label"].tolist() == df["label"].tolist()
 
@@ -105,8 +115,12 @@ def test_write_and_read_files(tmp_path):
         read_pins(tmp_path / "none.csv")
 
 
-FC = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [10, 25]}, "properties": {"kind": "like"}}]}
+FC = {
+    "type": "FeatureCollection",
+    "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [10, 25]}, "properties": {"kind": "like"}}
+    ],
+}
 
 
 def _fc(**change):
@@ -115,25 +129,36 @@ def _fc(**change):
     return json.dumps(doc).encode()
 
 
-@pytest.mark.parametrize(("name", "data", "error", "words"), [
-    ("p.geojson", b"{not json", PinError, "not valid JSON"),
-    ("p.geojson", b'{"type": "Topology"}', PinError, "expected a GeoJSON FeatureCollection"),
-    ("p.geojson", _fc(geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}), PinError,
-     "feature 0 is not a Point"),
-    ("p.geojson", _fc(geometry={"type": "Point", "coordinates": ["a", 1]}), PinError, "no numeric [lon, lat]"),
-    ("p.geojson", _fc(geometry=None), PinError, "feature 0 is not a Point"),
-    ("p.geojson", _fc(properties={"kind": "like", "weight": -2}), PinError,
-     "weight must be a positive number at rows [0]"),
-    ("p.geojson", _fc(geometry={"type": "Point", "coordinates": [10, 95]}), CoordinateError, "row"),
-    ("p.csv", b"lon,lat,kind\n1,2,like\n3,4,maybe\n", PinError, "kind must be 'like' or 'unlike' at rows [1]"),
-    ("p.csv", b"lon,lat,weight\n1,2,1\n3,4,nan\n", PinError, "weight must be a positive number at rows [1]"),
-    ("p.csv", b"lon,lat\n1,2\n3,-91\n", CoordinateError, "row 1"),
-    ("p.csv", b"x,y,z\n1,2,3\n", PinError, "p.csv"),
-    ("p.csv", b"", PinError, "not a readable CSV"),
-    ("p.csv", b"\xff\xfe\x00garbage\x00", PinError, "not UTF-8"),
-    ("p.kml", b"<kml/>", PinError, "unsupported pin file type '.kml'"),
-    ("p.csv", ("lon,lat\n" + "1,2\n" * 10_001).encode(), PinError, "at most 10,000"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "error", "words"),
+    [
+        ("p.geojson", b"{not json", PinError, "not valid JSON"),
+        ("p.geojson", b'{"type": "Topology"}', PinError, "expected a GeoJSON FeatureCollection"),
+        (
+            "p.geojson",
+            _fc(geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}),
+            PinError,
+            "feature 0 is not a Point",
+        ),
+        ("p.geojson", _fc(geometry={"type": "Point", "coordinates": ["a", 1]}), PinError, "no numeric [lon, lat]"),
+        ("p.geojson", _fc(geometry=None), PinError, "feature 0 is not a Point"),
+        (
+            "p.geojson",
+            _fc(properties={"kind": "like", "weight": -2}),
+            PinError,
+            "weight must be a positive number at rows [0]",
+        ),
+        ("p.geojson", _fc(geometry={"type": "Point", "coordinates": [10, 95]}), CoordinateError, "row"),
+        ("p.csv", b"lon,lat,kind\n1,2,like\n3,4,maybe\n", PinError, "kind must be 'like' or 'unlike' at rows [1]"),
+        ("p.csv", b"lon,lat,weight\n1,2,1\n3,4,nan\n", PinError, "weight must be a positive number at rows [1]"),
+        ("p.csv", b"lon,lat\n1,2\n3,-91\n", CoordinateError, "row 1"),
+        ("p.csv", b"x,y,z\n1,2,3\n", PinError, "p.csv"),
+        ("p.csv", b"", PinError, "not a readable CSV"),
+        ("p.csv", b"\xff\xfe\x00garbage\x00", PinError, "not UTF-8"),
+        ("p.kml", b"<kml/>", PinError, "unsupported pin file type '.kml'"),
+        ("p.csv", ("lon,lat\n" + "1,2\n" * 10_001).encode(), PinError, "at most 10,000"),
+    ],
+)
 def test_hostile_pin_files_get_one_clear_error(name, data, error, words):
     with pytest.raises(error) as info:
         read_pins(data, name)

@@ -133,9 +133,11 @@ def test_projection_cache_checked_when_read(fresh_cache):
         info, key = z["info"], z["key"]
     bad = good.components.copy()
     bad[0, 0] = np.nan
-    for entry in ({"components": bad, "info": info, "key": key},  # non-finite values
-                  {"components": good.components, "info": info, "key": np.array("another-key")},
-                  {"components": good.components.astype(np.float64), "info": info, "key": key}):
+    for entry in (
+        {"components": bad, "info": info, "key": key},  # non-finite values
+        {"components": good.components, "info": info, "key": np.array("another-key")},
+        {"components": good.components.astype(np.float64), "info": info, "key": key},
+    ):
         with open(path, "wb") as f:
             np.savez(f, **entry)
         again = project(grid, "pca", 3)
@@ -151,8 +153,9 @@ def test_umap_reports_stages_in_order(fresh_cache):
     grid = build_grid(make_encoder(8), 6.0)
     stages: list[str] = []
     done: list[int] = []
-    umap3 = project(grid, "umap", 3, max_fit=600, cache=False, stage=stages.append,
-                    progress=lambda d, t: done.append(d))
+    umap3 = project(
+        grid, "umap", 3, max_fit=600, cache=False, stage=stages.append, progress=lambda d, t: done.append(d)
+    )
     assert len(stages) == 3
     assert "principal components" in stages[0] and "600 cells" in stages[1] and f"{grid.n_cells:,}" in stages[2]
     assert done == sorted(done) and done[-1] == grid.n_cells
@@ -202,8 +205,9 @@ def test_umap_jit_compiled_once_per_machine_not_per_process(fresh_cache, tmp_pat
     env.update(SATCLIP_CACHE=str(fresh_cache), PYTHONPATH=os.pathsep.join([str(root), env.get("PYTHONPATH", "")]))
 
     def child() -> dict:
-        res = subprocess.run([sys.executable, "-c", _CHILD], env=env, cwd=root, capture_output=True, text=True,
-                             timeout=900, check=False)
+        res = subprocess.run(
+            [sys.executable, "-c", _CHILD], env=env, cwd=root, capture_output=True, text=True, timeout=900, check=False
+        )
         assert res.returncode == 0, res.stderr[-3000:]
         return json.loads(res.stdout.strip().splitlines()[-1])
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from satclip.encoding.baselines import (
+from satclip.baselines import (
     ConcatEncoder,
     GeoCLIPLocationModule,
     equal_earth,

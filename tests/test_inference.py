@@ -69,8 +69,9 @@ base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 enc.embed(pts, batch_size=5_000)
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
 """
-    growth_mb = float(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                                     check=True).stdout.strip())
+    growth_mb = float(
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    )
     # Output 500k x 16 float32 = 32 MB, validated coordinates 8 MB; one unbatched pass would add
     # > 300 MB of features and activations.
     assert growth_mb < 32 + 8 + 60, growth_mb
@@ -89,5 +90,4 @@ def test_embed_on_cuda_matches_cpu(small_model_file: Path) -> None:
 def test_embed_takes_lon_lat_column_names(small_model_file: Path) -> None:
     enc = satclip.load(small_model_file)
     df = pd.DataFrame({"x": [10.0, -70.0], "y": [45.0, -10.0]})
-    np.testing.assert_array_equal(enc.embed(df, lon_col="x", lat_col="y"),
-                                  enc.embed(df[["x", "y"]].to_numpy()))
+    np.testing.assert_array_equal(enc.embed(df, lon_col="x", lat_col="y"), enc.embed(df[["x", "y"]].to_numpy()))

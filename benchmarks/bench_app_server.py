@@ -1,4 +1,4 @@
-"""Per-click latency of the Explore page with the grid cached: ``python app/bench_click.py [--resolution 0.5]``.
+"""Per-click latency of the Explore page, grid cached: ``python benchmarks/bench_app_server.py [--resolution 0.5]``.
 
 Runs the app headless (streamlit AppTest), builds or loads the grid once, then simulates clicks at random
 places and prints the time of each page run (what the server spends before the browser can redraw) and the
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent / "streamlit_app.py"
+APP = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
 sys.path.insert(0, str(APP.parent.parent))
 
 
@@ -36,7 +36,7 @@ def main() -> None:
             import torch
 
             from satclip.checkpoints import save_model
-            from satclip.location_encoder import LocationEncoder, LocationEncoderConfig
+            from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
             torch.manual_seed(0)
             path = Path(tempfile.gettempdir()) / "satclip-bench-random-l10.safetensors"
@@ -65,9 +65,11 @@ def main() -> None:
             runs.append(dt)
             page.append(at.session_state["explore_ms"] / 1000)
     q = statistics.quantiles(runs, n=10)
-    print(f"per click, {len(runs)} clicks: page run median {statistics.median(runs) * 1000:.0f} ms, "
-          f"p90 {q[-1] * 1000:.0f} ms, max {max(runs) * 1000:.0f} ms; page timer median "
-          f"{statistics.median(page) * 1000:.0f} ms")
+    print(
+        f"per click, {len(runs)} clicks: page run median {statistics.median(runs) * 1000:.0f} ms, "
+        f"p90 {q[-1] * 1000:.0f} ms, max {max(runs) * 1000:.0f} ms; page timer median "
+        f"{statistics.median(page) * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

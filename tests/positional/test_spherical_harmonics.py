@@ -9,7 +9,7 @@ import scipy.special
 import torch
 
 import satclip
-from satclip.encoding.spherical_harmonics import spherical_harmonics, spherical_harmonics_feature_major
+from satclip.positional.spherical_harmonics import spherical_harmonics, spherical_harmonics_feature_major
 from tests.conftest import REFERENCE
 
 

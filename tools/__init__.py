@@ -1,0 +1,1 @@
+"""Developer tools (not shipped), importable as ``tools.<name>`` from the checkout."""
