@@ -105,7 +105,8 @@ def test_released_checkpoint_hyper_parameters_cannot_make_the_loader_allocate(
         ({"hidden_dim": True}, r"hidden_dim must be an integer.*got True"),
         ({"w0": float("nan")}, r"w0 must be a finite number, got nan"),
         ({"w0_initial": float("inf")}, r"w0_initial must be a finite number, got inf"),
-        ({"w0": 0}, r"w0 and w0_initial must be non-zero"),
+        ({"w0": 0}, r"w0 and w0_initial must be positive"),
+        ({"w0": -1}, r"w0 and w0_initial must be positive"),  # found by Hypothesis: a RuntimeError inside torch
         ({"convention": ["satclip"]}, r"unknown SH convention"),
         ({"num_hidden_layers": 10**9}, r"num_hidden_layers must be an integer in \[1, 64\]"),
     ],

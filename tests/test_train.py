@@ -203,7 +203,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path, cache):
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"parameter {k} differs after resume")
     assert_same_log_as_uninterrupted(tmp_path / "killed", tmp_path / "full")
     # the killed segment counts too: it ran at least one 4 s pause before its last checkpoint
-    assert resumed["wall_time_s"] >= segment + 4.0
+    assert resumed.wall_time_s >= segment + 4.0
 
 
 def _logged(run: Path) -> tuple[list[int], list[int]]:

@@ -44,10 +44,10 @@ class LocationEncoderConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise ValueError(f"location encoder config: {name} must be a finite number, got {value!r}")
-        if not 0 < abs(self.w0) <= MAX_W0 or not 0 < abs(self.w0_initial) <= MAX_W0:
+        if not 0 < self.w0 <= MAX_W0 or not 0 < self.w0_initial <= MAX_W0:
             raise ValueError(
-                f"location encoder config: w0 and w0_initial must be non-zero with |w0| <= {MAX_W0}, "
-                f"got w0={self.w0!r}, w0_initial={self.w0_initial!r}"
+                f"location encoder config: w0 and w0_initial must be positive and at most {MAX_W0} "
+                f"(SIREN's initialisation divides by them), got w0={self.w0!r}, w0_initial={self.w0_initial!r}"
             )
         if not isinstance(self.convention, str) or self.convention not in CONVENTIONS:
             raise ValueError(f"unknown SH convention {self.convention!r}; choose one of {CONVENTIONS}")

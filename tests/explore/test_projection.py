@@ -159,7 +159,10 @@ def test_umap_reports_stages_in_order(fresh_cache):
     assert len(stages) == 3
     assert "principal components" in stages[0] and "600 cells" in stages[1] and f"{grid.n_cells:,}" in stages[2]
     assert done == sorted(done) and done[-1] == grid.n_cells
-    assert len(set(done)) > 5  # the epochs and the placement move the bar, not only the stage ends
+    # umap-learn's epoch bar is wired to the progress: besides the stage starts (5 % and 50 % of the bar), the
+    # fitting stage reports at least its epoch bar's first and last line (how many lines in between tqdm
+    # prints depends on the machine's speed)
+    assert sum(0.05 * grid.n_cells <= d <= 0.5 * grid.n_cells for d in done) >= 4, done
     from sklearn.manifold import trustworthiness
 
     # faithful: cells near each other on the map are near in the embedding (1.0 = perfect, ~0.5 = random).
