@@ -15,8 +15,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 import satclip
+from satclip.checkpoints import save_model
+from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 from satclip.tables import TableError, embed_file, read_chunks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,11 +32,6 @@ def encoder(small_model_file: Path) -> satclip.Encoder:
 
 @pytest.fixture(scope="module")
 def small_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:  # module-scoped copy of conftest's
-    import torch
-
-    from satclip.checkpoints import save_model
-    from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
-
     torch.manual_seed(0)
     module = LocationEncoder(LocationEncoderConfig(L=6, hidden_dim=32, embed_dim=16))
     path = tmp_path_factory.mktemp("models") / "small.safetensors"
@@ -109,7 +107,14 @@ def test_output_over_the_input_is_refused(tmp_path: Path, encoder) -> None:
         assert src.read_bytes() == before
 
 
-def test_sigterm_during_embed_removes_the_temporary(tmp_path: Path, small_model_file: Path) -> None:
+def test_sigterm_during_embed_removes_the_temporary(tmp_path: Path) -> None:
+    # A model wide enough that 400k rows take seconds on any machine (the 16-d test model finished
+    # 400k rows inside half a second on CI, before the signal came), and the process is frozen with
+    # SIGSTOP the moment its temporary appears, so the SIGTERM always lands mid-run.
+    torch.manual_seed(0)
+    model = tmp_path / "wide.safetensors"
+    module = LocationEncoder(LocationEncoderConfig(L=20, hidden_dim=256, embed_dim=64))
+    save_model(model, module, {"name": "wide", "description": "random test model"}, dtype=torch.float32)
     rng = np.random.default_rng(0)
     n = 400_000
     pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-90, 90, n)}).to_csv(
@@ -117,40 +122,25 @@ def test_sigterm_during_embed_removes_the_temporary(tmp_path: Path, small_model_
     )
     out = tmp_path / "out.npy"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "satclip",
-            "embed",
-            str(tmp_path / "in.csv"),
-            "-o",
-            str(out),
-            "-m",
-            str(small_model_file),
-            "--chunk-rows",
-            "2000",
-            "--batch-size",
-            "500",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    cmd = [sys.executable, "-m", "satclip", "embed", str(tmp_path / "in.csv"), "-o", str(out), "-m", str(model)]
+    cmd += ["--chunk-rows", "2000", "--batch-size", "500"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     try:
         while not list(tmp_path.glob(".out.npy.*.tmp")):  # the npy temporary appears after the row count
             assert proc.poll() is None, proc.communicate()[1][-2000:]
             assert time.time() < deadline, "no temporary file appeared"
-            time.sleep(0.05)
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGTERM)
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGSTOP)
+        assert proc.poll() is None, "embed finished before it could be stopped"
+        proc.send_signal(signal.SIGTERM)  # stays pending while the process is stopped
+        proc.send_signal(signal.SIGCONT)
         proc.wait(60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode != 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]  # no output, no temporary
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "wide.safetensors"]  # no output, no temporary
 
 
 def test_temporaries_of_a_killed_embed_are_swept_on_the_next_run(tmp_path: Path, encoder) -> None:
