@@ -43,10 +43,7 @@ _EXTRA = "\x00satclip-extra-field"  # sentinel column: catches rows with more fi
 
 
 def _read_errors() -> tuple[type[BaseException], ...]:
-    return (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError)
-
-
-def _read_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions pandas and pyarrow raise for a malformed or undecodable table file."""
     return (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError)
 
 
