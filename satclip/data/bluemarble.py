@@ -146,8 +146,8 @@ class EquirectSampler:
         gy = v / (self.h - 1) * 2 - 1
         grid = torch.from_numpy(np.stack([gx, gy], axis=-1).astype(np.float32)).view(1, 1, -1, 2)
         out = F.grid_sample(self.tensor, grid, mode="bilinear", padding_mode="border", align_corners=True)
-        out = out[0, :, 0, :].T.round().clamp(0, 255).to(torch.uint8).numpy()
-        return out.reshape(*shape, 3)
+        rgb = out[0, :, 0, :].T.round().clamp(0, 255).to(torch.uint8).numpy()
+        return rgb.reshape(*shape, 3)
 
 
 def cut_patches(

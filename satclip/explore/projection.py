@@ -181,7 +181,7 @@ def _fit_umap(
         return fraction
 
     step("reducing to principal components", 0.0, 0.05)
-    mean, comps, _ = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)  # fast neighbour search, standard practice
+    mean, comps = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)[:2]  # fast neighbour search, standard practice
     feats = _transform(grid.embeddings, mean, comps)
     fit_idx = np.sort(area_weighted_sample(grid, max_fit, seed))
     on_epoch = step(f"fitting the UMAP layout on {len(fit_idx):,} cells", 0.05, 0.5)
