@@ -22,7 +22,7 @@ import pickletools
 import re
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -332,13 +332,13 @@ def _unsupported_global(detail: str) -> str:
     return words[words.index("GLOBAL") + 1] if "GLOBAL" in words[:-1] else ""
 
 
-def _trusted_globals(path: Path) -> list[tuple[Any, str]]:
+def _trusted_globals(path: Path) -> list[Callable[..., Any] | tuple[Callable[..., Any], str]]:
     """The ``TRUSTED_GLOBALS`` this checkpoint names, imported; others stay refused by torch."""
     try:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except Exception as err:  # same reader as torch.load: any failure means an unreadable file
         raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): {err}") from err
-    objects: list[tuple[Any, str]] = []
+    objects: list[Callable[..., Any] | tuple[Callable[..., Any], str]] = []  # as torch's safe_globals takes
     for name in set(names) & set(TRUSTED_GLOBALS):
         module_name, _, attr = name.rpartition(".")
         try:
