@@ -63,7 +63,7 @@ def imagery_encoder(name_or_path: str) -> EncoderLike:
     from satclip.image.factory import build_image_encoder
 
     encoder, dataset, image_spec, image_path = training_imagery(name_or_path)
-    dim = int(build_image_encoder(image_spec, dataset.channels).out_dim)  # type: ignore[arg-type]
+    dim = int(build_image_encoder(image_spec, dataset.channels).out_dim)
     return FeatureEncoder(
         f"imagery:{encoder.name}",
         dim,
