@@ -317,7 +317,7 @@ def fit(
         accelerator=tcfg.accelerator,
         devices=tcfg.devices,
         strategy=tcfg.strategy,
-        precision=tcfg.precision,  # type: ignore[arg-type]  # a config string: Lightning checks it against its Literal
+        precision=tcfg.precision,  # type: ignore[arg-type]  # a config str; Lightning checks it against its Literal
         max_epochs=int(tcfg.max_epochs),
         max_time=max_time,
         logger=loggers,

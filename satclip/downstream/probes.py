@@ -222,6 +222,7 @@ def mlp_fit_predict(
                 bp[improved] = p[improved]
         if bool((waited >= cfg.patience).all()):
             break
+    # (epochs run, each member's best epoch) kept on the function for inspection; mypy has no type for that
     mlp_fit_predict.last_epochs = (epochs, best_epoch.tolist())  # type: ignore[attr-defined]
     preds = []
     with torch.no_grad():

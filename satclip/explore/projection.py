@@ -240,8 +240,9 @@ def project(
         if cached is not None:
             return Projection(grid=grid, method=method, components=cached[0], info=cached[1])
     report = _progress_callback(progress, grid.n_cells, f"{method.upper()} projection")
-    if stage is None and hasattr(report, "bar"):  # the CLI's tqdm bar names the stage
-        stage = report.bar.set_description  # type: ignore[union-attr]
+    bar = getattr(report, "bar", None)  # the CLI's tqdm bar names the stage
+    if stage is None and bar is not None:
+        stage = bar.set_description
     t0 = time.perf_counter()
     try:
         extra = {"stage": stage} if method == "umap" else {}
