@@ -44,9 +44,6 @@ class PatchArrayDataset(ImageDataset):
         self.channels = int(arrays.patches.shape[-1])
         self.fingerprint = arrays.fingerprint
 
-    def __len__(self) -> int:
-        return len(self.lonlat)
-
     def batch(self, index: np.ndarray | slice) -> torch.Tensor:
         """Images for many indices at once, float32 (B, C, H, W)."""
         x = torch.from_numpy(np.array(self.arrays.patches[index], dtype=np.uint8))
