@@ -169,7 +169,11 @@ def load(
             _check_source(RELEASED[key], card, path)
         card["name"] = key
         return Encoder(module, card, device)
+    if not key.strip():
+        raise CheckpointError(f"empty model name: give a model name ({', '.join(sorted(BUNDLED))}, ...) or a file")
     path = Path(key).expanduser()
+    if path.is_dir():
+        raise CheckpointError(f"{key}: is a folder, not a model file (.safetensors or .ckpt)")
     if not path.exists():
         raise CheckpointError(
             f"{key!r} is neither a bundled model ({', '.join(sorted(BUNDLED))}), a released model "

@@ -110,6 +110,22 @@ def _columns(path: Path) -> list[str]:
             names = list(pq.ParquetFile(path).schema_arrow.names)
     except _read_errors() as err:
         raise TableError(f"{path}: cannot read as {fmt}: {err}") from err
+    if fmt == "csv" and len(names) == 1:
+        tsv = path.suffix.lower() == ".tsv"
+        found = [
+            (sep, said)
+            for sep, said in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"), (",", "commas"))
+            if sep in names[0]
+        ]
+        if found:  # a European-locale export, or a TSV named .csv: say so instead of "no longitude column"
+            sep, said = found[0]
+            fix = (
+                "rename it to .tsv" if sep == "\t" else "rename it to .csv" if sep == "," else "re-save it with commas"
+            )
+            raise TableError(
+                f"{path}: the header {names[0]!r} is one column: the file looks separated by {said}, but its "
+                f"extension says {'tabs' if tsv else 'commas'}; {fix}"
+            )
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise TableError(f"{path}: duplicate column {dupes[0]!r} in the header: rename one of them")

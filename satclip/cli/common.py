@@ -14,6 +14,8 @@ from satclip.extras import require_extra
 P = ParamSpec("P")
 R = TypeVar("R")
 
+MODEL_HELP = "Model name (satclip models: bundled, or released and downloaded) or path to a model file."
+
 # Errors a user can fix: the library's own (SatCLIPError) and the builtin ones the library and the
 # Python standard library raise for bad input (ValueError) and files (missing, unreadable, a folder).
 USER_ERRORS: tuple[type[BaseException], ...] = (
