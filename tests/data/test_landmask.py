@@ -94,4 +94,3 @@ def test_a_lookup_frees_the_decompressed_mask() -> None:
     ).stdout.split()
     assert out[:3] == ["[True,", "False]", "False"]
     assert float(out[3]) < 200, f"{out[3]} MB still held after the lookup"
-
