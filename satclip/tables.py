@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -91,11 +91,18 @@ def _csv_chunks(path: Path, header: list[str], chunk_rows: int) -> Iterator[pd.D
 def _first_long_row(path: Path, n_fields: int) -> int | None:
     """0-based data row of the first CSV record with more than ``n_fields`` fields (blank lines skipped)."""
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        records = (r for r in csv.reader(f, delimiter=_sep(path)) if r)
-        next(records, None)  # the header
-        for row, record in enumerate(records):
-            if len(record) > n_fields:
-                return row
+        return first_long_row(f, n_fields, _sep(path))
+
+
+def first_long_row(lines: Iterable[str], n_fields: int, delimiter: str = ",") -> int | None:
+    """0-based data row of the first CSV record in ``lines`` (header first) with more than ``n_fields``
+    fields, blank lines skipped; None when there is none. pandas would make such a row's first field the
+    index (shifting every column) or drop its extra fields, so readers refuse it naming this row."""
+    records = (r for r in csv.reader(lines, delimiter=delimiter) if r)
+    next(records, None)  # the header
+    for row, record in enumerate(records):
+        if len(record) > n_fields:
+            return row
     return None
 
 

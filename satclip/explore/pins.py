@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from satclip.errors import PinError
 from satclip.explore.grid import EmbeddingGrid
 from satclip.explore.similarity import SimilarityMap, _unit_rows, embed_points, matvec
 from satclip.geo import CoordinateError, find_lonlat_columns, validate_lonlat
+from satclip.tables import first_long_row
 
 KINDS = ("like", "unlike")
 COLUMNS = ("lon", "lat", "kind", "weight", "label")
@@ -63,6 +65,11 @@ def make_pins(
     return validate_pins(pd.concat(parts, ignore_index=True)) if parts else empty_pins()
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds, so that messages say -1, not np.int64(-1)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def validate_pins(df: pd.DataFrame, source: str = "pins") -> pd.DataFrame:
     """A clean pin table (columns :data:`COLUMNS`); missing kind/weight/label default to like/1/"".
 
@@ -92,7 +99,8 @@ def validate_pins(df: pd.DataFrame, source: str = "pins") -> pd.DataFrame:
     bad = np.flatnonzero(~(np.isfinite(weight) & (weight > 0)))
     if bad.size:
         raise PinError(
-            f"{source}: weight must be a positive number at rows {bad[:10].tolist()} (got {raw_w.iloc[bad[0]]!r})"
+            f"{source}: weight must be a positive number at rows {bad[:10].tolist()} "
+            f"(got {_plain(raw_w.iloc[bad[0]])!r})"
         )
     label = (
         df["label"].astype(object).where(df["label"].notna(), "").astype(str)
@@ -222,8 +230,18 @@ def read_pins(data: bytes | str | Path, name: str | None = None) -> pd.DataFrame
         df = _geojson_frame(text, source)
     elif suffix in (".csv", ".txt", ""):
         try:
-            df = pd.read_csv(io.StringIO(text), dtype={"kind": str, "label": str}, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+            with warnings.catch_warnings():  # index_col=False warns, and drops data, on a row with extra fields
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(
+                    io.StringIO(text), dtype={"kind": str, "label": str}, keep_default_na=False, index_col=False
+                )
+        except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
+            n_fields = len(next(csv.reader(io.StringIO(text)), []))
+            row = first_long_row(io.StringIO(text), n_fields)
+            if row is None:
+                raise PinError(f"{source}: not a readable CSV ({str(err).splitlines()[0]})") from err
+            raise PinError(f"{source}: row {row} has more fields than the header ({n_fields} columns)") from None
+        except (pd.errors.EmptyDataError, ValueError) as err:
             raise PinError(f"{source}: not a readable CSV ({str(err).splitlines()[0]})") from err
     else:
         raise PinError(f"{source}: unsupported pin file type {suffix!r}; use .csv or .geojson")

@@ -157,6 +157,10 @@ def _fc(**change):
         ("p.csv", b"\xff\xfe\x00garbage\x00", PinError, "not UTF-8"),
         ("p.kml", b"<kml/>", PinError, "unsupported pin file type '.kml'"),
         ("p.csv", ("lon,lat\n" + "1,2\n" * 10_001).encode(), PinError, "at most 10,000"),
+        # an extra field per row used to become the index and shift every row: (10, 20) read as (20, 5)
+        ("p.csv", b"lon,lat\n10,20,5\n30,40,6\n", PinError, "row 0 has more fields than the header (2 columns)"),
+        ("p.csv", b"lon,lat,kind\n1,2,like\n3,4,like,x\n", PinError, "row 1 has more fields than the header"),
+        ("p.csv", b"lon,lat,weight\n1,2,-1\n", PinError, "positive number at rows [0] (got -1)"),  # no np.int64(-1)
     ],
 )
 def test_hostile_pin_files_get_one_clear_error(name, data, error, words):
