@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from satclip.geo import validate_lonlat
-from satclip.tables import TableError
+from satclip.tables import TableError, first_long_row
 from satclip.tables import read_table as read_bounded_parquet
 
 TABLE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
@@ -78,16 +80,46 @@ def read_table(
             except TableError as err:
                 raise InputError(str(err)) from err
         else:
-            sep = "\t" if suffix == ".tsv" else None
-            df = pd.read_csv(io.BytesIO(data), sep=sep, engine="python", nrows=max_rows + 1, usecols=columns)
+            df = _read_csv(data, name, "\t" if suffix == ".tsv" else None, max_rows + 1, columns)
             if len(df) > max_rows:
                 raise InputError(
                     f"{name} has more than {max_rows:,} rows (the limit); split it or use the CLI `satclip embed`"
                 )
     except InputError:
         raise
+    except UnicodeDecodeError as err:
+        raise InputError(f"{name} is not UTF-8 text (byte {err.start}); save it as UTF-8 (e.g. 'CSV UTF-8')") from err
     except Exception as err:
         raise InputError(f"cannot read {name} as a table: {err}") from err
     if df.empty:
         raise InputError(f"{name} has no rows")
     return df
+
+
+def _read_csv(data: bytes, name: str, sep: str | None, nrows: int, columns: list[str] | None) -> pd.DataFrame:
+    """pandas' reader (separator sniffed among , ; tab | unless ``sep``; a byte order mark dropped), refusing
+    what it would silently change: a duplicate column name (renamed 'lat.1') and a row with more fields than
+    the header (its first field became the index and every column shifted)."""
+    data = data.removeprefix(b"\xef\xbb\xbf")  # Excel's "CSV UTF-8" starts with a byte order mark
+    head = data[:65536].decode("utf-8", errors="replace")
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    try:
+        delimiter = sep or csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:  # one column: no separator to find (the sniffer would split 'lon' at the 'o')
+        delimiter = ","
+    header = next(csv.reader([first], delimiter=delimiter), [])
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise InputError(f"{name}: duplicate column {dupes[0]!r} in the header: rename one of them")
+    try:
+        with warnings.catch_warnings():  # index_col=False warns, and drops fields, on a row longer than the header
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                io.BytesIO(data), sep=delimiter, engine="python", nrows=nrows, usecols=columns, index_col=False
+            )
+    except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
+        text = io.StringIO(data.decode("utf-8", errors="replace"))
+        row = first_long_row(text, len(header), delimiter)
+        if row is None:
+            raise InputError(f"cannot read {name} as a table: {err}") from err
+        raise InputError(f"{name}: row {row} has more fields than the header ({len(header)} columns)") from None

@@ -123,6 +123,29 @@ def test_read_table_limits_and_corrupt_files() -> None:
         read_table(_Upload("a.csv", b""), 10)
 
 
+def test_read_table_refuses_rows_longer_than_the_header() -> None:
+    """pandas made the extra leading field of such rows the index and shifted every column: the Embed page
+    embedded (lon=20, lat=5) for the row '10,20,5' and wrote it out without a word."""
+    from appkit.state import InputError, read_table
+
+    for name, data, row in [
+        ("a.csv", b"lon,lat\n10,20,5\n30,40,6\n", 0),
+        ("b.csv", b"id;lon;lat\n1;10;20\n2;30;40;x\n", 1),  # the separator is still sniffed
+        ("c.tsv", b"lon\tlat\n10\t20\n\n30\t40\t6\n", 1),
+    ]:
+        with pytest.raises(InputError, match=rf"{name}: row {row} has more fields than the header"):
+            read_table(_Upload(name, data), 10)
+    ok = read_table(_Upload("d.csv", b"lon,lat,v\n10,20,1\n30,40,\n"), 10)  # an empty last field is a value
+    assert ok["lon"].tolist() == [10, 30] and ok["lat"].tolist() == [20, 40]
+    with pytest.raises(InputError, match=r"e\.csv: duplicate column 'lat'"):  # pandas renamed it 'lat.1'
+        read_table(_Upload("e.csv", b"lon,lat,lat\n1,2,3\n"), 10)
+    # Excel's "CSV UTF-8" starts with a byte order mark, which became part of the first name ('\ufefflon')
+    assert list(read_table(_Upload("f.csv", b"\xef\xbb\xbflon;lat\n1;2\n"), 10).columns) == ["lon", "lat"]
+    assert list(read_table(_Upload("g.csv", b"lon\n1\n"), 10).columns) == ["lon"]  # not split at 'o' into l, n
+    with pytest.raises(InputError, match=r"^h\.csv is not UTF-8 text \(byte 20\)"):  # Excel's 'CSV' on Windows
+        read_table(_Upload("h.csv", "lon,lat,name\n1,2,Orl\xe9ans\n".encode("cp1252")), 10)
+
+
 def test_lat_lon_order_and_swap_detection() -> None:
     """'48.8566, 2.3522' (lat, lon as map sites copy it) must not land silently off Somalia."""
     from appkit.state import likely_swapped, parse_lonlat
