@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import warnings
 from collections.abc import Callable
@@ -41,7 +42,15 @@ def parse_lonlat(text: str, *, lat_first: bool = False) -> tuple[float, float]:
         first, second = (float(p) for p in parts)
     except ValueError as err:
         raise ValueError(f"expected two numbers '{order}', got {text!r}") from err
-    pt = validate_lonlat([second, first] if lat_first else [first, second])[0]
+    lon, lat = (second, first) if lat_first else (first, second)
+    # checked here, in the terms of one typed pair: the library's messages speak of table rows and CLI flags
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise ValueError(f"not a finite number: {text!r}")
+    if abs(lat) > 90:
+        raise ValueError(f"latitude outside [-90, 90] (typed {lat:g}); the order is '{order}'")
+    if abs(lon) > 180:
+        raise ValueError(f"longitude outside [-180, 180] (typed {lon:g}); the order is '{order}'")
+    pt = validate_lonlat([lon, lat])[0]
     return float(pt[0]), float(pt[1])
 
 

@@ -146,12 +146,14 @@ with st.expander("Type coordinates instead of clicking", expanded=False):
         typed, swapped = ask
         st.warning("These coordinates look like **lat, lon** (the order most map sites copy). Which place?")
         c1, c2 = st.columns(2)
-        if c1.button(f"lat, lon: {fmt_lonlat(*swapped)}, near {_near(swapped)}", key="explore_ask_swapped"):
-            state["explore_ask"] = None
-            _register(swapped)
-        if c2.button(f"lon, lat: {fmt_lonlat(*typed)}, near {_near(typed)}", key="explore_ask_typed"):
-            state["explore_ask"] = None
-            _register(typed)
+        for col, pt, order_name, key in (
+            (c1, swapped, LAT_LON, "explore_ask_swapped"),
+            (c2, typed, LON_LAT, "explore_ask_typed"),
+        ):
+            if col.button(f"{order_name}: {fmt_lonlat(*pt)}, near {_near(pt)}", key=key):
+                state["explore_ask"] = None
+                _register(pt)
+                st.rerun()  # the question was drawn above the answer: draw the page again without it
 target_slot = st.container()
 
 a, b = state["explore_a"], state["explore_b"]

@@ -96,6 +96,19 @@ def test_parse_lonlat() -> None:
         with pytest.raises(ValueError, match=msg):
             parse_lonlat(bad)
     assert fmt_lonlat(-58.4, -34.6) == "34.600° S, 58.400° W"
+    # one typed pair: no 'row 0', no library/CLI advice ('pass wrap=True (CLI: --wrap)'), and the order the
+    # user chose (typed as 'lat, lon', '200, 45' was called a latitude error 'coordinates are (lon, lat)')
+    for text, lat_first, words in [
+        ("200, 45", False, "longitude outside [-180, 180] (typed 200)"),
+        ("12, 95", False, "latitude outside [-90, 90] (typed 95)"),
+        ("200, 45", True, "latitude outside [-90, 90] (typed 200)"),
+        ("nan, 1", False, "not a finite number"),
+        ("1e400, 1", True, "not a finite number"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            parse_lonlat(text, lat_first=lat_first)
+        msg = str(info.value)
+        assert words in msg and "row" not in msg and "wrap" not in msg and "(lon, lat)" not in msg, msg
 
 
 class _Upload:

@@ -329,6 +329,9 @@ def test_typed_lat_lon_is_asked_not_guessed(app_env: dict[str, str]) -> None:
     assert any("lat, lon" in w.value for w in at.warning)
     at.button(key="explore_ask_swapped").click().run()
     assert at.session_state["explore_a"] == (2.3522, 48.8566)
+    # the answered question goes away at once (it stayed, with both buttons, until the next interaction)
+    assert not any("look like" in w.value for w in at.warning)
+    assert not {"explore_ask_swapped", "explore_ask_typed"} & {b.key for b in at.button}
     at.radio(key="explore_order").set_value("lat, lon")
     at.text_input(key="explore_text").set_value("-33.92, 18.42")
     at.button[0].click().run()
