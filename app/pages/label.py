@@ -168,7 +168,7 @@ with right:
                 help="Stratified k-fold cross-validation over the pins; the spread is the standard "
                 "deviation over folds",
             )
-            st.caption(lm.held_out.text())
+            st.caption(f"{lm.held_out.folds}-fold cross-validation over {lm.held_out.n} pins")
         st.caption(f"Mean uncertainty over the map: {float(lm.uncertainty.mean()):.2f} (0 = certain, 1 = uniform)")
         if st.toggle("Prepare GeoTIFF / Parquet downloads", False, key="label_exports"):
             with tempfile.TemporaryDirectory() as tmp:

@@ -101,7 +101,8 @@ def test_label_pins_fit_a_classifier_with_held_out_accuracy_and_exports(app_env:
     assert pins["label"].tolist() == ["land"] * 6 + ["water"] * 6
     metric = at.metric[0]
     assert metric.label == "Held-out accuracy" and "±" in metric.value
-    assert "5-fold CV over 12 pins" in _texts(at)
+    # the caption says how it was measured; the figure is the metric's alone (it was repeated as '83.3% +- ...')
+    assert "5-fold cross-validation over 12 pins" in _texts(at) and "+-" not in _texts(at)
     assert "satclip-overlay" in _map_layers(at)
     at.sidebar.radio(key="label_show").set_value("uncertainty").run()
     assert any("uncertainty (entropy / log C)" in m.value for m in at.markdown)
