@@ -18,11 +18,28 @@ def _install_assets(width: int) -> str:
     return assets.install_all(width)
 
 
+def _leave_pages_folder_mode() -> None:
+    """Rerun through streamlit_app.py when Streamlit ran this page alone.
+
+    Until some run calls ``st.navigation``, Streamlit treats the app as an old-style multipage app because its
+    pages live in a folder named ``pages``: the first request after a start that is a link to a page
+    (/search, a bookmark, a tab reloaded after ``satclip app`` restarted) ran that file alone, for every
+    visitor, with a menu of the file names ('streamlit app', 'downstream', ...) and without the page
+    settings of streamlit_app.py. Streamlit's page of that name is the same in both modes (its url path
+    comes from the file name), so a rerun lands on it."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def setup(title: str) -> tuple[Settings, Any, Any]:
     """Page title, settings, offline assets and the model: returns (settings, encoder or None, notices).
 
     ``notices`` is a container that is always created at the same place, so that progress bars and
     messages never shift the elements below it (a shifted map would be remounted and lose its state)."""
+    _leave_pages_folder_mode()
     settings = Settings.from_env()
     st.session_state["settings"] = settings
     st.title(title)
