@@ -31,7 +31,8 @@ c1.metric("Spherical harmonics L", config.get("L", "?"))
 c2.metric("Embedding dim", encoder.dim)
 module = getattr(encoder, "module", None)
 c3.metric("Parameters", f"{sum(p.numel() for p in module.parameters()):,}" if module is not None else "?")
-c4.metric("Fingerprint", str(encoder.fingerprint)[:12])
+c4.caption("Fingerprint (of the weights)")  # a metric cut it to 'a65031fc7…' at 1280 px
+c4.code(str(encoder.fingerprint)[:12], language=None)
 if card.get("summary") or card.get("description"):
     st.write(card.get("summary") or card.get("description"))
 
@@ -49,8 +50,12 @@ metrics = card.get("metrics")
 if isinstance(metrics, dict) and metrics:
     flat = pd.json_normalize(metrics, sep=" / ").T.reset_index()
     flat.columns = ["metric", "value"]
-    flat["value"] = flat["value"].map(_fmt_metric)
-    st.dataframe(flat, hide_index=True, key="model_metrics")
+    text = flat["value"].map(lambda v: isinstance(v, str))  # notes, task descriptions: too long for a cell
+    table = flat[~text].assign(value=lambda d: d["value"].map(_fmt_metric))
+    if len(table):
+        st.dataframe(table, hide_index=True, key="model_metrics")
+    for name, value in flat[text].itertuples(index=False):
+        st.caption(f"**{name}**: {value}")
 elif metrics:
     st.write(metrics)
 else:

@@ -350,3 +350,19 @@ def test_a_link_to_a_page_as_the_first_request_after_start(app_env: dict[str, st
         assert all(n in nav for n in ("Explore", "Search", "Label", "Projection", "Downstream", "Embed", "Model"))
         assert page.title() == "satclip explorer"
         assert "Search" in page.locator("[data-testid=stSidebarNav] [aria-current=page]").inner_text()
+
+
+@pytest.mark.slow
+def test_model_page_cuts_nothing_off_at_1280(chromium: Browser) -> None:
+    """The fingerprint was a metric: at 1280x720 it read 'a65031fc7…' (the whole value is what identifies the
+    weights)."""
+    page = chromium.page((1280, 720), "/model")
+    page.get_by_text("Fingerprint").first.wait_for(timeout=180_000)
+    _settled(page)
+    cut = page.evaluate(
+        "() => Array.from(document.querySelectorAll("
+        "'[data-testid=stMetricValue], [data-testid=stMetricValue] *, [data-testid=stCode] code'))"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"
+    )
+    assert not cut, f"cut off: {cut}"
+    page.close()

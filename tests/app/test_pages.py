@@ -279,6 +279,30 @@ def test_model_page(app_env: dict[str, str]) -> None:
     assert "random init" in _texts(at) or at.json
 
 
+def test_model_page_text_metrics_are_read_in_full(app_env: dict[str, str], tmp_path, monkeypatch) -> None:
+    """A card's text entries (a note of several sentences, a task description) sat in the metrics table's value
+    column, cut off after 40 characters at any window size; they are written out below the table."""
+    import torch
+
+    from satclip.checkpoints import save_model
+    from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
+
+    note = "Retrieval: validation points against a gallery of the same points; " * 3
+    torch.manual_seed(1)
+    metrics = {"r2": 0.5, "note": note, "transfer": {"task": "land cover, 10 points", "acc": 0.25}}
+    card = {"name": "noted", "metrics": metrics}
+    path = save_model(tmp_path / "noted.safetensors", LocationEncoder(LocationEncoderConfig(L=10)), card)
+    monkeypatch.setenv("SATCLIP_APP_MODEL", str(path))
+    at = _app(app_env)
+    at.switch_page("pages/model.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert list(table["metric"]) == ["r2", "transfer / acc"] and list(table["value"]) == ["0.500", "0.250"]
+    captions = [c.value for c in at.caption]
+    assert any(note.strip() in c and c.startswith("**note**") for c in captions), captions
+    assert any(c == "**transfer / task**: land cover, 10 points" for c in captions), captions
+
+
 def test_missing_default_model_then_uploaded_model(app_env: dict[str, str], monkeypatch) -> None:
     monkeypatch.setenv("SATCLIP_APP_MODEL", str(Path(app_env["tmp"]) / "does-not-exist.safetensors"))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
