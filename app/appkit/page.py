@@ -10,6 +10,7 @@ from appkit import web_assets as assets
 from appkit.models import model_label, model_sidebar
 from appkit.settings import Settings
 
+_SEEN = "_satclip_session_ran"  # set by every run: the session has run at least once
 KEEP = "session"  # persist_state of every widget: it keeps its value while the user visits other pages
 
 
@@ -26,12 +27,14 @@ def _leave_pages_folder_mode() -> None:
     (/search, a bookmark, a tab reloaded after ``satclip app`` restarted) ran that file alone, for every
     visitor, with a menu of the file names ('streamlit app', 'downstream', ...) and without the page
     settings of streamlit_app.py. Streamlit's page of that name is the same in both modes (its url path
-    comes from the file name), so a rerun lands on it."""
+    comes from the file name), so a rerun lands on it. Only a session's first run is rerun: a later run may
+    carry a button click, which a rerun would lose (AppTest resets the mode before every run)."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if getattr(PagesManager, "uses_pages_directory", False):
+    if getattr(PagesManager, "uses_pages_directory", False) and _SEEN not in st.session_state:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    st.session_state[_SEEN] = True
 
 
 def setup(title: str) -> tuple[Settings, Any, Any]:

@@ -103,7 +103,8 @@ if task is not None:
             task, task_folds(task, split), user_table=source != "Built-in task", knn_k=10 if probe == "knn" else 0
         )
     except ValueError as err:  # a split the data cannot make (e.g. no continents, too few blocks)
-        problems = [str(err)]
+        reason = str(err).removesuffix(": use smaller blocks")  # the CLI's advice: the page sets no block size
+        problems = [f"The {SPLITS[split]} split cannot be made from these points ({reason}): choose another split"]
 for msg in problems:
     st.warning(f"{msg}.")
 anyway = st.checkbox("Run anyway", False, key="ds_anyway") if problems else True
@@ -188,7 +189,7 @@ if res:
             colnames=["predicted"],
         )
         if max(ct.shape) <= MAX_CONFUSION:
-            m2.write("Confusion matrix (test points)")
+            m2.write("Confusion matrix of the test points (rows: true class, columns: predicted class)")
             m2.dataframe(ct, key="ds_confusion")
         else:
             m2.info(f"{max(ct.shape)} classes: too many for a readable confusion matrix; download the predictions.")

@@ -203,6 +203,31 @@ def test_downstream_uploaded_csv_and_bad_csv(app_env: dict[str, str]) -> None:
     assert at.error, "a corrupt file gives a message"
 
 
+def test_downstream_classes_confusion_axes_and_a_split_the_points_cannot_make(app_env: dict[str, str]) -> None:
+    """The confusion matrix did not say which axis is the prediction; a spatial-block split of points in one
+    block advised 'use smaller blocks', which nothing on the page can do."""
+    at = _app(app_env)
+    at.switch_page("pages/downstream.py").run()
+    at.radio(key="ds_source").set_value("Upload a CSV/Parquet").run()
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-60, 70, n)})
+    df["half"] = np.where(df["lat"] > 0, "north", "south")
+    at.file_uploader(key="ds_upload").set_value(("h.csv", df.to_csv(index=False).encode(), "text/csv")).run()
+    at.selectbox(key="ds_split").set_value("random").run()
+    at.button(key="ds_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("rows: true class, columns: predicted class" in m.value for m in at.markdown), [
+        m.value for m in at.markdown
+    ]
+    one_block = pd.DataFrame({"lon": [1.0, 1.5, 2.0, 2.5], "lat": [2.0, 2.5, 3.0, 3.5], "y": [1.0, 2.0, 3.0, 4.0]})
+    at.file_uploader(key="ds_upload").set_value(("b.csv", one_block.to_csv(index=False).encode(), "text/csv"))
+    at.selectbox(key="ds_split").set_value("block").run()
+    warned = [w.value for w in at.warning]
+    assert any("cannot be made from these points" in w and "choose another split" in w for w in warned), warned
+    assert not any("smaller blocks" in w for w in warned), warned
+
+
 def test_downstream_warns_on_degenerate_targets_before_running(app_env: dict[str, str]) -> None:
     """Issue 12 defect 8: a constant target showed R2 "None", an ID column accuracy 0 and a 500-column matrix."""
     at = _app(app_env)
