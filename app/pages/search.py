@@ -129,11 +129,11 @@ for key in (MAP_KEY, *SYNC_KEYS):
         st.rerun()
 
 if pins is not None and len(pins):
-    d1, d2 = files.columns(2)
-    d1.download_button(
+    # one under the other: side by side, at 1366 px the second read 'Download pins (Ge…'
+    files.download_button(
         "Download pins (CSV)", pins_to_csv(pins), file_name="pins.csv", mime="text/csv", key="search_dl_csv"
     )
-    d2.download_button(
+    files.download_button(
         "Download pins (GeoJSON)",
         pins_to_geojson(pins),
         file_name="pins.geojson",

@@ -366,3 +366,20 @@ def test_model_page_cuts_nothing_off_at_1280(chromium: Browser) -> None:
     )
     assert not cut, f"cut off: {cut}"
     page.close()
+
+
+@pytest.mark.slow
+def test_search_pin_file_buttons_are_not_cut_off(chromium: Browser) -> None:
+    """At 1366x768 the two download buttons side by side in the pin files box read 'Download pins (Ge…'."""
+    page = chromium.page((1366, 768), "/search")
+    _map_ready(page)
+    _press(page, 2.35, 48.86)  # one pin: the download buttons appear
+    page.get_by_text("Load or save pins (CSV, GeoJSON)").click()
+    page.get_by_role("button", name="Download pins (CSV)").wait_for(timeout=60_000)
+    _settled(page)
+    cut = page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-testid=stDownloadButton] button *'))"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"
+    )
+    assert not cut, f"cut off: {cut}"
+    page.close()
