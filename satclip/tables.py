@@ -155,12 +155,15 @@ def count_rows(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> int
         The number of data rows (the header not counted).
 
     Raises:
-        TableError: an unsupported extension, or a CSV whose header or rows cannot be parsed (see
-            :func:`read_chunks`).
+        TableError: an unsupported extension, a corrupt Parquet file, or a CSV whose header or rows cannot be
+            parsed (see :func:`read_chunks`).
     """
     path = Path(path)
     if _format(path, INPUT_FORMATS, "input") == "parquet":
-        return pq.ParquetFile(path).metadata.num_rows
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except _read_errors() as err:
+            raise TableError(f"{path}: cannot read as parquet: {err}") from err
     first = _columns(path)[:1]  # one column is enough to count; rows are checked when they are read
     try:
         return sum(len(c) for c in pd.read_csv(path, sep=_sep(path), usecols=first, chunksize=chunk_rows))

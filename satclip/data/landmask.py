@@ -19,6 +19,8 @@ import numpy as np
 
 from satclip.cache import cache_dir, content_hash
 from satclip.cache_entries import CacheEntryError, discard_bad_entry, load_checked_arrays, save_checked_arrays
+from satclip.errors import MissingExtraError
+from satclip.extras import require_extra
 from satclip.geo import validate_lonlat
 
 LAND, COAST, OCEAN = 0, 1, 2
@@ -26,9 +28,10 @@ KIND_NAMES = ("land", "coast", "ocean")
 
 
 def _mask_file() -> Path:
+    require_extra("explore", "global_land_mask")  # also in satclip[train]; the error names the pip command
     spec = importlib.util.find_spec("global_land_mask")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the land mask needs the 'global-land-mask' package: pip install global-land-mask")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - found just above
+        raise MissingExtraError("global_land_mask is installed without its package folder: reinstall it")
     return Path(next(iter(spec.submodule_search_locations))) / "globe_combined_mask_compressed.npz"
 
 
@@ -40,7 +43,8 @@ class GlobeLandMask:
     exactly.
 
     Use it as ``with GlobeLandMask() as mask: mask.is_land(lonlat)``; entering the block reads the mask and
-    raises ``ImportError`` when the ``global-land-mask`` package is not installed.
+    raises :class:`~satclip.errors.MissingExtraError` (an ImportError naming ``pip install 'satclip[explore]'``)
+    when the ``global-land-mask`` package is not installed.
     """
 
     def __init__(self) -> None:
@@ -118,7 +122,7 @@ def is_land(lonlat: np.ndarray) -> np.ndarray:
 
     Raises:
         CoordinateError: NaN, out-of-range or malformed coordinates, naming the rows.
-        ImportError: the ``global-land-mask`` package is not installed.
+        MissingExtraError: the ``global-land-mask`` package is not installed (names the extra to install).
     """
     with GlobeLandMask() as mask:
         return mask.is_land(lonlat)
@@ -136,7 +140,7 @@ def land_mask_grid(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
 
     Raises:
         CoordinateError: a longitude or latitude is NaN or out of range, naming its index.
-        ImportError: the ``global-land-mask`` package is not installed.
+        MissingExtraError: the ``global-land-mask`` package is not installed (names the extra to install).
     """
     with GlobeLandMask() as mask:
         return mask.grid(lons, lats)
@@ -157,7 +161,7 @@ def land_mask(lons: np.ndarray, lats: np.ndarray, *, cache: bool = True) -> np.n
 
     Raises:
         CoordinateError: a longitude or latitude is NaN or out of range (when the grid is not cached).
-        ImportError: the ``global-land-mask`` package is not installed (when the grid is not cached).
+        MissingExtraError: the ``global-land-mask`` package is not installed (when the grid is not cached).
     """
     lons = np.asarray(lons, dtype=np.float64)
     lats = np.asarray(lats, dtype=np.float64)
