@@ -7,6 +7,7 @@ core package can embed DataFrames the same way.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,13 +46,20 @@ else:
                 return self.fit(X, y).transform(X)
 
 
+@functools.cache
+def _not_fitted_error() -> type[NotFittedError]:
+    """satclip's NotFittedError, also a scikit-learn NotFittedError when scikit-learn is installed, so that
+    ``except`` of either catches it (the package's errors are all SatCLIPError; sklearn code expects its own)."""
+    try:
+        from sklearn.exceptions import NotFittedError as SkNotFitted
+    except ImportError:
+        return NotFittedError
+    return type("NotFittedError", (NotFittedError, SkNotFitted), {"__module__": "satclip.errors"})
+
+
 def _check_fitted(featurizer: Any) -> None:
     if not hasattr(featurizer, "encoder_"):
-        try:
-            from sklearn.exceptions import NotFittedError as SkNotFitted
-        except ImportError:
-            raise NotFittedError("this SatCLIPFeaturizer is not fitted yet: call fit first") from None
-        raise SkNotFitted("this SatCLIPFeaturizer is not fitted yet: call fit first")
+        raise _not_fitted_error()("this SatCLIPFeaturizer is not fitted yet: call fit first")
 
 
 class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
@@ -126,8 +134,8 @@ class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
 
         Raises:
             CoordinateError: NaN, out-of-range or malformed coordinates, naming the rows.
-            NotFittedError: called before ``fit`` (scikit-learn's when it is installed, else
-                :class:`satclip.errors.NotFittedError`).
+            NotFittedError: called before ``fit`` (:class:`satclip.errors.NotFittedError`, and also
+                scikit-learn's when it is installed).
         """
         _check_fitted(self)
         return self.encoder_.embed(self._coords(X), batch_size=self.batch_size)
