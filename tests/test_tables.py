@@ -111,6 +111,16 @@ def test_a_csv_separated_otherwise_is_named(tmp_path: Path, encoder, name: str, 
     assert not (tmp_path / "out.parquet").exists()
 
 
+@pytest.mark.parametrize("content", [b"", b"PAR1xxxxPAR1", b"lon,lat\n1,2\n"])
+def test_a_corrupt_parquet_is_a_table_error_when_counted(tmp_path: Path, content: bytes) -> None:
+    """count_rows let pyarrow's ArrowInvalid through (a traceback for a caller catching TableError)."""
+    from satclip.tables import count_rows
+
+    (tmp_path / "bad.parquet").write_bytes(content)
+    with pytest.raises(TableError, match=r"bad\.parquet: cannot read as parquet"):
+        count_rows(tmp_path / "bad.parquet")
+
+
 def test_output_over_the_input_is_refused(tmp_path: Path, encoder) -> None:
     src = tmp_path / "p.csv"
     src.write_text("lon,lat\n1,2\n")

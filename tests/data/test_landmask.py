@@ -94,3 +94,11 @@ def test_a_lookup_frees_the_decompressed_mask() -> None:
     ).stdout.split()
     assert out[:3] == ["[True,", "False]", "False"]
     assert float(out[3]) < 200, f"{out[3]} MB still held after the lookup"
+
+
+def test_without_the_package_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from satclip.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "global_land_mask", None)  # what an import of a missing package sees
+    with pytest.raises(MissingExtraError, match=r"pip install 'satclip\[explore\]'"), GlobeLandMask():
+        pass
