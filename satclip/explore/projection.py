@@ -280,7 +280,7 @@ def project(
     ``True`` for a tqdm bar; ``stage(name)`` is told each stage as it starts. Cached on disk by grid key and
     parameters; a cached entry is used only if its key, shape, dtype and values check out. With ``shipped``,
     a bundled model's UMAP at the shipped settings uses the layout shipped with it (:mod:`shipped`): no fit,
-    no umap-learn import, the same result as the fit that made it.
+    no umap-learn import: the result of the fit that made it.
     """
     method, settings = _settings(grid, method, n_components, seed, max_fit, params)
     key = projection_key(grid, method, n_components, settings)
