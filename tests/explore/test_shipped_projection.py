@@ -176,3 +176,17 @@ def test_a_tampered_shipped_file_is_not_served(shipped_copy: Path, l10_grid: Emb
     _rejected(l10_grid, proj_key(l10_grid), "checksum")
     shipped_copy.write_bytes(b"")
     _rejected(l10_grid, proj_key(l10_grid), "empty file")
+
+
+@pytest.mark.timeout(900)
+def test_the_wheel_carries_the_shipped_layouts(tmp_path: Path) -> None:
+    """The shipped layouts are package data (a wheel without them would fit on every fresh install)."""
+    import zipfile
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."]
+    built = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert built.returncode == 0, built.stderr[-3000:]
+    with zipfile.ZipFile(next(tmp_path.glob("satclip-*.whl"))) as whl:
+        shipped = {Path(n).name for n in whl.namelist() if n.startswith("satclip/weights/projections/")}
+    assert shipped == {p.name for p in SHIPPED_DIR.glob("*.npz")} and shipped
