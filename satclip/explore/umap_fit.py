@@ -14,9 +14,11 @@ measures the time and the faithfulness (trustworthiness) against the previous pa
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -33,15 +35,46 @@ _JIT_CACHED: set[str] = set()
 def import_umap() -> ModuleType:
     """umap-learn, with its numba functions cached on disk (``$NUMBA_CACHE_DIR`` if set, else
     ``<satclip cache>/numba``) so that their compilation is paid once per machine."""
-    try:
-        import umap
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("UMAP needs the 'umap-learn' package: pip install umap-learn") from err
     with _JIT_LOCK:
+        try:
+            if "pynndescent" not in sys.modules:
+                with _lazy_signatures():
+                    import pynndescent  # noqa: F401 - umap-learn imports it; NN-descent is never run here
+            import umap
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("UMAP needs the 'umap-learn' package: pip install umap-learn") from err
         if jit_cache_dir() not in _JIT_CACHED:
             _enable_jit_cache([getattr(umap, name, None) for name in _UMAP_MODULES])
             _JIT_CACHED.add(jit_cache_dir())
     return umap
+
+
+@contextmanager
+def _lazy_signatures() -> Iterator[None]:
+    """While active, ``numba.njit``/``numba.jit`` ignore an explicit signature: the function compiles when first
+    called instead of at once. For importing pynndescent, which umap-learn imports for NN-descent (never run
+    here: the neighbour graph is exact and precomputed) and which compiles about 50 functions with signatures
+    at import: 21 s of CPU time on an empty numba cache, half of a fresh install's first UMAP fit. Those
+    functions still work if something calls them later (they compile then, for the types they are given)."""
+    import numba
+
+    eager: dict[str, Any] = {"njit": numba.njit, "jit": numba.jit}
+
+    def lazy(decorator: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if args and not callable(args[0]):  # a signature (string, type signature or a list of them)
+                args = args[1:]
+            return decorator(*args, **kwargs)
+
+        return wrapper
+
+    for name, decorator in eager.items():
+        setattr(numba, name, lazy(decorator))
+    try:
+        yield
+    finally:
+        for name, decorator in eager.items():
+            setattr(numba, name, decorator)
 
 
 def jit_cache_dir() -> str:
