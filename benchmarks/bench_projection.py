@@ -8,11 +8,13 @@ Each timing is one fresh Python process (as a new app session or CLI call is), w
 in the cache (the app has it in memory before the page opens); it covers importing what the path needs, the fit
 (if any) and the placement of every cell, not the grid build. Paths: "shipped" uses the UMAP sample layout
 shipped with a bundled model (:mod:`satclip.explore.shipped`: no fit, no umap-learn); "fit" fits it (exact
-neighbour graph, 5,000 cells, 200 epochs, umap-learn's JIT cached on disk), what any other model gets; "old"
-the path before both (NN-descent, 10,000-cell fit, 500 epochs, compiled in every process). "cold": each run
-with a fresh, empty numba cache directory (``NUMBA_CACHE_DIR``; every jitted function compiles, pynndescent's
-too at import: the first UMAP map after installing); "warm": one directory reused (every later first map of a
-model). Medians of the runs; the machine load (``uptime``) is printed before and after.
+neighbour graph, 5,000 cells, 200 epochs, umap-learn's JIT cached on disk, pynndescent compiling nothing at
+import), what any other model gets; "eager" is that fit as it was before this benchmark's last change, with
+pynndescent imported plainly (about 50 NN-descent functions compiled at import); "old" the path before all
+(NN-descent, 10,000-cell fit, 500 epochs, compiled in every process). "cold": each run with a fresh, empty
+numba cache directory (``NUMBA_CACHE_DIR``: the first UMAP map after installing); "warm": one directory reused
+(every later first map of a model). Medians of the runs; the machine load (``uptime``) is printed before and
+after.
 
 Faithfulness: trustworthiness (scikit-learn, 10 neighbours) of each map against the 256-d embeddings on the
 same 2,000 area-weighted cells, and how many of each cell's 10 nearest cells in the embedding are among its
@@ -93,6 +95,9 @@ def _one(path: str, model: str, resolution: float) -> None:
         if path == "old":
             comps, layout = _old_umap(grid), "old"
         else:
+            if path == "eager":
+                import pynndescent  # noqa: F401 - as umap-learn imports it: every signature compiled at once
+
             proj = project(grid, "umap", 3, cache=False, shipped=path == "shipped")
             comps, layout = proj.components, proj.info["layout"]
     out = {"wall": time.perf_counter() - t0, "cpu": _cpu() - c0, "n_cells": grid.n_cells, "layout": layout}
@@ -131,11 +136,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="satclip-bluemarble-l10")
     ap.add_argument("--resolution", type=float, default=0.5, help="grid resolution in degrees (the app's default)")
-    ap.add_argument("--cold-runs", type=int, default=3, help="cold runs of the shipped and the fit path each")
+    ap.add_argument("--cold-runs", type=int, default=3, help="cold runs of the shipped, fit and eager path each")
     ap.add_argument("--runs", type=int, default=3, help="warm runs of the fit path")
     ap.add_argument("--old-runs", type=int, default=1, help="runs of the old path (minutes each)")
     ap.add_argument("--skip-old", action="store_true")
-    ap.add_argument("--one", choices=["shipped", "fit", "old"], help=argparse.SUPPRESS)
+    ap.add_argument("--one", choices=["shipped", "fit", "eager", "old"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         _one(args.one, args.model, args.resolution)
@@ -145,7 +150,7 @@ def main() -> None:
 
     print(f"model {args.model}, grid {args.resolution} deg, {os.cpu_count()} CPUs; before: {_uptime()}", flush=True)
     build_grid(load(args.model), args.resolution)  # cached once, not timed
-    cold: dict[str, list[dict]] = {"shipped": [], "fit": []}
+    cold: dict[str, list[dict]] = {"shipped": [], "fit": [], "eager": []}
     print(f"cold (a fresh, empty numba cache directory per run), {args.cold_runs} runs of each path, alternating:")
     for _ in range(args.cold_runs):
         for path in cold:
@@ -157,14 +162,16 @@ def main() -> None:
         warm = [_run("fit", args, numba_dir) for _ in range(args.runs)]
         old = [] if args.skip_old else [_run("old", args, numba_dir) for _ in range(args.old_runs)]
     n_cells = warm[0]["n_cells"]
-    shipped, fit = cold["shipped"], cold["fit"]
+    shipped, fit, eager = cold["shipped"], cold["fit"], cold["eager"]
     if shipped[0]["layout"] != "shipped":
         print(f"note: {args.model} at {args.resolution} deg has no shipped layout: the 'shipped' runs fitted")
     print(
         f"first UMAP map, {n_cells:,} cells, empty numba cache (median of {args.cold_runs}): shipped layout "
         f"{_median(shipped, 'wall'):.1f} s (cpu {_median(shipped, 'cpu'):.1f} s) vs fit {_median(fit, 'wall'):.1f} s "
         f"(cpu {_median(fit, 'cpu'):.1f} s): {_median(fit, 'wall') / _median(shipped, 'wall'):.1f}x faster; "
-        f"trustworthiness {shipped[0]['trustworthiness']:.3f} vs {fit[0]['trustworthiness']:.3f}"
+        f"trustworthiness {shipped[0]['trustworthiness']:.3f} vs {fit[0]['trustworthiness']:.3f}; the fit as before "
+        f"(pynndescent compiled at import) {_median(eager, 'wall'):.1f} s (cpu {_median(eager, 'cpu'):.1f} s): "
+        f"{_median(eager, 'wall') / _median(shipped, 'wall'):.1f}x the shipped layout's wall time"
     )
     print(
         f"fit with a warm numba cache (median of {args.runs}): {_median(warm, 'wall'):.1f} s "

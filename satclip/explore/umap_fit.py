@@ -5,7 +5,8 @@ functions are compiled in every new process (``cache=False`` in umap-learn), its
 compiles pynndescent's search on first use, 500 epochs on a 10,000-cell sample, then a brute k-NN of every
 cell against that sample. Here the neighbour graph of the sample comes from scikit-learn's exact search
 (passed to UMAP as ``precomputed_knn``, so no NN-descent runs), umap-learn's jitted functions are cached on
-disk under ``<satclip cache>/numba`` (compiled once per machine, not per process), the layout runs 200 epochs
+disk under ``<satclip cache>/numba`` (compiled once per machine, not per process), pynndescent (imported by
+umap-learn) compiles nothing at import (:func:`_lazy_signatures`), the layout runs 200 epochs
 on a 5,000-cell area-weighted sample, and every cell gets the inverse-distance-weighted mean of the layout
 coordinates of its ``knn`` nearest sample cells in embedding space. ``benchmarks/bench_projection.py``
 measures the time and the faithfulness (trustworthiness) against the previous path.
