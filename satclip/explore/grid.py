@@ -25,6 +25,7 @@ from satclip.cache_entries import (
     save_checked_arrays,
     spot_check_embeddings,
 )
+from satclip.data.landmask import land_mask
 from satclip.geo import lonlat_grid, lonlat_to_xyz
 from satclip.inference import EncoderLike
 
@@ -227,47 +228,6 @@ def _check_belongs_to(grid: EmbeddingGrid, encoder: Any, fingerprint: str, land_
 def grid_key(fingerprint: str, resolution: float, land_only: bool) -> str:
     """Cache key for a grid of a model (by fingerprint) at a resolution."""
     return content_hash("grid", GRID_FORMAT_VERSION, fingerprint, round(float(resolution), 9), bool(land_only))
-
-
-def land_mask(lons: np.ndarray, lats: np.ndarray, *, cache: bool = True) -> np.ndarray:
-    """(H, W) boolean land mask of cell centres, from ``global-land-mask`` (1 km GLOBE data; no download).
-
-    The package's 1 km mask takes ~1 GB when decompressed: it is read here only while indexing and then
-    freed (importing ``global_land_mask.globe`` would keep it for the life of the process), and the
-    result is cached on disk per grid.
-    """
-    lons = np.asarray(lons, dtype=np.float64)
-    lats = np.asarray(lats, dtype=np.float64)
-    path = cache_dir("explore", "landmask") / f"{content_hash('landmask', 2, lons, lats)}.npz"
-    if cache and path.exists():
-        try:
-            arrays, _ = load_checked_arrays(path, {"mask": {"shape": (lats.size, lons.size), "dtype": bool}})
-        except CacheEntryError as err:
-            discard_bad_entry(path, err)
-        else:
-            return arrays["mask"]
-    mask = _land_mask_uncached(lons, lats)
-    if cache:
-        save_checked_arrays(path, {"mask": mask})
-    return mask
-
-
-def _land_mask_uncached(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
-    import importlib.util
-
-    spec = importlib.util.find_spec("global_land_mask")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("land_only=True needs the 'global-land-mask' package: pip install global-land-mask")
-    data = Path(next(iter(spec.submodule_search_locations))) / "globe_combined_mask_compressed.npz"
-    with np.load(data, allow_pickle=False) as z:
-        mlat, mlon = z["lat"], z["lon"]
-        # the same nearest-below indexing as global_land_mask.globe.is_land
-        row = ((np.clip(lats, mlat.min(), mlat.max()) - mlat[0]) / (mlat[1] - mlat[0])).astype(np.int64)
-        col = ((np.clip(lons, mlon.min(), mlon.max()) - mlon[0]) / (mlon[1] - mlon[0])).astype(np.int64)
-        full = z["mask"]
-        mask = ~full[np.ix_(row, col)]  # the stored mask marks ocean
-        del full
-    return mask
 
 
 def grid_cache_path(fingerprint: str, resolution: float, land_only: bool) -> Path:

@@ -156,7 +156,7 @@ def _fit_pca(
 def _umap_features(grid: EmbeddingGrid, pca_dims: int, seed: int) -> np.ndarray:
     """The cells' leading principal components, on which UMAP and the placement of every cell work (fast
     neighbour search, standard practice)."""
-    mean, comps, _ = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)
+    mean, comps = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)[:2]
     return _transform(grid.embeddings, mean, comps)
 
 
@@ -290,8 +290,9 @@ def project(
         if cached is not None:
             return Projection(grid=grid, method=method, components=cached[0], info=cached[1])
     report = _progress_callback(progress, grid.n_cells, f"{method.upper()} projection")
-    if stage is None and hasattr(report, "bar"):  # the CLI's tqdm bar names the stage
-        stage = report.bar.set_description  # type: ignore[union-attr]
+    bar = getattr(report, "bar", None)  # the CLI's tqdm bar names the stage
+    if stage is None and bar is not None:
+        stage = bar.set_description
     t0 = time.perf_counter()
     try:
         extra: dict[str, Any] = {}

@@ -83,7 +83,7 @@ def test_progress_reports_every_chunk(fresh_cache):
 
 
 def test_land_only_grid(land_grid2, grid2):
-    from satclip.explore.grid import land_mask
+    from satclip.data.landmask import land_mask
 
     assert land_grid2.land_only and 0.2 < land_grid2.n_cells / grid2.n_cells < 0.4
     np.testing.assert_array_equal(land_grid2.mask, land_mask(land_grid2.lons, land_grid2.lats))
@@ -118,7 +118,7 @@ def test_to_field_rejects_wrong_length(grid2):
 def test_land_mask_matches_package_and_is_cached(fresh_cache):
     from global_land_mask import globe
 
-    from satclip.explore.grid import land_mask
+    from satclip.data.landmask import land_mask
 
     lons, lats, _ = lonlat_grid(3.0)
     mask = land_mask(lons, lats)
