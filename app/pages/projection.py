@@ -31,8 +31,8 @@ method = st.sidebar.radio(
     ["PCA", "UMAP"],
     key="proj_method",
     persist_state=KEEP,
-    help="PCA takes a second. UMAP: the bundled models ship their layout (a few seconds, no fit); other "
-    "models are fitted once (about 20 s of CPU time, twice that the first time on a machine, then cached), "
+    help="PCA takes a second. UMAP: the bundled models ship their layout (no fit, about 13 s of CPU time); "
+    "other models are fitted once (about 20 s of CPU time, 28 s the first time on a machine, then cached), "
     "in the background: other pages stay usable meanwhile",
 )
 n_points = st.sidebar.select_slider("Scatter points", [1000, 2000, 5000, 10000], 5000, key="proj_n", persist_state=KEEP)
