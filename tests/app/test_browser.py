@@ -165,6 +165,56 @@ def test_click_lands_where_pressed(chromium: Browser, viewport: tuple[int, int])
     assert not chromium.outside, f"requests left 127.0.0.1: {chromium.outside[:5]}"
 
 
+CLIPPED_JS = """(sel) => {
+  const problems = [], tables = [...document.querySelectorAll(sel)];
+  const clips = (el) => getComputedStyle(el).overflowX !== 'visible';
+  for (const t of tables) {
+    const name = t.getAttribute('aria-label') || t.closest('[data-testid=stVerticalBlock]')?.innerText.slice(0, 30);
+    let box = t.getBoundingClientRect();  // the table's visible box: cut by every clipping ancestor
+    for (let a = t.parentElement; a; a = a.parentElement) {
+      if (!clips(a)) continue;
+      const r = a.getBoundingClientRect();
+      box = {left: Math.max(box.left, r.left), right: Math.min(box.right, r.right)};
+    }
+    for (const el of [t, ...t.querySelectorAll('*')]) {
+      if (clips(el) && el.scrollWidth > el.clientWidth + 1)
+        problems.push(`${name}: ${el.scrollWidth - el.clientWidth} px of its columns scroll out of sight`);
+    }
+    const cells = [...t.querySelectorAll('th, td')];
+    const heads = [...t.querySelectorAll('th')].map(h => h.innerText.trim()).filter(Boolean);
+    if (!heads.length) problems.push(`${name}: no column header drawn as text`);
+    for (const c of cells) {
+      const r = c.getBoundingClientRect(), text = c.innerText.trim();
+      if (!text) continue;
+      if (r.width < 1 || r.height < 1) problems.push(`${name}: '${text}' is not on screen`);
+      else if (r.left < box.left - 1 || r.right > box.right + 1)
+        problems.push(`${name}: '${text}' lies outside the table's visible box`);
+      else if (c.scrollWidth > c.clientWidth + 1) problems.push(`${name}: '${text}' is cut off`);
+    }
+  }
+  return {n: tables.length, problems};
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "viewport", [(1280, 720), (1366, 768), (1440, 900), (1920, 1080)], ids=lambda v: f"{v[0]}x{v[1]}"
+)
+def test_result_tables_show_every_column_whole(chromium: Browser, viewport: tuple[int, int]) -> None:
+    """At 1280-1400 px the most-similar tables (a canvas grid with fixed column widths) scrolled their last
+    column (distance) out of sight and cut long names ("The Netherlands"): every header and cell must now be
+    on screen, inside the table's visible box and not cut off."""
+    page = chromium.page(viewport)
+    _map_ready(page)
+    _click_and_check(page, 2.35, 48.86)
+    page.get_by_text("Most similar grid cells").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)  # data grids paint after the script run
+    found = page.evaluate(CLIPPED_JS, "[data-testid=stMain] :is([data-testid=stTable], [data-testid=stDataFrame])")
+    page.close()
+    assert found["n"] == 2, f"expected the places and cells tables, found {found['n']}"
+    assert not found["problems"], f"at {viewport}: " + "; ".join(found["problems"][:8])
+
+
 def _nav(page: Any) -> list[tuple[str, str]]:
     """(title, href) of every page in the app's navigation (other developers' pages included)."""
     links = page.locator("[data-testid=stSidebarNav] a")
