@@ -13,7 +13,7 @@ import streamlit as st
 RESULT_COLUMNS: dict[str, tuple[str, str]] = {  # column -> (header, format of a value)
     "rank": ("#", "{:d}"),
     "place": ("place", "{}"),
-    "similarity": ("sim.", "{:.2f}"),
+    "similarity": ("sim.", "{:.3f}"),
     "distance_km": ("km", "{:,.0f}"),
     "lat": ("lat", "{:.1f}"),
     "lon": ("lon", "{:.1f}"),
