@@ -129,6 +129,8 @@ def equal_earth(latlon: torch.Tensor) -> torch.Tensor:
 class _RFF(nn.Module):
     """Gaussian random Fourier features [cos 2 pi v b^T, sin 2 pi v b^T] with a stored matrix b."""
 
+    b: torch.Tensor  # buffer (register_buffer in __init__)
+
     def __init__(self, encoded: int = 256) -> None:
         super().__init__()
         self.register_buffer("b", torch.zeros(encoded, 2))

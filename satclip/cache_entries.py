@@ -82,7 +82,8 @@ def save_checked_arrays(
     check = {"meta": meta or {}, "arrays": {k: array_record(v) for k, v in arrays.items()}}
     path = Path(path)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays, **{_CHECK_KEY: np.array(json.dumps(check))})
+        # allow_pickle=False as on load: an object array is refused here, not written to fail on every read
+        np.savez(f, allow_pickle=False, **arrays, **{_CHECK_KEY: np.array(json.dumps(check))})
     return path
 
 

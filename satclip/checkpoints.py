@@ -22,7 +22,7 @@ import pickletools
 import re
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,19 @@ def save_model(
 
 
 def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The model card stored in one of our model files, without reading the weights."""
+    """The model card stored in one of our model files, without reading the weights.
+
+    Args:
+        path: a ``.safetensors`` file written by :func:`save_model`.
+
+    Returns:
+        The card as a dict (name, config, compute dtype, provenance, metrics, ...), unchecked beyond being a
+        JSON object.
+
+    Raises:
+        CheckpointError: the file is missing, not a readable safetensors file, not a satclip model file, of
+            an unsupported format version, or its card is not a JSON object.
+    """
     return _read_own(Path(path), with_weights=False)[0]
 
 
@@ -145,7 +157,19 @@ def _card_from_metadata(metadata: Mapping[str, str], path: Path) -> dict[str, An
 
 
 def config_from_card(card: Mapping[str, Any], path: Path | str) -> LocationEncoderConfig:
-    """The architecture a model card declares, with its types and bounds checked."""
+    """The architecture a model card declares, with its types and bounds checked.
+
+    Args:
+        card: a model card (:func:`read_card`) with a ``config`` mapping.
+        path: the file the card came from, named in errors.
+
+    Returns:
+        The card's :class:`LocationEncoderConfig`.
+
+    Raises:
+        CheckpointError: the card has no ``config`` or it has an unknown key, a wrong type or a value out of
+            bounds; the message names ``path``.
+    """
     try:
         return LocationEncoderConfig.from_dict(card["config"])
     except (KeyError, TypeError, ValueError) as err:
@@ -158,6 +182,18 @@ def load_model_file(path: str | os.PathLike[str]) -> tuple[LocationEncoder, dict
     The module computes in the card's ``compute_dtype`` (float32, or float64 for converted
     released checkpoints). Config, names, dtypes and shapes are checked against the file's header
     before anything is allocated; weights must be finite and below ``MAX_ABS_WEIGHT``.
+
+    Args:
+        path: a ``.safetensors`` file written by :func:`save_model`.
+
+    Returns:
+        ``(module, card)``: the :class:`LocationEncoder` in eval mode, in the card's compute dtype, and the
+        card, with ``name`` (the file's stem when it has none) and ``file`` (``path``) set.
+
+    Raises:
+        CheckpointError: the file is missing, corrupt or not a satclip model file, its config is invalid,
+            its weights' names, shapes or dtypes differ from the config, a weight is not finite or too large,
+            or its ``compute_dtype`` is not float32/float64.
     """
     path = Path(path)
     card, tensors = _read_own(path, with_weights=True)
@@ -271,7 +307,15 @@ def _torch_load(path: Path, trust: bool) -> Any:
 
 def verify_checkpoint_archive(path: str | os.PathLike[str]) -> None:
     """Refuse a ``torch.save`` file that is not a complete zip archive with intact CRCs (e.g. one
-    truncated by a killed or failed write), naming the file; reads the file once, builds nothing."""
+    truncated by a killed or failed write), naming the file; reads the file once, builds nothing.
+
+    Args:
+        path: a checkpoint written by ``torch.save`` (e.g. a Lightning ``.ckpt``).
+
+    Raises:
+        CheckpointError: the file cannot be opened as a zip archive (missing, truncated, not a zip) or a
+            member fails its CRC.
+    """
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -332,13 +376,13 @@ def _unsupported_global(detail: str) -> str:
     return words[words.index("GLOBAL") + 1] if "GLOBAL" in words[:-1] else ""
 
 
-def _trusted_globals(path: Path) -> list[tuple[Any, str]]:
+def _trusted_globals(path: Path) -> list[Callable[..., Any] | tuple[Callable[..., Any], str]]:
     """The ``TRUSTED_GLOBALS`` this checkpoint names, imported; others stay refused by torch."""
     try:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except Exception as err:  # same reader as torch.load: any failure means an unreadable file
         raise CheckpointError(f"{path}: cannot read checkpoint (corrupt or truncated?): {err}") from err
-    objects: list[tuple[Any, str]] = []
+    objects: list[Callable[..., Any] | tuple[Callable[..., Any], str]] = []  # as torch's safe_globals takes
     for name in set(names) & set(TRUSTED_GLOBALS):
         module_name, _, attr = name.rpartition(".")
         try:
@@ -374,6 +418,20 @@ def load_satclip_checkpoint(
     ``hyper_parameters``; everything else (image encoder, optimizer state) is ignored. "analytic"
     features map to our "satclip" convention; "closed-form" ones are folded into the first layer
     (they differ from analytic by a fixed sign/scale per feature), so outputs are unchanged.
+
+    Args:
+        path: the ``.ckpt`` file.
+        trust_checkpoint: also admit the fixed ``TRUSTED_GLOBALS`` (plain-data classes) that some
+            checkpoints pickle; nothing else is ever unpickled and no code runs.
+
+    Returns:
+        ``(module, card)``: the :class:`LocationEncoder` (float64, eval mode) and a card naming the file,
+        its sha256 and the harmonics mode under ``provenance``.
+
+    Raises:
+        CheckpointError: the file is missing, not a torch zip archive, corrupt, needs a global outside
+            ``TRUSTED_GLOBALS`` (or inside it without ``trust_checkpoint``), is not a Lightning checkpoint of a
+            spherical-harmonics + SIREN location encoder, or its hyper-parameters or weights are invalid.
     """
     path = Path(path)
     if not path.is_file():
@@ -454,7 +512,19 @@ def load_satclip_checkpoint(
 def convert_checkpoint(
     src: str | os.PathLike[str], dst: str | os.PathLike[str], *, trust_checkpoint: bool = False
 ) -> Path:
-    """Convert a released SatCLIP checkpoint to our format (float64 weights: outputs unchanged)."""
+    """Convert a released SatCLIP checkpoint to our format (float64 weights: outputs unchanged).
+
+    Args:
+        src: the released Lightning ``.ckpt``.
+        dst: the ``.safetensors`` file to write (atomically); its stem becomes the model's name.
+        trust_checkpoint: as in :func:`load_satclip_checkpoint`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        CheckpointError: ``src`` cannot be imported (see :func:`load_satclip_checkpoint`).
+    """
     module, card = load_satclip_checkpoint(src, trust_checkpoint=trust_checkpoint)
     card.pop("file", None)
     card["name"] = Path(dst).stem

@@ -22,7 +22,14 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 
 
 def missing_modules(*modules: str) -> list[str]:
-    """The modules of ``modules`` that cannot be imported here (found without importing them)."""
+    """The modules of ``modules`` that cannot be imported here (found without importing them).
+
+    Args:
+        *modules: importable module names (``"sklearn"``, ``"huggingface_hub"``).
+
+    Returns:
+        Those not found, in the order given (empty when all are installed).
+    """
     missing = []
     for name in modules:
         try:
@@ -42,6 +49,7 @@ def require_extra(extra: str, *modules: str) -> None:
         *modules: the modules to check; default: all of the extra's modules.
 
     Raises:
+        KeyError: ``extra`` is not one of :data:`EXTRAS` (a programming error, not a user's).
         MissingExtraError: naming the missing modules and the ``pip install 'satclip[extra]'`` command.
     """
     if extra not in EXTRAS:

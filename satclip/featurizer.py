@@ -7,6 +7,7 @@ core package can embed DataFrames the same way.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,13 +46,20 @@ else:
                 return self.fit(X, y).transform(X)
 
 
+@functools.cache
+def _not_fitted_error() -> type[NotFittedError]:
+    """satclip's NotFittedError, also a scikit-learn NotFittedError when scikit-learn is installed, so that
+    ``except`` of either catches it (the package's errors are all SatCLIPError; sklearn code expects its own)."""
+    try:
+        from sklearn.exceptions import NotFittedError as SkNotFitted
+    except ImportError:
+        return NotFittedError
+    return type("NotFittedError", (NotFittedError, SkNotFitted), {"__module__": "satclip.errors"})
+
+
 def _check_fitted(featurizer: Any) -> None:
     if not hasattr(featurizer, "encoder_"):
-        try:
-            from sklearn.exceptions import NotFittedError as SkNotFitted
-        except ImportError:
-            raise NotFittedError("this SatCLIPFeaturizer is not fitted yet: call fit first") from None
-        raise SkNotFitted("this SatCLIPFeaturizer is not fitted yet: call fit first")
+        raise _not_fitted_error()("this SatCLIPFeaturizer is not fitted yet: call fit first")
 
 
 class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
@@ -91,6 +99,19 @@ class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
         self.device = device
 
     def fit(self, X: Any, y: Any = None) -> SatCLIPFeaturizer:
+        """Load the model (nothing is trained: the encoder is frozen).
+
+        Args:
+            X: ignored (accepted for the scikit-learn API).
+            y: ignored.
+
+        Returns:
+            This featurizer, with ``encoder_`` (the loaded Encoder) and ``n_features_in_`` (2) set.
+
+        Raises:
+            CheckpointError: ``model`` is neither a known name nor a loadable model file.
+            ModelNotDownloadedError: ``model`` is a released model not downloaded yet.
+        """
         from satclip.registry import load
 
         self.encoder_ = self.model if isinstance(self.model, Encoder) else load(self.model, device=self.device)
@@ -103,9 +124,33 @@ class SatCLIPFeaturizer(TransformerMixin, BaseEstimator):
         return validate_lonlat(X, wrap=self.wrap)
 
     def transform(self, X: Any) -> np.ndarray:
+        """Embed the points of ``X``.
+
+        Args:
+            X: a DataFrame with ``lon_col``/``lat_col`` columns, or an (N, 2) array of (lon, lat) degrees.
+
+        Returns:
+            Float32 array (N, dim) of embeddings, one row per row of ``X``.
+
+        Raises:
+            CoordinateError: NaN, out-of-range or malformed coordinates, naming the rows.
+            NotFittedError: called before ``fit`` (:class:`satclip.errors.NotFittedError`, and also
+                scikit-learn's when it is installed).
+        """
         _check_fitted(self)
         return self.encoder_.embed(self._coords(X), batch_size=self.batch_size)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output columns, for ``set_output(transform="pandas")`` and Pipelines.
+
+        Args:
+            input_features: ignored (the input is always lon, lat).
+
+        Returns:
+            Object array ``["satclip_0", ..., "satclip_{dim-1}"]``.
+
+        Raises:
+            NotFittedError: called before ``fit``.
+        """
         _check_fitted(self)
         return np.array([f"satclip_{i}" for i in range(self.encoder_.dim)], dtype=object)

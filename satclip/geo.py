@@ -36,6 +36,18 @@ def find_lonlat_columns(
     Two candidates (``lon`` and ``LON``, ``lon`` and ``longitude``) are ambiguous; a chosen name that
     appears twice, or beside the ``lon.1`` that pandas makes of a second ``lon`` in a CSV header, is a
     duplicate: both are refused rather than one silently picked.
+
+    Args:
+        columns: the table's column names (compared as strings).
+        lon_col: the longitude column to use, instead of looking for one of ``LON_COLUMNS``.
+        lat_col: the latitude column to use, instead of looking for one of ``LAT_COLUMNS``.
+
+    Returns:
+        ``(lon_name, lat_name)`` as they are spelled in ``columns``.
+
+    Raises:
+        CoordinateError: a named column is missing, no or several candidate columns are found, or the chosen
+            column is duplicated; the message lists the columns.
     """
     names = [str(c) for c in columns]
 
@@ -78,6 +90,23 @@ def validate_lonlat(
     Raises :class:`CoordinateError` naming the rows for NaN/inf, |lat| > 90 and lon outside
     [-180, 180]; with ``wrap=True`` longitudes are wrapped into [-180, 180) instead.
     ``row_offset`` is added to reported row numbers (for chunked input).
+
+    Args:
+        lonlat: (N, 2) array-like of (lon, lat) degrees, one (lon, lat) pair, or a DataFrame with lon/lat
+            columns.
+        wrap: wrap longitudes outside [-180, 180] into [-180, 180) instead of raising.
+        lon_col: the longitude column of a DataFrame (see :func:`find_lonlat_columns`).
+        lat_col: the latitude column of a DataFrame.
+        row_offset: added to the row numbers in error messages.
+
+    Returns:
+        A new float64 array (N, 2) of (lon, lat) degrees (a single pair gives shape (1, 2)); the input is never
+        modified.
+
+    Raises:
+        CoordinateError: non-numeric values, a shape other than (N, 2), NaN/inf, |lat| > 90, or |lon| > 180
+            without ``wrap``; the message names up to 10 rows. Also the column errors of
+            :func:`find_lonlat_columns` for a DataFrame.
     """
     if isinstance(lonlat, pd.DataFrame):
         lon_name, lat_name = find_lonlat_columns(lonlat.columns, lon_col, lat_col)
@@ -122,12 +151,27 @@ def validate_lonlat(
 
 
 def wrap_longitude(lon: np.ndarray) -> np.ndarray:
-    """Wrap longitudes (degrees) into [-180, 180)."""
+    """Wrap longitudes (degrees) into [-180, 180).
+
+    Args:
+        lon: longitudes in degrees, any shape.
+
+    Returns:
+        Float64 array of the same shape (180 becomes -180).
+    """
     return np.mod(np.asarray(lon, dtype=np.float64) + 180.0, 360.0) - 180.0
 
 
 def sample_uniform_sphere(n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
-    """``n`` points uniform by area on the sphere as (lon, lat) degrees, shape (n, 2)."""
+    """``n`` points uniform by area on the sphere as (lon, lat) degrees, shape (n, 2).
+
+    Args:
+        n: number of points.
+        seed: an integer seed (the same seed gives the same points) or a generator to draw from.
+
+    Returns:
+        Float64 array (n, 2) of (lon, lat) degrees: lon uniform in [-180, 180), sin(lat) uniform in [-1, 1).
+    """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     lon = rng.uniform(-180.0, 180.0, n)
     lat = np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, n)))
@@ -138,6 +182,18 @@ def lonlat_grid(resolution_deg: float, *, lat_limit: float = 90.0) -> tuple[np.n
     """Cell-centre grid at ``resolution_deg``: returns (lons, lats, points (H*W, 2)).
 
     Rows run north to south (image order), columns west to east.
+
+    Args:
+        resolution_deg: cell size in degrees, in (0, 90].
+        lat_limit: the grid spans latitudes [-lat_limit, lat_limit] (degrees).
+
+    Returns:
+        ``(lons, lats, points)``: the W cell-centre longitudes (west to east), the H cell-centre latitudes
+        (north to south), and the (H*W, 2) float64 (lon, lat) points in row-major order (row ``i`` of the
+        image is ``points[i*W:(i+1)*W]``).
+
+    Raises:
+        ValueError: ``resolution_deg`` is not in (0, 90].
     """
     if not (0 < resolution_deg <= 90):
         raise ValueError(f"resolution_deg must be in (0, 90], got {resolution_deg}")
@@ -148,7 +204,16 @@ def lonlat_grid(resolution_deg: float, *, lat_limit: float = 90.0) -> tuple[np.n
 
 
 def haversine_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Great-circle distance in km between (lon, lat) degree arrays (broadcasting over leading axes)."""
+    """Great-circle distance in km between (lon, lat) degree arrays (broadcasting over leading axes).
+
+    Args:
+        a: (..., 2) array of (lon, lat) degrees.
+        b: (..., 2) array of (lon, lat) degrees, broadcastable against ``a``.
+
+    Returns:
+        Float64 array of the broadcast leading shape (a float64 scalar for two single points), on a sphere of
+        radius ``EARTH_RADIUS_KM``.
+    """
     a = np.radians(np.asarray(a, dtype=np.float64))
     b = np.radians(np.asarray(b, dtype=np.float64))
     dlon = b[..., 0] - a[..., 0]
@@ -158,6 +223,14 @@ def haversine_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def lonlat_to_xyz(lonlat: np.ndarray) -> np.ndarray:
-    """Unit 3-D Cartesian coordinates of (lon, lat) degrees, shape (N, 3)."""
+    """Unit 3-D Cartesian coordinates of (lon, lat) degrees, shape (N, 3).
+
+    Args:
+        lonlat: (N, 2) array of (lon, lat) degrees (not validated).
+
+    Returns:
+        Array (N, 3) of (x, y, z) on the unit sphere: x towards (0, 0), y towards (90, 0), z towards the
+        North Pole.
+    """
     lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)

@@ -23,20 +23,51 @@ class EncoderLike(Protocol):
     :mod:`satclip.baselines`, or anything :func:`satclip.zoo.resolve_encoder` returns."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The encoder's name, as reports and caches show it."""
+        ...
+
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int:
+        """Length of one embedding."""
+        ...
+
     @property
-    def fingerprint(self) -> str: ...
-    def embed(self, lonlat: Any, batch_size: int = ...) -> np.ndarray: ...
+    def fingerprint(self) -> str:
+        """A hash of what determines the embeddings (weights, config); a cache key."""
+        ...
+
+    def embed(self, lonlat: Any, batch_size: int = ...) -> np.ndarray:
+        """Embed points.
+
+        Args:
+            lonlat: (N, 2) array-like of (lon, lat) degrees.
+            batch_size: points per batch (bounds memory).
+
+        Returns:
+            Array (N, dim), one row per point.
+        """
+        ...
 
 
 class Encoder:
     """A location encoder ready for inference: ``embed((lon, lat) degrees) -> (N, dim) float32``.
 
-    Attributes: ``module`` (the torch :class:`LocationEncoder`, eval mode), ``card`` (model card
-    dict: name, L, dims, training data, provenance, metrics), ``dim``, ``name`` and
-    ``fingerprint`` (hash of the weights and config; use it as a cache key).
+    Made by :func:`satclip.load`; build one yourself only around a module you constructed.
+
+    Args:
+        module: the torch :class:`LocationEncoder`; moved to ``device`` and put in eval mode.
+        card: the model card (name, L, dims, training data, provenance, metrics); deep-copied, and given
+            ``config`` (from the module) and ``name`` (``"unnamed"``) when it lacks them.
+        device: torch device to embed on (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``).
+
+    Attributes:
+        module: the :class:`LocationEncoder`, on ``device``, in eval mode.
+        card: the model card dict.
+        device: the resolved :class:`torch.device`.
+
+    Raises:
+        DeviceError: ``device`` is unknown or not available on this machine.
     """
 
     def __init__(self, module: LocationEncoder, card: dict[str, Any], device: str | torch.device = "cpu"):
@@ -49,14 +80,17 @@ class Encoder:
 
     @property
     def dim(self) -> int:
+        """Length of one embedding (the model's ``embed_dim``)."""
         return self.module.config.embed_dim
 
     @property
     def name(self) -> str:
+        """The model's name from its card (``"unnamed"`` when the card has none)."""
         return str(self.card["name"])
 
     @property
     def fingerprint(self) -> str:
+        """Hash of the weights and config (computed once); use it as a cache key."""
         if self._fingerprint is None:
             tensors = [t.detach().cpu().numpy() for t in self.module.state_dict().values()]
             self._fingerprint = content_hash(self.module.config.to_dict(), *tensors)
@@ -92,6 +126,8 @@ class Encoder:
             lonlat: (N, 2) (lon, lat) degrees, one pair, or a DataFrame with lon/lat columns.
             batch_size: points per forward pass (bounds memory).
             wrap: wrap longitudes outside [-180, 180] instead of raising.
+            lon_col: the longitude column of a DataFrame, when it is not one of the usual names.
+            lat_col: the latitude column of a DataFrame, when it is not one of the usual names.
             dtype: dtype of the returned array.
             progress: called with the number of points done after each batch.
 

@@ -31,7 +31,14 @@ DEFAULT_MODEL = "satclip-bluemarble-l10"
 
 @dataclass(frozen=True)
 class BundledModel:
-    """A model shipped inside the package: file name under ``satclip/weights`` and its sha256."""
+    """A model shipped inside the package: file name under ``satclip/weights`` and its sha256.
+
+    Attributes:
+        name: the name :func:`load` accepts (``satclip-bluemarble-l10``).
+        filename: the model file's name under ``satclip/weights`` (``.safetensors``).
+        sha256: the file's pinned sha256 (hex), checked by :func:`resolve_bundled`.
+        summary: one line on what the model is, for listings.
+    """
 
     name: str
     filename: str
@@ -40,6 +47,7 @@ class BundledModel:
 
     @property
     def path(self) -> Path:
+        """Where the model file is in this installation."""
         return WEIGHTS_DIR / self.filename
 
 
@@ -63,12 +71,29 @@ BUNDLED: dict[str, BundledModel] = {
 
 
 def downloaded(name: str) -> bool:
-    """Whether released model ``name`` has been downloaded and converted (its model file exists)."""
+    """Whether released model ``name`` has been downloaded and converted (its model file exists).
+
+    Args:
+        name: a released model's name (a key of ``RELEASED``, e.g. ``satclip-vit16-l40``).
+
+    Returns:
+        True when its converted model file is on disk.
+
+    Raises:
+        KeyError: ``name`` is not a released model.
+    """
     return RELEASED[name].path.is_file()
 
 
 def not_downloaded(names: list[str]) -> list[str]:
-    """The released model names among ``names`` (also as ``NAME+lonlat``) that are not on disk yet."""
+    """The released model names among ``names`` (also as ``NAME+lonlat``) that are not on disk yet.
+
+    Args:
+        names: encoder names; names that are not released models (bundled names, files) are ignored.
+
+    Returns:
+        The released models' base names (without ``+lonlat``) not downloaded yet, each once, in first-seen order.
+    """
     bases = dict.fromkeys(n.removesuffix("+lonlat") for n in names)
     return [n for n in bases if n in RELEASED and not downloaded(n)]
 
@@ -89,7 +114,18 @@ def list_models(*, downloadable: bool = False) -> list[str]:
 
 
 def resolve_bundled(name: str) -> Path:
-    """Path of a bundled model file, checked against its pinned sha256."""
+    """Path of a bundled model file, checked against its pinned sha256.
+
+    Args:
+        name: a bundled model's name (a key of ``BUNDLED``).
+
+    Returns:
+        The path of its ``.safetensors`` file under ``satclip/weights``.
+
+    Raises:
+        KeyError: ``name`` is not a bundled model.
+        CheckpointError: the file is missing from the installation or does not match its pinned sha256.
+    """
     entry = BUNDLED[name]
     if not entry.path.is_file():
         raise CheckpointError(
@@ -103,7 +139,20 @@ def resolve_bundled(name: str) -> Path:
 def resolve_released(name: str, *, download: bool = False) -> Path:
     """Path of a released model's converted file; downloads it first only when ``download=True``.
 
-    Without ``download`` a model not on disk raises :class:`ModelNotDownloadedError` naming the command.
+    Args:
+        name: a released model's name (a key of ``RELEASED``).
+        download: fetch and convert it from the Hugging Face Hub (``satclip.hub.download``) when it is not on
+            disk; the only network access, and only on request.
+
+    Returns:
+        The path of its converted ``.safetensors`` model file.
+
+    Raises:
+        KeyError: ``name`` is not a released model.
+        ModelNotDownloadedError: the model is not on disk and ``download`` is False; the message gives the
+            command to run.
+        DownloadError: ``download=True`` and the download or conversion failed.
+        MissingExtraError: ``download=True`` without ``huggingface_hub`` installed (``satclip[hub]``).
     """
     entry = RELEASED[name]
     if not entry.path.is_file():
@@ -169,7 +218,11 @@ def load(
             _check_source(RELEASED[key], card, path)
         card["name"] = key
         return Encoder(module, card, device)
+    if not key.strip():
+        raise CheckpointError(f"empty model name: give a model name ({', '.join(sorted(BUNDLED))}, ...) or a file")
     path = Path(key).expanduser()
+    if path.is_dir():
+        raise CheckpointError(f"{key}: is a folder, not a model file (.safetensors or .ckpt)")
     if not path.exists():
         raise CheckpointError(
             f"{key!r} is neither a bundled model ({', '.join(sorted(BUNDLED))}), a released model "

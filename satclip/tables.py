@@ -43,10 +43,7 @@ _EXTRA = "\x00satclip-extra-field"  # sentinel column: catches rows with more fi
 
 
 def _read_errors() -> tuple[type[BaseException], ...]:
-    return (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError)
-
-
-def _read_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions pandas and pyarrow raise for a malformed or undecodable table file."""
     return (pd.errors.ParserError, pd.errors.EmptyDataError, pa.ArrowInvalid, UnicodeDecodeError)
 
 
@@ -56,6 +53,18 @@ def read_chunks(path: str | os.PathLike[str], chunk_rows: int) -> Iterator[pd.Da
     Refused with :class:`TableError`: duplicate column names (pandas would rename the second ``lon``
     to ``lon.1``) and CSV rows with more fields than the header (pandas would silently turn the extra
     leading field into the index and shift the row), named by their 0-based data row.
+
+    Args:
+        path: a ``.csv``, ``.tsv``, ``.txt`` (comma-separated), ``.parquet`` or ``.pq`` file.
+        chunk_rows: the most rows per chunk (memory is bounded by it).
+
+    Yields:
+        DataFrames with the file's columns, in file order; CSV values are typed by pandas per chunk.
+
+    Raises:
+        TableError: raised on the first ``next`` (this is a generator) or mid-way: the file is missing, has an
+            unsupported extension, a header that looks separated by another character, duplicate columns, a
+            row with more fields than the header, or cannot be parsed.
     """
     path = Path(path)
     if not path.is_file():
@@ -113,6 +122,22 @@ def _columns(path: Path) -> list[str]:
             names = list(pq.ParquetFile(path).schema_arrow.names)
     except _read_errors() as err:
         raise TableError(f"{path}: cannot read as {fmt}: {err}") from err
+    if fmt == "csv" and len(names) == 1:
+        tsv = path.suffix.lower() == ".tsv"
+        found = [
+            (sep, said)
+            for sep, said in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"), (",", "commas"))
+            if sep in names[0]
+        ]
+        if found:  # a European-locale export, or a TSV named .csv: say so instead of "no longitude column"
+            sep, said = found[0]
+            fix = (
+                "rename it to .tsv" if sep == "\t" else "rename it to .csv" if sep == "," else "re-save it with commas"
+            )
+            raise TableError(
+                f"{path}: the header {names[0]!r} is one column: the file looks separated by {said}, but its "
+                f"extension says {'tabs' if tsv else 'commas'}; {fix}"
+            )
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise TableError(f"{path}: duplicate column {dupes[0]!r} in the header: rename one of them")
@@ -120,10 +145,25 @@ def _columns(path: Path) -> list[str]:
 
 
 def count_rows(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> int:
-    """Number of data rows (Parquet: from metadata; CSV: one streaming pass)."""
+    """Number of data rows (Parquet: from metadata; CSV: one streaming pass).
+
+    Args:
+        path: a table file as accepted by :func:`read_chunks`.
+        chunk_rows: rows per pass of the CSV reader (bounds memory).
+
+    Returns:
+        The number of data rows (the header not counted).
+
+    Raises:
+        TableError: an unsupported extension, a corrupt Parquet file, or a CSV whose header or rows cannot be
+            parsed (see :func:`read_chunks`).
+    """
     path = Path(path)
     if _format(path, INPUT_FORMATS, "input") == "parquet":
-        return pq.ParquetFile(path).metadata.num_rows
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except _read_errors() as err:
+            raise TableError(f"{path}: cannot read as parquet: {err}") from err
     first = _columns(path)[:1]  # one column is enough to count; rows are checked when they are read
     try:
         return sum(len(c) for c in pd.read_csv(path, sep=_sep(path), usecols=first, chunksize=chunk_rows))
@@ -149,6 +189,20 @@ def read_table(
     The size comes from the file's metadata (row count, value counts and uncompressed sizes of each column
     chunk); dictionary-encoded string columns are then measured by reading their dictionary and indices
     only (a few bytes per row), never by expanding them.
+
+    Args:
+        source: a Parquet file's path or an open binary file (e.g. an upload).
+        max_rows: the most rows accepted.
+        max_bytes: the most bytes the selected columns may take once decoded in memory (an upper estimate).
+        columns: the columns to read (default: all).
+
+    Returns:
+        The selected columns as a DataFrame.
+
+    Raises:
+        TableError: too many rows, too many bytes (naming the largest column), duplicate or missing columns,
+            nested dictionary-encoded strings, or a file that is not readable Parquet; the message names the
+            file.
     """
     name = str(getattr(source, "name", None) or source)
     try:
@@ -249,6 +303,30 @@ def embed_file(
     Parquet/CSV output holds the input columns followed by ``{prefix}0..{prefix}{D-1}`` (float32);
     NPY output holds the (N, D) float32 embeddings only. ``progress(rows_done)`` after each chunk.
     Any invalid row aborts the whole run with an error naming it, and leaves no output file.
+
+    Args:
+        src: input table (see :func:`read_chunks`) with lon/lat columns in degrees.
+        dst: output ``.parquet``/``.pq``, ``.csv`` or ``.npy`` file; written atomically, replaced if it exists.
+        encoder: the loaded encoder (:func:`satclip.load`).
+        chunk_rows: rows read and written at a time (bounds memory).
+        batch_size: points per forward pass of the encoder.
+        wrap: wrap longitudes outside [-180, 180] instead of refusing the row.
+        lon_col: the longitude column, when it is not one of the usual names (see
+            :func:`satclip.geo.find_lonlat_columns`).
+        lat_col: the latitude column, likewise.
+        prefix: name prefix of the embedding columns (Parquet/CSV output).
+        progress: called with the number of rows done after each chunk.
+
+    Returns:
+        The number of rows written.
+
+    Raises:
+        ValueError: ``chunk_rows`` < 1.
+        TableError: an unsupported input or output extension, a missing input, ``dst`` being ``src``,
+            embedding column names already in the input, an unreadable table, or (Parquet output) column types
+            that change between chunks.
+        CoordinateError: the lon/lat columns cannot be found or hold invalid values; names the rows (counted
+            from 0 over the whole file).
     """
     src, dst = Path(src), Path(dst)
     if chunk_rows < 1:

@@ -14,8 +14,9 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning.pytorch as pl
 import numpy as np
@@ -111,10 +112,11 @@ class SatCLIPModule(pl.LightningModule):
         cols = [torch.cat(c) for c in zip(*self._val_outputs, strict=True)]
         self._val_outputs.clear()
         if self.trainer.world_size > 1:
-            cols = [self.all_gather(c).flatten(0, 1) for c in cols]
-        idx, img, loc, feats, lonlat = (c.cpu() for c in cols)
+            # all_gather of a tensor is a tensor (Lightning types the result as any collection it accepts)
+            cols = [cast(torch.Tensor, self.all_gather(c)).flatten(0, 1) for c in cols]
+        idx, img, loc, feats, points = (c.cpu() for c in cols)
         _, first = np.unique(idx.numpy(), return_index=True)  # padding repeats some points
-        idx, img, loc, feats, lonlat = idx[first], img[first], loc[first], feats[first], lonlat[first].numpy()
+        idx, img, loc, feats, lonlat = idx[first], img[first], loc[first], feats[first], points[first].numpy()
         metrics = {"val/loss": float(clip_loss(img, loc, self.model.temperature_scale().detach().cpu().float()))}
         metrics.update({f"val/{k}": v for k, v in retrieval_metrics(img, loc, lonlat).items()})
         kind = self.val_labels.get("kind")
@@ -309,13 +311,13 @@ def fit(
         loggers.append(pl.loggers.TensorBoardLogger(str(run_dir), name="tb", version=version))
     except ImportError:
         pass
-    max_time = {"seconds": float(tcfg.max_time_s)} if tcfg.max_time_s else None
+    max_time = timedelta(seconds=float(tcfg.max_time_s)) if tcfg.max_time_s else None
     _quiet_lightning()
     trainer = pl.Trainer(
         accelerator=tcfg.accelerator,
         devices=tcfg.devices,
         strategy=tcfg.strategy,
-        precision=tcfg.precision,
+        precision=tcfg.precision,  # type: ignore[arg-type]  # a config str; Lightning checks it against its Literal
         max_epochs=int(tcfg.max_epochs),
         max_time=max_time,
         logger=loggers,

@@ -49,6 +49,8 @@ class ResumableCSVLogger(pl.loggers.CSVLogger):
         if self._experiment is None:
             os.makedirs(self.root_dir, exist_ok=True)
             self._experiment = _ContinuingWriter(self.log_dir, self.keep_through_epoch)
+        # only this property sets it; Lightning declares the attribute as fabric's base writer class
+        assert isinstance(self._experiment, ExperimentWriter)
         return self._experiment
 
 
@@ -65,7 +67,8 @@ class _ContinuingWriter(ExperimentWriter):
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
             fields, rows = list(reader.fieldnames or []), list(reader)
-        kept = [r for r in rows if _epoch(r) is not None and _epoch(r) <= self.keep_through_epoch]
+        keep = self.keep_through_epoch
+        kept = [r for r in rows if (epoch := _epoch(r)) is not None and epoch <= keep]
         with open(path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()

@@ -47,7 +47,10 @@ def final_evaluation(
         out["retrieval_land"] = retrieval_metrics(img[land], loc[land], lonlat[land])
         if "proxy" in data.labels:
             y = data.labels["proxy"][idx]
-            runs = [("linear", (0,), "land", land), ("linear", (0,), "mixed", np.ones_like(land))]
+            runs: list[tuple[str, tuple[int, ...], str, np.ndarray]] = [
+                ("linear", (0,), "land", land),
+                ("linear", (0,), "mixed", np.ones_like(land)),
+            ]
             if probe_seeds:
                 runs.append(("mlp", probe_seeds, "land", land))
             for probe, seeds, subset, m in runs:
@@ -88,6 +91,8 @@ def baseline_transfer(data: SatCLIPData, L: int) -> dict[str, float]:
     from satclip.geo import lonlat_to_xyz
     from satclip.positional.spherical_harmonics import spherical_harmonics
 
+    if data.features is None:
+        raise ValueError("baseline_transfer needs the run's cached image features (train.cache_features)")
     idx = data.val_idx[data.labels["kind"][data.val_idx] == 0]
     ll = data.lonlat[idx].double().numpy()
     feats, y = data.features[idx].numpy(), data.labels["proxy"][idx]

@@ -54,7 +54,16 @@ def imagery_encoder(name_or_path: str) -> EncoderLike:
     """The frozen image features of a model's training imagery at each point, as an encoder: what the
     imagery itself knows, the reference a location embedding is measured against (``imagery:<model>``).
 
+    Args:
+        name_or_path: a model trained by ``satclip train`` (name or file), whose card records its training
+            data and image encoder.
+
+    Returns:
+        An encoder named ``imagery:<model name>`` whose ``embed`` gives the image encoder's features of the
+        imagery patch at each (lon, lat).
+
     Raises:
+        CheckpointError: the model cannot be loaded (see :func:`satclip.load`).
         ValueError: the model's card names no training data and image encoder, or its imagery cannot be
             cut at arbitrary points.
     """
@@ -63,7 +72,7 @@ def imagery_encoder(name_or_path: str) -> EncoderLike:
     from satclip.image.factory import build_image_encoder
 
     encoder, dataset, image_spec, image_path = training_imagery(name_or_path)
-    dim = int(build_image_encoder(image_spec, dataset.channels).out_dim)  # type: ignore[arg-type]
+    dim = int(build_image_encoder(image_spec, dataset.channels).out_dim)
     return FeatureEncoder(
         f"imagery:{encoder.name}",
         dim,

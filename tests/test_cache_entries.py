@@ -167,3 +167,12 @@ def test_bad_patch_set_is_refused_on_load_and_rebuilt_by_prepare(tmp_path: Path,
     np.save(out / "lonlat.npy", lonlat)
     with pytest.raises(DataPreparationError, match=r"lonlat\.npy"):
         load_prepared(out)
+
+
+def test_object_arrays_are_refused_when_written_not_when_read(tmp_path: Path) -> None:
+    """The loader never unpickles, so an object array is refused at save time instead of making a file that
+    fails on every later read."""
+    path = tmp_path / "a.npz"
+    with pytest.raises(ValueError, match="allow_pickle"):
+        save_checked_arrays(path, {"x": np.array([{"a": 1}], dtype=object)})
+    assert not path.exists()

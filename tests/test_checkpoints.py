@@ -187,6 +187,17 @@ def test_unknown_name_and_missing_file(tmp_path: Path) -> None:
         satclip.load(tmp_path / "missing.safetensors")
 
 
+@pytest.mark.parametrize(
+    ("name", "message"), [("", "empty model name"), ("  ", "empty model name"), (".", "is a folder")]
+)
+def test_empty_name_and_folder_are_named_as_such(tmp_path: Path, name: str, message: str) -> None:
+    """'' became the path '.', reported as 'checkpoint not found: .'; a folder was 'not found' although it exists."""
+    with pytest.raises(CheckpointError, match=message):
+        satclip.load(name)
+    with pytest.raises(CheckpointError, match=f"{tmp_path}: is a folder, not a model file"):
+        satclip.load(tmp_path)
+
+
 def test_save_is_atomic_on_failure(tmp_path: Path, small_model_file: Path) -> None:
     target = tmp_path / "keep.safetensors"
     target.write_bytes(small_model_file.read_bytes())

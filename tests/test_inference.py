@@ -59,6 +59,22 @@ def test_featurizer_in_a_pipeline(small_model_file: Path) -> None:
         satclip.SatCLIPFeaturizer(model=str(small_model_file)).fit(None).transform(df)
 
 
+def test_featurizer_before_fit_is_both_packages_not_fitted_error(small_model_file: Path) -> None:
+    """It was scikit-learn's NotFittedError only, although every error satclip raises is a SatCLIPError."""
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+    from sklearn.utils.validation import check_is_fitted
+
+    from satclip.errors import NotFittedError, SatCLIPError
+
+    feat = satclip.SatCLIPFeaturizer(model=str(small_model_file))
+    for method in (feat.transform, feat.get_feature_names_out):
+        with pytest.raises(NotFittedError, match="not fitted yet: call fit first") as info:
+            method(pd.DataFrame({"lon": [1.0], "lat": [2.0]})) if method == feat.transform else method()
+        assert isinstance(info.value, SatCLIPError) and isinstance(info.value, SkNotFitted)
+    with pytest.raises(SkNotFitted):
+        check_is_fitted(feat)
+
+
 def test_embed_memory_is_bounded_by_batch(tmp_path: Path, small_model_file: Path) -> None:
     """Peak memory of embedding 500k points: the output plus a small constant, not one huge batch."""
     script = f"""

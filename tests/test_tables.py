@@ -95,6 +95,32 @@ def test_lon_and_LON_together_are_ambiguous(tmp_path: Path, encoder) -> None:
         embed_file(tmp_path / "a.csv", tmp_path / "a.parquet", encoder)
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("s.csv", "lon;lat\n1;2\n", "';', but its extension says commas; re-save it with commas"),
+        ("t.csv", "lon\tlat\n1\t2\n", "tabs, but its extension says commas; rename it to .tsv"),
+        ("c.tsv", "lon,lat\n1,2\n", "commas, but its extension says tabs; rename it to .csv"),
+    ],
+)
+def test_a_csv_separated_otherwise_is_named(tmp_path: Path, encoder, name: str, text: str, said: str) -> None:
+    """A semicolon export was reported as "no longitude column found ... columns are ['lon;lat']"."""
+    (tmp_path / name).write_text(text)
+    with pytest.raises(TableError, match=f"looks separated by {said}"):
+        embed_file(tmp_path / name, tmp_path / "out.parquet", encoder)
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"PAR1xxxxPAR1", b"lon,lat\n1,2\n"])
+def test_a_corrupt_parquet_is_a_table_error_when_counted(tmp_path: Path, content: bytes) -> None:
+    """count_rows let pyarrow's ArrowInvalid through (a traceback for a caller catching TableError)."""
+    from satclip.tables import count_rows
+
+    (tmp_path / "bad.parquet").write_bytes(content)
+    with pytest.raises(TableError, match=r"bad\.parquet: cannot read as parquet"):
+        count_rows(tmp_path / "bad.parquet")
+
+
 def test_output_over_the_input_is_refused(tmp_path: Path, encoder) -> None:
     src = tmp_path / "p.csv"
     src.write_text("lon,lat\n1,2\n")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from satclip.cli.common import user_errors
+from satclip.cli.common import MODEL_HELP, user_errors
 from satclip.registry import DEFAULT_MODEL
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ app = typer.Typer(
 TRUST_HELP = (
     "Also admit a fixed list of plain-data classes (paths, numpy scalars, Namespace) in a .ckpt; never runs code."
 )
-ModelOption = Annotated[str, typer.Option("--model", "-m", help="Model name (satclip models) or path to a model file.")]
+ModelOption = Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)]
 
 
 @app.command()

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
-from satclip.cli.common import needs_extra
+from satclip.cli.common import MODEL_HELP, needs_extra
 from satclip.registry import DEFAULT_MODEL
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Bundled model name or path to a model file.")]
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)]
 ResolutionOpt = Annotated[float, typer.Option(help="Grid resolution in degrees (must divide 180).")]
 LandOpt = Annotated[bool, typer.Option("--land-only", help="Only grid cells whose centre is on land.")]
 

@@ -16,8 +16,9 @@ from typing import Annotated
 
 import typer
 
-from satclip.cli.common import user_errors
+from satclip.cli.common import MODEL_HELP, user_errors
 from satclip.extras import require_extra
+from satclip.registry import DEFAULT_MODEL
 
 DEFAULT_PORT = 8501
 
@@ -101,7 +102,7 @@ def register(app: typer.Typer) -> None:
     def run_app(
         model: Annotated[
             str | None,
-            typer.Option("--model", "-m", help="Bundled model name or model file (default: satclip-bluemarble-l10)"),
+            typer.Option("--model", "-m", help=f"{MODEL_HELP} Default: {DEFAULT_MODEL}."),
         ] = None,
         port: Annotated[int, typer.Option(help="Port to serve on")] = DEFAULT_PORT,
         host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to share on the network)")] = "localhost",

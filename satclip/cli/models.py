@@ -158,7 +158,7 @@ def download_command(
     ] = False,
     force: Annotated[bool, typer.Option(help="Download and convert again even if the model is on disk.")] = False,
 ) -> None:
-    """Download released SatCLIP models from the Hugging Face Hub (needs pip install 'satclip[hub]'); keeps the
+    r"""Download released SatCLIP models from the Hugging Face Hub (needs pip install 'satclip\[hub]'); keeps the
     location encoder as a model file under the satclip cache. HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE apply."""
     from satclip.hub import download, entry_for
 

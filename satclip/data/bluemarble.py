@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from satclip.cache import atomic_path, cache_dir, content_hash, file_sha256
 from satclip.cache_entries import CacheEntryError, array_record, check_array, discard_bad_entry
-from satclip.data.landmask import COAST, KIND_NAMES, LAND, OCEAN, classify_kind, is_land
+from satclip.data.landmask import COAST, KIND_NAMES, LAND, OCEAN, GlobeLandMask, classify_kind
 from satclip.errors import DataPreparationError
 from satclip.geo import sample_uniform_sphere
 
@@ -146,8 +146,8 @@ class EquirectSampler:
         gy = v / (self.h - 1) * 2 - 1
         grid = torch.from_numpy(np.stack([gx, gy], axis=-1).astype(np.float32)).view(1, 1, -1, 2)
         out = F.grid_sample(self.tensor, grid, mode="bilinear", padding_mode="border", align_corners=True)
-        out = out[0, :, 0, :].T.round().clamp(0, 255).to(torch.uint8).numpy()
-        return out.reshape(*shape, 3)
+        rgb = out[0, :, 0, :].T.round().clamp(0, 255).to(torch.uint8).numpy()
+        return rgb.reshape(*shape, 3)
 
 
 def cut_patches(
@@ -169,23 +169,24 @@ def _draw_locations(cfg: PatchConfig, pixel_rad: float, rng: np.random.Generator
     taken: dict[int, list[np.ndarray]] = {LAND: [], COAST: [], OCEAN: []}
     have = dict.fromkeys(need, 0)
     probe = tangent_plane_lonlat  # land fraction of a patch from an 8 x 8 sub-grid
-    for _ in range(10_000):
-        if all(have[k] >= need[k] for k in need):
-            break
-        cand = sample_uniform_sphere(max(4 * cfg.n, 20_000), rng)
-        land = is_land(cand)
-        frac = np.ones(len(cand))
-        water = np.flatnonzero(~land)
-        if need[COAST] > have[COAST] or need[OCEAN] > have[OCEAN]:
-            sub = probe(cand[water], 8, pixel_rad * cfg.patch_size / 8)
-            frac[water] = is_land(sub.reshape(-1, 2)).reshape(len(water), -1).mean(axis=1)
-        kind = classify_kind(land, np.where(land, 1.0, frac))
-        for k in need:
-            sel = cand[kind == k][: need[k] - have[k]]
-            taken[k].append(sel)
-            have[k] += len(sel)
-    else:  # pragma: no cover
-        raise DataPreparationError(f"could not draw the requested mix {need}")
+    with GlobeLandMask() as mask:  # one read of the 1 km mask for every round of candidates
+        for _ in range(10_000):
+            if all(have[k] >= need[k] for k in need):
+                break
+            cand = sample_uniform_sphere(max(4 * cfg.n, 20_000), rng)
+            land = mask.is_land(cand)
+            frac = np.ones(len(cand))
+            water = np.flatnonzero(~land)
+            if need[COAST] > have[COAST] or need[OCEAN] > have[OCEAN]:
+                sub = probe(cand[water], 8, pixel_rad * cfg.patch_size / 8)
+                frac[water] = mask.is_land(sub.reshape(-1, 2)).reshape(len(water), -1).mean(axis=1)
+            kind = classify_kind(land, np.where(land, 1.0, frac))
+            for k in need:
+                sel = cand[kind == k][: need[k] - have[k]]
+                taken[k].append(sel)
+                have[k] += len(sel)
+        else:  # pragma: no cover
+            raise DataPreparationError(f"could not draw the requested mix {need}")
     lonlat = np.concatenate([np.concatenate(taken[k]) for k in (LAND, COAST, OCEAN) if taken[k]])
     kinds = np.concatenate([np.full(need[k], k, dtype=np.int8) for k in (LAND, COAST, OCEAN)])
     order = rng.permutation(len(lonlat))

@@ -7,21 +7,25 @@ the logits, so CPU training is fast.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from satclip.cache import cache_dir, content_hash, file_sha256
 from satclip.cache_entries import CacheEntryError, discard_bad_entry, load_checked_arrays, save_checked_arrays
-from satclip.image.factory import FROZEN, build_image_encoder
+from satclip.image.factory import FROZEN, ImageEncoder, build_image_encoder
 from satclip.image.rcf import RCF, RCFConfig
+
+if TYPE_CHECKING:  # annotations only: importing the datasets pulls in pandas and the imagery code
+    from satclip.data.image_datasets import ImageDataset
 
 FEATURE_VERSION = 2  # 2: .npz with a checksum record (satclip.cache_entries)
 
 
-def feature_key(dataset: Dataset, spec: dict[str, Any]) -> str:
+def feature_key(dataset: ImageDataset, spec: dict[str, Any]) -> str:
     """Cache key: dataset fingerprint + encoder config (+ weights file sha256)."""
     spec = dict(spec)
     if spec.get("name", "rcf") == "rcf":  # normalise so that explicit defaults hit the same entry
@@ -31,7 +35,7 @@ def feature_key(dataset: Dataset, spec: dict[str, Any]) -> str:
     return content_hash("features", FEATURE_VERSION, dataset.fingerprint, dataset.channels, spec)
 
 
-def _batches(dataset: Dataset, batch_size: int, num_workers: int):
+def _batches(dataset: ImageDataset, batch_size: int, num_workers: int) -> Iterator[torch.Tensor]:
     if hasattr(dataset, "batch"):
         for start in range(0, len(dataset), batch_size):
             yield dataset.batch(slice(start, min(start + batch_size, len(dataset))))
@@ -41,14 +45,14 @@ def _batches(dataset: Dataset, batch_size: int, num_workers: int):
             yield x
 
 
-def _sample_images(dataset: Dataset, n: int, seed: int) -> torch.Tensor:
+def _sample_images(dataset: ImageDataset, n: int, seed: int) -> torch.Tensor:
     idx = np.sort(np.random.default_rng(seed).choice(len(dataset), size=min(n, len(dataset)), replace=False))
     if hasattr(dataset, "batch"):
         return dataset.batch(idx)
     return torch.stack([dataset[int(i)][0] for i in idx])
 
 
-def fitted_image_encoder(dataset: Dataset, spec: dict[str, Any], *, fit_images: int = 4096) -> torch.nn.Module:
+def fitted_image_encoder(dataset: ImageDataset, spec: dict[str, Any], *, fit_images: int = 4096) -> ImageEncoder:
     """The frozen encoder of ``spec`` in eval mode; RCF filters are drawn from ``dataset`` (seeded), so the
     same dataset and spec always give the same encoder as the cached features."""
     name = spec.get("name", "rcf")
@@ -62,7 +66,7 @@ def fitted_image_encoder(dataset: Dataset, spec: dict[str, Any], *, fit_images: 
 
 @torch.no_grad()
 def compute_features(
-    dataset: Dataset,
+    dataset: ImageDataset,
     spec: dict[str, Any],
     *,
     batch_size: int = 128,
@@ -91,7 +95,7 @@ def compute_features(
     return out
 
 
-def cached_features(dataset: Dataset, spec: dict[str, Any], **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
+def cached_features(dataset: ImageDataset, spec: dict[str, Any], **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
     """Features from the cache, computing and storing them on a miss. Returns (features, info)."""
     key = feature_key(dataset, spec)
     path = cache_dir("features") / f"{key}.npz"

@@ -24,7 +24,18 @@ S2_MODEL_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A",
 S2_SCALE = 1.0 / 10000.0  # reflectance = DN / 10000
 
 
-class PatchArrayDataset(Dataset):
+class ImageDataset(Dataset[tuple[torch.Tensor, int]]):
+    """What every dataset here is: ``dataset[i]`` = (image (C, H, W) float32, i), with the attributes below."""
+
+    lonlat: np.ndarray  # (N, 2) degrees
+    channels: int
+    fingerprint: str  # content hash: the feature-cache key
+
+    def __len__(self) -> int:
+        return len(self.lonlat)
+
+
+class PatchArrayDataset(ImageDataset):
     """In-memory uint8 (N, H, W, C) patches -> float32 in [0, 1]."""
 
     def __init__(self, arrays: PatchArrays) -> None:
@@ -32,9 +43,6 @@ class PatchArrayDataset(Dataset):
         self.lonlat = arrays.lonlat
         self.channels = int(arrays.patches.shape[-1])
         self.fingerprint = arrays.fingerprint
-
-    def __len__(self) -> int:
-        return len(self.lonlat)
 
     def batch(self, index: np.ndarray | slice) -> torch.Tensor:
         """Images for many indices at once, float32 (B, C, H, W)."""
@@ -63,7 +71,7 @@ def _read_tiff(path: Path, bands: int | None) -> np.ndarray:
     return arr
 
 
-class S2100KDataset(Dataset):
+class S2100KDataset(ImageDataset):
     """The released S2-100K layout: ``index.csv`` (fn, lon, lat) + ``images/<fn>`` 12-band uint16 GeoTIFFs.
 
     Returns 13 channels (B01..B09, a zero B10 at index 10, B11, B12) as reflectance DN / 10000,
@@ -109,7 +117,7 @@ class S2100KDataset(Dataset):
         return torch.from_numpy(np.ascontiguousarray(x)), i
 
 
-class FolderDataset(Dataset):
+class FolderDataset(ImageDataset):
     """A folder of patches (GeoTIFF, PNG, JPEG) listed in a CSV with a file column and lon/lat.
 
     ``scale`` multiplies pixel values; by default 1/255 for 8-bit and 1/10000 for 16-bit images.
@@ -161,7 +169,7 @@ class FolderDataset(Dataset):
         return torch.from_numpy(np.ascontiguousarray(x)), i
 
 
-def build_dataset(spec: dict[str, Any]) -> Dataset:
+def build_dataset(spec: dict[str, Any]) -> ImageDataset:
     """Dataset from a config ``data`` section: source = bluemarble | equirect | s2_100k | folder."""
     from satclip.data.bluemarble import PatchConfig, load_prepared, prepare_equirect
 

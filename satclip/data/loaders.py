@@ -7,10 +7,14 @@ epoch e sees exactly the batches an uninterrupted run would have seen from epoch
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+if TYPE_CHECKING:  # annotations only: importing the datasets pulls in pandas and the imagery code
+    from satclip.data.image_datasets import ImageDataset
 
 
 class ShardedBatchSampler:
@@ -84,7 +88,7 @@ class FeatureBatches(Dataset):
 class ImageItems(Dataset):
     """Per-sample (image, lonlat, index) from an image dataset, for encoders that see pixels."""
 
-    def __init__(self, dataset: Dataset, lonlat: torch.Tensor) -> None:
+    def __init__(self, dataset: ImageDataset, lonlat: torch.Tensor) -> None:
         self.dataset, self.lonlat = dataset, lonlat
 
     def __len__(self) -> int:

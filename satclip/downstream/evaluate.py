@@ -140,6 +140,7 @@ def _load(name: str, cfg: EvalConfig) -> TaskData:
     if is_table(name):
         if not cfg.user_target:
             raise ValueError(f"task {name} is a file: give its target column (--target)")
+        # user_kind is typed str for the CLI; __post_init__ checks it is one of Kind's values (or None)
         return load_table(name, cfg.user_target, kind=cfg.user_kind)  # type: ignore[arg-type]
     return load_task(name, cfg.n_points, cfg.point_seed)
 

@@ -195,7 +195,6 @@ def mlp_fit_predict(
     best_loss = torch.full((S,), float("inf"))
     best = [p.detach().clone() for p in params]
     waited = torch.zeros(S, dtype=torch.long)
-    best_epoch = torch.zeros(S, dtype=torch.long)
     steps = int(np.ceil(fit_len.max().item() / cfg.batch_size))
     ones = torch.ones(S, cfg.batch_size, dtype=torch.bool)
     epochs = 0
@@ -217,12 +216,10 @@ def mlp_fit_predict(
             improved = (vl < best_loss - 1e-6) & (waited < cfg.patience)
             best_loss = torch.where(improved, vl, best_loss)
             waited = torch.where(improved, torch.zeros_like(waited), torch.clamp(waited + 1, max=cfg.patience))
-            best_epoch = torch.where(improved, torch.full_like(best_epoch, epochs), best_epoch)
             for bp, p in zip(best, params, strict=True):
                 bp[improved] = p[improved]
         if bool((waited >= cfg.patience).all()):
             break
-    mlp_fit_predict.last_epochs = (epochs, best_epoch.tolist())  # type: ignore[attr-defined]
     preds = []
     with torch.no_grad():
         for s, member in enumerate(members):

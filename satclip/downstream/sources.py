@@ -89,7 +89,7 @@ def _landcover() -> np.ndarray:
     import tifffile
 
     with tifffile.TiffFile(asset_path("modis-landcover")) as tif:
-        page = tif.pages[0]
+        page = tif.pages.first  # typed TiffPage (pages[0] reads as TiffPage | TiffFrame)
         scale = page.tags["ModelPixelScaleTag"].value
         tie = page.tags["ModelTiepointTag"].value
         if tuple(scale[:2]) != (0.05, 0.05) or tuple(tie[3:5]) != (-180.0, 90.0):

@@ -78,8 +78,8 @@ def check_target(
     labels = list(class_names) if class_names else None
     ids, counts = np.unique(y, return_counts=True)
 
-    def label(i: object) -> str:
-        return repr(labels[int(i)]) if labels is not None else repr(i)  # type: ignore[call-overload]
+    def label(i: np.generic) -> str:  # a value of np.unique(y)
+        return repr(labels[int(i)]) if labels is not None else repr(i)
 
     if len(ids) < 2:
         return [

@@ -9,7 +9,7 @@ QGIS read the georeferencing; compressed with deflate.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,10 @@ def write_geotiff(
         raise ValueError(f"expected an (H, W) or (H, W, bands) array, got shape {arr.shape}")
     if arr.dtype == np.float16:
         arr = arr.astype(np.float32)  # float16 GeoTIFFs are poorly supported by readers
-    rx, ry = (resolution, resolution) if np.isscalar(resolution) else resolution  # type: ignore[misc]
+    if isinstance(resolution, (int, float, np.integer, np.floating)):
+        rx = ry = resolution
+    else:
+        rx, ry = resolution
     if not (rx > 0 and ry > 0):
         raise ValueError(f"resolution must be positive, got {resolution}")
     n_bands = 1 if arr.ndim == 2 else arr.shape[2]
@@ -124,7 +127,15 @@ def _xml_escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _grid_geo(grid: EmbeddingGrid) -> dict[str, float]:
+class _GridGeo(TypedDict):
+    """write_geotiff's georeferencing keywords for a grid."""
+
+    west: float
+    north: float
+    resolution: float
+
+
+def _grid_geo(grid: EmbeddingGrid) -> _GridGeo:
     west, _, _, north = grid.bounds
     return {"west": west, "north": north, "resolution": grid.resolution}
 

@@ -16,7 +16,7 @@ from satclip.explore.render import colormap_lut
 
 @functools.lru_cache(maxsize=2)
 def _land_outline(resolution: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from satclip.explore.grid import land_mask
+    from satclip.data.landmask import land_mask
 
     lons = np.arange(-180 + resolution / 2, 180, resolution)
     lats = np.arange(90 - resolution / 2, -90, -resolution)

@@ -25,6 +25,7 @@ from satclip.cache_entries import (
     save_checked_arrays,
     spot_check_embeddings,
 )
+from satclip.data.landmask import land_mask
 from satclip.geo import lonlat_grid, lonlat_to_xyz
 from satclip.inference import EncoderLike
 
@@ -33,7 +34,6 @@ DEFAULT_RESOLUTION = 0.5
 _MEMORY_CACHE: OrderedDict[str, EmbeddingGrid] = OrderedDict()
 _MEMORY_CACHE_SIZE = 2
 _LOCK = threading.Lock()
-_LAND_LOCKS: dict[str, threading.Lock] = {}  # one per land mask cache entry: computed once at a time
 
 Progress = Callable[[int, int], None]
 
@@ -228,80 +228,6 @@ def _check_belongs_to(grid: EmbeddingGrid, encoder: Any, fingerprint: str, land_
 def grid_key(fingerprint: str, resolution: float, land_only: bool) -> str:
     """Cache key for a grid of a model (by fingerprint) at a resolution."""
     return content_hash("grid", GRID_FORMAT_VERSION, fingerprint, round(float(resolution), 9), bool(land_only))
-
-
-def land_mask(lons: np.ndarray, lats: np.ndarray, *, cache: bool = True) -> np.ndarray:
-    """(H, W) boolean land mask of cell centres, from ``global-land-mask`` (1 km GLOBE data; no download).
-
-    The package's 1 km mask takes 933 MB when decompressed: it is streamed a block of rows at a time (never
-    whole in memory; importing ``global_land_mask.globe`` would keep it for the life of the process), the
-    result is cached on disk per grid, and callers asking for the same grid at the same time (several app
-    sessions or pages) wait for one computation instead of each decompressing the mask.
-    """
-    lons = np.asarray(lons, dtype=np.float64)
-    lats = np.asarray(lats, dtype=np.float64)
-    path = cache_dir("explore", "landmask") / f"{content_hash('landmask', 2, lons, lats)}.npz"
-    with _LOCK:
-        lock = _LAND_LOCKS.setdefault(str(path), threading.Lock())
-    with lock:
-        if cache and path.exists():
-            try:
-                arrays, _ = load_checked_arrays(path, {"mask": {"shape": (lats.size, lons.size), "dtype": bool}})
-            except CacheEntryError as err:
-                discard_bad_entry(path, err)
-            else:
-                return arrays["mask"]
-        mask = _land_mask_uncached(lons, lats)
-        if cache:
-            save_checked_arrays(path, {"mask": mask})
-    return mask
-
-
-def _land_mask_uncached(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
-    import importlib.util
-    import zipfile
-
-    spec = importlib.util.find_spec("global_land_mask")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("land_only=True needs the 'global-land-mask' package: pip install global-land-mask")
-    data = Path(next(iter(spec.submodule_search_locations))) / "globe_combined_mask_compressed.npz"
-    with zipfile.ZipFile(data) as z:
-        with z.open("lat.npy") as f:
-            mlat = np.load(f, allow_pickle=False)
-        with z.open("lon.npy") as f:
-            mlon = np.load(f, allow_pickle=False)
-        # the same nearest-below indexing as global_land_mask.globe.is_land
-        row = ((np.clip(lats, mlat.min(), mlat.max()) - mlat[0]) / (mlat[1] - mlat[0])).astype(np.int64)
-        col = ((np.clip(lons, mlon.min(), mlon.max()) - mlon[0]) / (mlon[1] - mlon[0])).astype(np.int64)
-        with z.open("mask.npy") as f:
-            ocean = _read_npy_rows(f, row, col)
-    return ~ocean  # the stored mask marks ocean
-
-
-def _read_npy_rows(f: Any, rows: np.ndarray, cols: np.ndarray, block_bytes: int = 16 << 20) -> np.ndarray:
-    """``a[np.ix_(rows, cols)]`` of the 2-D C-order boolean array stored in the open .npy stream ``f``, reading
-    about ``block_bytes`` of rows at a time up to the last row needed."""
-    from numpy.lib import format as npy
-
-    version = npy.read_magic(f)
-    read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-    shape, fortran, dtype = read_header(f)
-    if fortran or dtype != np.dtype(bool) or len(shape) != 2:
-        raise ValueError(f"unexpected land mask array: shape {shape}, dtype {dtype}, Fortran order {fortran}")
-    height, width = shape
-    out = np.empty((rows.size, cols.size), dtype=bool)
-    step = max(1, block_bytes // width)
-    last = int(rows.max()) if rows.size else -1
-    for start in range(0, min(last + 1, height), step):
-        n = min(step, height - start)
-        raw = f.read(n * width)
-        if len(raw) != n * width:
-            raise ValueError("the land mask file is truncated")
-        block = np.frombuffer(raw, dtype=bool).reshape(n, width)
-        hit = (rows >= start) & (rows < start + n)
-        if hit.any():
-            out[hit] = block[rows[hit] - start][:, cols]
-    return out
 
 
 def grid_cache_path(fingerprint: str, resolution: float, land_only: bool) -> Path:

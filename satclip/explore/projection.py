@@ -181,7 +181,7 @@ def _fit_umap(
         return fraction
 
     step("reducing to principal components", 0.0, 0.05)
-    mean, comps, _ = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)  # fast neighbour search, standard practice
+    mean, comps = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)[:2]  # fast neighbour search, standard practice
     feats = _transform(grid.embeddings, mean, comps)
     fit_idx = np.sort(area_weighted_sample(grid, max_fit, seed))
     on_epoch = step(f"fitting the UMAP layout on {len(fit_idx):,} cells", 0.05, 0.5)
@@ -240,8 +240,9 @@ def project(
         if cached is not None:
             return Projection(grid=grid, method=method, components=cached[0], info=cached[1])
     report = _progress_callback(progress, grid.n_cells, f"{method.upper()} projection")
-    if stage is None and hasattr(report, "bar"):  # the CLI's tqdm bar names the stage
-        stage = report.bar.set_description  # type: ignore[union-attr]
+    bar = getattr(report, "bar", None)  # the CLI's tqdm bar names the stage
+    if stage is None and bar is not None:
+        stage = bar.set_description
     t0 = time.perf_counter()
     try:
         extra = {"stage": stage} if method == "umap" else {}

@@ -56,6 +56,12 @@ class Bottleneck(nn.Module):
 class ResNet(nn.Module):
     """timm-layout ResNet without classifier: (B, C, H, W) -> (B, out_dim) average-pooled features."""
 
+    # the four stages, set with setattr in __init__ under timm's names
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
+
     def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int], in_chans: int = 13) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False)
@@ -156,9 +162,10 @@ class VisionTransformer(nn.Module):
 
 
 BACKBONES = ("resnet18", "resnet50", "vit_small_patch16")
+Backbone = ResNet | VisionTransformer  # what build_backbone returns; each has out_dim
 
 
-def build_backbone(name: str, in_chans: int = 13, img_size: int = 224) -> nn.Module:
+def build_backbone(name: str, in_chans: int = 13, img_size: int = 224) -> Backbone:
     """A randomly initialised backbone by timm name (``vit_small_patch16`` = timm's vit_small_patch16_224)."""
     if name == "resnet18":
         return ResNet(BasicBlock, [2, 2, 2, 2], in_chans)
@@ -206,7 +213,7 @@ def load_backbone_weights(model: nn.Module, path: str | Path) -> nn.Module:
 class FrozenBackbone(nn.Module):
     """Wraps a backbone so it stays frozen and in eval mode (BatchNorm statistics untouched)."""
 
-    def __init__(self, backbone: nn.Module) -> None:
+    def __init__(self, backbone: Backbone) -> None:
         super().__init__()
         self.backbone = backbone.eval()
         self.backbone.requires_grad_(False)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
 from satclip.image.backbones import BACKBONES, FrozenBackbone, build_backbone, load_backbone_weights
 from satclip.image.cnn import SmallCNN
 from satclip.image.rcf import RCF, RCFConfig
@@ -14,7 +12,10 @@ ENCODERS = ("rcf", *BACKBONES, "cnn")
 FROZEN = ("rcf", *BACKBONES)  # encoders whose features can be computed once and cached
 
 
-def build_image_encoder(spec: dict[str, Any], channels: int) -> nn.Module:
+ImageEncoder = RCF | FrozenBackbone | SmallCNN  # what build_image_encoder returns; each has out_dim
+
+
+def build_image_encoder(spec: dict[str, Any], channels: int) -> ImageEncoder:
     """``rcf`` (needs ``fit``), a frozen backbone (``weights``: local file or None = random), or ``cnn``.
 
     Every returned module has ``out_dim``.

@@ -32,6 +32,11 @@ class RCFConfig:
 class RCF(nn.Module):
     """Random convolutional features; call :meth:`fit` on sample images before use."""
 
+    # buffers (register_buffer in __init__): declared so they type as Tensor, not nn.Module's Tensor | Module
+    weight: torch.Tensor
+    shift: torch.Tensor
+    fitted: torch.Tensor
+
     def __init__(self, channels: int, config: RCFConfig | None = None) -> None:
         super().__init__()
         self.config = config or RCFConfig()

@@ -135,6 +135,17 @@ def spherical_harmonics_feature_major(
     """Features of an (n, 2) (lon, lat) degree tensor as a feature-major (L*L, n) tensor.
 
     The layout the location encoder consumes directly (``features.T @ W.T``) without a transpose.
+
+    Args:
+        lonlat: (n, 2) float tensor of (lon, lat) degrees; the result has its dtype and device.
+        L: number of degrees (features of degree 0 .. L-1), a positive integer (not checked here).
+        convention: ``"orthonormal"`` or ``"satclip"``, as in :func:`spherical_harmonics`.
+
+    Returns:
+        Tensor (L*L, n): the transpose of :func:`spherical_harmonics`'s (n, L*L) result.
+
+    Raises:
+        ValueError: an unknown ``convention``.
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"unknown convention {convention!r}; choose one of {CONVENTIONS}")

@@ -83,7 +83,7 @@ def test_progress_reports_every_chunk(fresh_cache):
 
 
 def test_land_only_grid(land_grid2, grid2):
-    from satclip.explore.grid import land_mask
+    from satclip.data.landmask import land_mask
 
     assert land_grid2.land_only and 0.2 < land_grid2.n_cells / grid2.n_cells < 0.4
     np.testing.assert_array_equal(land_grid2.mask, land_mask(land_grid2.lons, land_grid2.lats))
@@ -118,7 +118,7 @@ def test_to_field_rejects_wrong_length(grid2):
 def test_land_mask_matches_package_and_is_cached(fresh_cache):
     from global_land_mask import globe
 
-    from satclip.explore.grid import land_mask
+    from satclip.data.landmask import land_mask
 
     lons, lats, _ = lonlat_grid(3.0)
     mask = land_mask(lons, lats)
@@ -131,45 +131,3 @@ def test_land_mask_matches_package_and_is_cached(fresh_cache):
     cached[0].write_bytes(cached[0].read_bytes()[:300])  # truncated entry: rebuilt, with a warning
     with pytest.warns(CacheEntryWarning, match=cached[0].name):
         np.testing.assert_array_equal(land_mask(lons, lats), mask)
-
-
-def test_land_mask_is_computed_once_when_asked_at_the_same_time(fresh_cache, monkeypatch):
-    """The app asked for the same grid's land mask from three script runs at once (a stale run, the Downstream
-    task, the return to Explore), each decompressing the 1 km mask: Explore took 20 s to come back."""
-    import threading
-    import time
-
-    from satclip.explore import grid as grid_mod
-
-    calls = []
-
-    def slow(lons, lats):
-        calls.append(1)
-        time.sleep(0.5)
-        return np.zeros((lats.size, lons.size), dtype=bool)
-
-    monkeypatch.setattr(grid_mod, "_land_mask_uncached", slow)
-    lons, lats, _ = lonlat_grid(10.0)
-    threads = [threading.Thread(target=grid_mod.land_mask, args=(lons, lats)) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(calls) == 1
-
-
-def test_land_mask_reads_the_1km_mask_without_holding_it(fresh_cache):
-    """The 1 km mask is 933 MB once decompressed: streamed a block of rows at a time it never is whole."""
-    import tracemalloc
-
-    from satclip.explore.grid import land_mask
-
-    lons, lats, _ = lonlat_grid(5.0)
-    tracemalloc.start()
-    try:
-        mask = land_mask(lons, lats, cache=False)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert 0.25 < mask.mean() < 0.4
-    assert peak < 100 * 2**20, f"peak {peak / 2**20:.0f} MiB"
