@@ -1,8 +1,9 @@
 """Screenshots of every page for docs/app.md: ``python tools/app_screenshots.py [--model M] [--out docs/figures]``.
 
 Serves the app on 127.0.0.1 (network blocked), drives Debian's Chromium with Playwright, and writes small
-palette PNGs ``app_explore.png``, ``app_compare.png``, ``app_projection.png``, ``app_downstream.png``,
-``app_embed.png``, ``app_model.png``. Model: --model, else SATCLIP_APP_MODEL, else the default bundled model.
+palette PNGs ``app_explore.png``, ``app_compare.png``, ``app_search.png``, ``app_label.png``,
+``app_projection.png``, ``app_downstream.png``, ``app_embed.png``, ``app_model.png``. Model: --model, else
+SATCLIP_APP_MODEL, else the default bundled model.
 """
 
 from __future__ import annotations
@@ -72,6 +73,31 @@ def main() -> None:
         page.get_by_text("Cosine similarity A-B").wait_for(timeout=120_000)
         page.get_by_text("like A, unlike B").click()
         shot("compare")
+
+        def pin(lon: float, lat: float, then: str) -> None:
+            """Press the page's map at (lon, lat) and wait for ``then`` (a text the click makes appear)."""
+            script_finished(page, 120_000)
+            press_lonlat(page, lon, lat)
+            page.get_by_text(then).first.wait_for(timeout=300_000)
+            script_finished(page, 300_000)
+
+        page.get_by_role("link", name="Search").click()
+        page.get_by_text("drop a 'like' pin").wait_for(timeout=600_000)
+        pin(10.0, 25.0, "Most similar places")  # like the Sahara
+        pin(45.0, 23.0, "Most similar places")  # and the Arabian desert
+        page.get_by_text("unlike", exact=True).first.click()
+        pin(-62.0, -3.0, "Most similar places")  # unlike the Amazon
+        shot("search")
+
+        page.get_by_role("link", name="Label").click()
+        page.get_by_text("Drop pins of at least two classes").wait_for(timeout=600_000)
+        for i, (lon, lat) in enumerate([(10.0, 25.0), (45.0, 23.0), (-62.0, -3.0), (100.0, 60.0)]):
+            pin(lon, lat, f"land {i + 1}")
+        page.get_by_text("water", exact=True).first.click()
+        for i, (lon, lat) in enumerate([(-40.0, 30.0), (-20.0, -35.0), (65.0, -25.0), (-150.0, 10.0)]):
+            pin(lon, lat, f"water: {i + 1} pins")
+        page.get_by_text("Held-out accuracy", exact=True).wait_for(timeout=300_000)
+        shot("label")
 
         page.get_by_role("link", name="Projection").click()
         page.get_by_text("Explained variance").wait_for(timeout=600_000)

@@ -78,6 +78,11 @@ def explorer_for(encoder: Any, resolution: float, where: Any = None) -> Explorer
         ex = Explorer(encoder, resolution, progress=report)
         bar.progress(1.0, text="Embedding named places and building indexes ...")
         ex.warm_up()
+        bar.progress(1.0, text="Land mask of the grid (first start only) ...")
+        try:  # here, behind the bar, not in whichever later run first turns on 'Land only' (cached on disk)
+            _ = ex.grid.land
+        except ImportError:  # global-land-mask missing: 'Land only' says so when used
+            pass
     finally:
         bar.empty()
     with _LOCK:

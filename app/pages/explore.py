@@ -13,6 +13,7 @@ from appkit.figures import embedding_chart
 from appkit.models import explorer_for
 from appkit.page import KEEP, setup
 from appkit.state import fmt_lonlat, likely_swapped, parse_lonlat
+from appkit.tables import result_table
 from streamlit_folium import st_folium
 
 from satclip.explore.render import colormap_names
@@ -20,14 +21,6 @@ from satclip.explore.similarity import NEAR_KM
 
 MAP_KEY = "explore_map"
 SIMILAR_ENOUGH = 0.5  # below this cosine similarity nothing is called similar (Greenland's best town: 0.34)
-TABLE_COLUMNS = {  # narrow enough for the right-hand column at 1280 px
-    "rank": st.column_config.NumberColumn("#", width=28),
-    "similarity": st.column_config.NumberColumn("sim.", format="%.2f", width=44),
-    "distance_km": st.column_config.NumberColumn("km", format="%d", width=56),
-    "country": st.column_config.TextColumn("country", width=96),
-    "lat": st.column_config.NumberColumn("lat", format="%.1f", width=48),
-    "lon": st.column_config.NumberColumn("lon", format="%.1f", width=52),
-}
 t0 = time.perf_counter()
 settings, encoder, notices = setup("Explore the embedding field")
 if encoder is None:
@@ -257,16 +250,10 @@ with right:
                     f"{SIMILAR_ENOUGH}). These are only the least different; the grid cells below may "
                     "match better."
                 )
-            st.dataframe(
-                places[["rank", "name", "country", "similarity", "distance_km"]],  # population: tooltip
-                hide_index=True,
-                key="explore_places_table",
-                column_config=TABLE_COLUMNS,
-            )
+            result_table(places, ["rank", "place", "similarity", "distance_km"], alt="Most similar places")
         if cells is not None:
             st.subheader("Most similar grid cells")
-            cols = [c for c in ["rank", "similarity", "lat", "lon", "near", "country"] if c in cells.columns]
-            st.dataframe(cells[cols], hide_index=True, key="explore_cells_table", column_config=TABLE_COLUMNS)
+            result_table(cells, ["rank", "similarity", "lat", "lon", "place"], alt="Most similar grid cells")
 
 if a is not None:
     pts = [a] if b is None else [a, b]

@@ -31,8 +31,9 @@ method = st.sidebar.radio(
     ["PCA", "UMAP"],
     key="proj_method",
     persist_state=KEEP,
-    help="PCA takes a second; UMAP is fitted once per model (about 20 s of CPU time, then "
-    "cached), in the background: other pages stay usable meanwhile",
+    help="PCA takes a second. UMAP: the bundled models ship their layout (no fit, about 13 s of CPU time); "
+    "other models are fitted once (about 20 s of CPU time, 28 s the first time on a machine, then cached), "
+    "in the background: other pages stay usable meanwhile",
 )
 n_points = st.sidebar.select_slider("Scatter points", [1000, 2000, 5000, 10000], 5000, key="proj_n", persist_state=KEEP)
 opacity = st.sidebar.slider("Map opacity", 0.0, 1.0, 0.85, 0.05, key="proj_opacity", persist_state=KEEP)

@@ -11,6 +11,7 @@ import streamlit as st
 from appkit import maps
 from appkit.models import bundled_available, explorer_for, load_encoder
 from appkit.page import KEEP, setup
+from appkit.tables import result_table
 from streamlit_folium import st_folium
 
 from satclip.explore.pins import PinError, empty_pins, pins_to_csv, pins_to_geojson, read_pins, search, validate_pins
@@ -20,6 +21,7 @@ from satclip.geo import CoordinateError
 MAP_KEY, SYNC_KEYS = "search_map", ("search_map_a", "search_map_b")  # synced maps report their view: own keys
 NO_SECOND = "(none)"
 PIN_COLOURS = {"like": "#22c55e", "unlike": "#ef4444"}
+SCORE = {"similarity": "score"}  # the results' header: like minus unlike, not one similarity
 
 state = st.session_state
 settings, encoder, notices = setup("Search with pins: more like these, less like those")
@@ -275,21 +277,7 @@ for slot, res in zip(list_slots, results, strict=False):
             break
         if res["places"] is not None:
             st.subheader(f"Most similar places{' (' + res['name'] + ')' if sync else ''}")
-            st.dataframe(
-                res["places"][["rank", "name", "country", "similarity", "distance_km"]],
-                hide_index=True,
-                key=f"search_places_{res['name']}",
-                column_config={
-                    "similarity": st.column_config.NumberColumn("score", format="%.3f"),
-                    "distance_km": st.column_config.NumberColumn(format="%.0f"),
-                },
-            )
+            result_table(res["places"], ["rank", "place", "similarity", "distance_km"], headers=SCORE)
         if res["cells"] is not None:
             st.subheader(f"Most similar grid cells{' (' + res['name'] + ')' if sync else ''}")
-            cols = [c for c in ["rank", "similarity", "lat", "lon", "near", "country"] if c in res["cells"].columns]
-            st.dataframe(
-                res["cells"][cols],
-                hide_index=True,
-                key=f"search_cells_{res['name']}",
-                column_config={"similarity": st.column_config.NumberColumn("score", format="%.3f")},
-            )
+            result_table(res["cells"], ["rank", "similarity", "lat", "lon", "place"], headers=SCORE)

@@ -3,7 +3,8 @@
 Three components become an RGB false-colour world map (as in the SatCLIP and satellite-embedding
 papers); two become scatter data with coordinates and place names for hover. PCA is fitted with
 area weights (cos latitude) on all cells, or on an area-weighted sample of them. UMAP is fitted on an
-area-weighted sample of cells (``max_fit``) with a fixed seed, then extended to every cell by
+area-weighted sample of cells (``max_fit``) with a fixed seed (or, for the bundled models, comes with the
+package: :mod:`satclip.explore.shipped`), then extended to every cell by
 inverse-distance-weighted k-nearest neighbours in embedding space (:mod:`satclip.explore.umap_fit`).
 Results are cached per grid and parameters, and checked when read.
 """
@@ -24,6 +25,7 @@ from satclip.cache import atomic_path, cache_dir, content_hash
 from satclip.explore.grid import EmbeddingGrid, Progress, _progress_callback
 from satclip.explore.places import nearest_places
 from satclip.explore.render import MapImage, hex_color, rgb_to_rgba, to_mercator
+from satclip.explore.shipped import load_shipped_layout
 from satclip.explore.umap_fit import knn_extend, umap_layout
 
 METHODS = ("pca", "umap")
@@ -151,6 +153,43 @@ def _fit_pca(
     return out, {"explained_variance_ratio": [float(r) for r in ratio], "n_fit": min(max_fit, grid.n_cells)}
 
 
+def _umap_features(grid: EmbeddingGrid, pca_dims: int, seed: int) -> np.ndarray:
+    """The cells' leading principal components, on which UMAP and the placement of every cell work (fast
+    neighbour search, standard practice)."""
+    mean, comps = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)[:2]
+    return _transform(grid.embeddings, mean, comps)
+
+
+def fit_umap_sample(
+    grid: EmbeddingGrid,
+    n_components: int,
+    *,
+    seed: int = 0,
+    max_fit: int = 5000,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    pca_dims: int = 32,
+    n_epochs: int = 200,
+    feats: np.ndarray | None = None,
+    on_epoch: Callable[[float], None] | None = None,
+    **_: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted part of a UMAP projection: an area-weighted sample of ``max_fit`` cells (sorted indices)
+    and its UMAP layout (n_fit, C) float32. The rest of :func:`project` places every cell by its neighbours."""
+    feats = _umap_features(grid, pca_dims, seed) if feats is None else feats
+    fit_idx = np.sort(area_weighted_sample(grid, max_fit, seed))
+    fitted = umap_layout(
+        feats[fit_idx],
+        n_components,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        n_epochs=n_epochs,
+        seed=seed,
+        on_epoch=on_epoch,
+    )
+    return fit_idx, fitted
+
+
 def _fit_umap(
     grid: EmbeddingGrid,
     n_components: int,
@@ -164,9 +203,11 @@ def _fit_umap(
     pca_dims: int = 32,
     n_epochs: int = 200,
     stage: Stage | None = None,
+    shipped: tuple[np.ndarray, np.ndarray] | None = None,
     **_: Any,
 ) -> tuple[np.ndarray, dict]:
-    """UMAP layout of an area-weighted sample of cells, extended to every cell (see :mod:`umap_fit`)."""
+    """UMAP layout of an area-weighted sample of cells (``shipped``: the layout shipped with a bundled model,
+    see :mod:`satclip.explore.shipped`), extended to every cell (see :mod:`umap_fit`)."""
     total = grid.n_cells
 
     def step(name: str, start: float, end: float) -> Callable[[float], None]:
@@ -181,20 +222,25 @@ def _fit_umap(
         return fraction
 
     step("reducing to principal components", 0.0, 0.05)
-    mean, comps = fit_pca(grid, min(pca_dims, grid.dim), 20000, seed)[:2]  # fast neighbour search, standard practice
-    feats = _transform(grid.embeddings, mean, comps)
-    fit_idx = np.sort(area_weighted_sample(grid, max_fit, seed))
-    on_epoch = step(f"fitting the UMAP layout on {len(fit_idx):,} cells", 0.05, 0.5)
-    fitted = umap_layout(
-        feats[fit_idx],
-        n_components,
-        n_neighbors=n_neighbors,
-        min_dist=min_dist,
-        n_epochs=n_epochs,
-        seed=seed,
-        on_epoch=on_epoch,
-    )
-    on_chunk = step(f"placing all {total:,} cells by their nearest fitted cells", 0.5, 1.0)
+    feats = _umap_features(grid, pca_dims, seed)
+    pca_dims = min(pca_dims, grid.dim)
+    if shipped is not None:
+        fit_idx, fitted = shipped
+        on_chunk = step(f"placing all {total:,} cells by the layout shipped with the model", 0.05, 1.0)
+    else:
+        on_epoch = step(f"fitting the UMAP layout on {min(max_fit, total):,} cells", 0.05, 0.5)
+        fit_idx, fitted = fit_umap_sample(
+            grid,
+            n_components,
+            seed=seed,
+            max_fit=max_fit,
+            n_neighbors=n_neighbors,
+            min_dist=min_dist,
+            n_epochs=n_epochs,
+            feats=feats,
+            on_epoch=on_epoch,
+        )
+        on_chunk = step(f"placing all {total:,} cells by their nearest fitted cells", 0.5, 1.0)
     out = knn_extend(feats, feats[fit_idx], fitted, knn, on_chunk=on_chunk)
     out[fit_idx] = fitted
     info = {
@@ -203,8 +249,9 @@ def _fit_umap(
         "min_dist": min_dist,
         "n_epochs": n_epochs,
         "knn_extension": knn,
-        "pca_dims": int(comps.shape[0]),
+        "pca_dims": pca_dims,
         "seed": seed,
+        "layout": "shipped" if shipped is not None else "fitted",
     }
     return out, info
 
@@ -222,6 +269,7 @@ def project(
     progress: Progress | bool | None = None,
     cache: bool = True,
     stage: Stage | None = None,
+    shipped: bool = True,
     **params: Any,
 ) -> Projection:
     """Project the grid's embeddings to ``n_components`` (2 or 3) by ``method`` ("pca" or "umap").
@@ -230,7 +278,9 @@ def project(
     sample; PCA is exact below it). UMAP: fitted with ``random_state=seed`` (reproducible), extra
     ``params`` (n_neighbors, min_dist, n_epochs, knn, pca_dims) passed on. ``progress(done, total)`` or
     ``True`` for a tqdm bar; ``stage(name)`` is told each stage as it starts. Cached on disk by grid key and
-    parameters; a cached entry is used only if its key, shape, dtype and values check out.
+    parameters; a cached entry is used only if its key, shape, dtype and values check out. With ``shipped``,
+    a bundled model's UMAP at the shipped settings uses the layout shipped with it (:mod:`shipped`): no fit,
+    no umap-learn import: the result of the fit that made it.
     """
     method, settings = _settings(grid, method, n_components, seed, max_fit, params)
     key = projection_key(grid, method, n_components, settings)
@@ -245,7 +295,11 @@ def project(
         stage = bar.set_description
     t0 = time.perf_counter()
     try:
-        extra = {"stage": stage} if method == "umap" else {}
+        extra: dict[str, Any] = {}
+        if method == "umap":
+            n_fit = min(settings["max_fit"], grid.n_cells)
+            layout = load_shipped_layout(grid, key, n_components, n_fit) if shipped else None
+            extra = {"stage": stage, "shipped": layout}
         comps, info = _FITTERS[method](grid, n_components, report, **extra, **settings)
     finally:
         closer = getattr(report, "close", None)

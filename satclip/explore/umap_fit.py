@@ -5,7 +5,8 @@ functions are compiled in every new process (``cache=False`` in umap-learn), its
 compiles pynndescent's search on first use, 500 epochs on a 10,000-cell sample, then a brute k-NN of every
 cell against that sample. Here the neighbour graph of the sample comes from scikit-learn's exact search
 (passed to UMAP as ``precomputed_knn``, so no NN-descent runs), umap-learn's jitted functions are cached on
-disk under ``<satclip cache>/numba`` (compiled once per machine, not per process), the layout runs 200 epochs
+disk under ``<satclip cache>/numba`` (compiled once per machine, not per process), pynndescent (imported by
+umap-learn) compiles nothing at import (:func:`_lazy_signatures`), the layout runs 200 epochs
 on a 5,000-cell area-weighted sample, and every cell gets the inverse-distance-weighted mean of the layout
 coordinates of its ``knn`` nearest sample cells in embedding space. ``benchmarks/bench_projection.py``
 measures the time and the faithfulness (trustworthiness) against the previous path.
@@ -14,9 +15,11 @@ measures the time and the faithfulness (trustworthiness) against the previous pa
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -33,15 +36,46 @@ _JIT_CACHED: set[str] = set()
 def import_umap() -> ModuleType:
     """umap-learn, with its numba functions cached on disk (``$NUMBA_CACHE_DIR`` if set, else
     ``<satclip cache>/numba``) so that their compilation is paid once per machine."""
-    try:
-        import umap
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("UMAP needs the 'umap-learn' package: pip install umap-learn") from err
     with _JIT_LOCK:
+        try:
+            if "pynndescent" not in sys.modules:
+                with _lazy_signatures():
+                    import pynndescent  # noqa: F401 - umap-learn imports it; NN-descent is never run here
+            import umap
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("UMAP needs the 'umap-learn' package: pip install umap-learn") from err
         if jit_cache_dir() not in _JIT_CACHED:
             _enable_jit_cache([getattr(umap, name, None) for name in _UMAP_MODULES])
             _JIT_CACHED.add(jit_cache_dir())
     return umap
+
+
+@contextmanager
+def _lazy_signatures() -> Iterator[None]:
+    """While active, ``numba.njit``/``numba.jit`` ignore an explicit signature: the function compiles when first
+    called instead of at once. For importing pynndescent, which umap-learn imports for NN-descent (never run
+    here: the neighbour graph is exact and precomputed) and which compiles about 50 functions with signatures
+    at import: 21 s of CPU time on an empty numba cache, half of a fresh install's first UMAP fit. Those
+    functions still work if something calls them later (they compile then, for the types they are given)."""
+    import numba
+
+    eager: dict[str, Any] = {"njit": numba.njit, "jit": numba.jit}
+
+    def lazy(decorator: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if args and not callable(args[0]):  # a signature (string, type signature or a list of them)
+                args = args[1:]
+            return decorator(*args, **kwargs)
+
+        return wrapper
+
+    for name, decorator in eager.items():
+        setattr(numba, name, lazy(decorator))
+    try:
+        yield
+    finally:
+        for name, decorator in eager.items():
+            setattr(numba, name, decorator)
 
 
 def jit_cache_dir() -> str:

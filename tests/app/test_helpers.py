@@ -211,3 +211,26 @@ def test_read_table_refuses_a_parquet_decompression_bomb(tmp_path: Path) -> None
     with pytest.raises(InputError, match="decompressed"):
         read_table(_Upload("bomb.parquet", (tmp_path / "bomb.parquet").read_bytes()), 200_000)
     assert time.perf_counter() - t0 < 5
+
+
+# ---------------------------------------------------------------------------------------------- result tables
+def test_result_table_text_wraps_and_shows_markdown_characters_as_typed() -> None:
+    from appkit.tables import formatted
+
+    cells = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "similarity": [0.81234, float("nan")],
+            "lat": [53.0, -21.0],
+            "lon": [7.0, -53.0],
+            "near": ["Stadskanaal", None],
+            "country": ["The Netherlands", None],
+        }
+    )
+    out = formatted(cells, ["rank", "similarity", "lat", "place"])
+    assert list(out.columns) == ["\\#", "sim.", "lat", "place"]  # a bare '#' is an empty Markdown heading
+    assert out.iloc[0].tolist() == ["1", "0.812", "53.0", "Stadskanaal, The Netherlands"]
+    assert out.iloc[1].tolist() == ["2", "", "-21.0", "(none near)"]  # far from any named place: said so
+    places = pd.DataFrame({"name": ["*Star* [x]"], "country": ["A_B"], "distance_km": [12345.4]})
+    shown = formatted(places, ["place", "distance_km"])
+    assert shown.iloc[0].tolist() == ["\\*Star\\* \\[x\\], A\\_B", "12,345"]

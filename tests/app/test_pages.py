@@ -63,9 +63,15 @@ def test_explore_offline_map_then_click(app_env: dict[str, str]) -> None:
     assert "Paris" in _texts(at)
     subheaders = [s.value for s in at.subheader]
     assert "Most similar places" in subheaders and "Most similar grid cells" in subheaders
-    places, cells = at.dataframe[0].value, at.dataframe[1].value
-    assert len(places) == 10 and {"name", "similarity"} <= set(places.columns)
-    assert len(cells) == 10 and places["similarity"].is_monotonic_decreasing
+    places, cells = at.table[0].value, at.table[1].value
+    assert len(places) == 10 and [c.replace("\\", "") for c in places.columns] == [
+        "#",
+        "place",
+        "sim.",
+        "km",
+    ]  # Markdown-escaped
+    assert len(cells) == 10 and places["sim."].astype(float).is_monotonic_decreasing
+    assert all(", " in p for p in places["place"])  # "name, country": one column that wraps
     assert at.session_state["explore_ms"] < 5000
     assert any(c.value.startswith("Page updated in") for c in at.caption)
 
@@ -100,20 +106,20 @@ def test_explore_compare_two_places_and_controls(app_env: dict[str, str]) -> Non
     at.radio(key="explore_scale").set_value("full [-1, 1]").run()
     at.slider(key="explore_k").set_value(5).run()
     assert not at.exception
-    assert len(at.dataframe[0].value) == 5
+    assert len(at.table[0].value) == 5
     assert "-1.000" in at.markdown[0].value and "1.000" in at.markdown[0].value
 
 
 def test_explore_bad_typed_coordinates_keep_what_is_shown(app_env: dict[str, str]) -> None:
     at = _app(app_env)
     _click(at, 13.40, 52.52)
-    before = at.dataframe[0].value.copy()
+    before = at.table[0].value.copy()
     at.text_input(key="explore_text").set_value("12, 95")  # latitude out of range
     at.button[0].click().run()
     assert not at.exception
     assert any("latitude outside [-90, 90]" in e.value for e in at.error)
     assert at.session_state["explore_a"] == (13.40, 52.52)
-    pd.testing.assert_frame_equal(at.dataframe[0].value, before)
+    pd.testing.assert_frame_equal(at.table[0].value, before)
     at.text_input(key="explore_text").set_value("not a place")
     at.button[0].click().run()
     assert any("expected" in e.value for e in at.error)
@@ -133,7 +139,7 @@ def test_bad_model_file_keeps_previous_model(app_env: dict[str, str], tmp_path, 
     assert not at.exception
     assert any("Cannot load model" in e.value for e in at.sidebar.error)
     assert at.session_state["explore_a"] == (2.35, 48.85)
-    assert len(at.dataframe) >= 2  # the explore results are still shown with the previous model
+    assert len(at.table) >= 2  # the explore results are still shown with the previous model
     assert any("Still using the previous model" in c.value for c in at.sidebar.caption)
 
 
@@ -341,11 +347,11 @@ def test_missing_default_model_then_uploaded_model(app_env: dict[str, str], monk
     assert not at.exception, [e.value for e in at.exception]
     assert not at.sidebar.error
     _click(at, 2.35, 48.85)
-    assert len(at.dataframe[0].value) == 10
+    assert len(at.table[0].value) == 10
     at.sidebar.file_uploader[0].set_value(("broken.safetensors", b"\x00" * 64, "application/octet-stream")).run()
     assert not at.exception
     assert any("Cannot load model" in e.value for e in at.sidebar.error)
-    assert len(at.dataframe[0].value) == 10  # still shown, with the previous (uploaded) model
+    assert len(at.table[0].value) == 10  # still shown, with the previous (uploaded) model
 
 
 def test_widget_values_survive_other_pages(app_env: dict[str, str]) -> None:
@@ -362,11 +368,11 @@ def test_widget_values_survive_other_pages(app_env: dict[str, str]) -> None:
     at.switch_page("pages/explore.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.toggle(key="explore_land").value is True
-    assert at.slider(key="explore_k").value == 7 and len(at.dataframe[0].value) == 7
+    assert at.slider(key="explore_k").value == 7 and len(at.table[0].value) == 7
     assert at.selectbox(key="explore_cmap").value == "viridis"
     assert at.session_state["explore_a"] == (2.35, 48.85)
     at.slider(key="explore_k").set_value(4).run()  # the widget still follows the user after the round trip
-    assert at.slider(key="explore_k").value == 4 and len(at.dataframe[0].value) == 4
+    assert at.slider(key="explore_k").value == 4 and len(at.table[0].value) == 4
 
 
 def test_typed_lat_lon_is_asked_not_guessed(app_env: dict[str, str]) -> None:

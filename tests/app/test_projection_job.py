@@ -91,3 +91,30 @@ def test_umap_job_survives_navigation_and_leaves_no_stale_notice(app_env: dict[s
     _show_umap(fresh)
     assert fresh.get("plotly_chart") and "UMAP:" not in _texts(fresh)
     assert gated_umap["fits"] == 1
+
+
+def test_bundled_model_umap_page_uses_the_shipped_layout(
+    app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default bundled model's UMAP map comes from the layout shipped with it: no UMAP fit runs, and the
+    page shows the map (before, the page fitted: 40 s on 2 cores on a fresh install)."""
+    from satclip.registry import DEFAULT_MODEL
+
+    fits: list[int] = []
+    real = proj_mod.umap_layout
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        fits.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(proj_mod, "umap_layout", counted)
+    monkeypatch.setenv("SATCLIP_APP_MODEL", DEFAULT_MODEL)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    _run(at)
+    _show_umap(at)
+    deadline = time.monotonic() + 120
+    while "UMAP:" in _texts(at) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        _run(at)
+    assert at.get("plotly_chart") and at.get("component_instance"), _texts(at)
+    assert not fits, "the page fitted UMAP although the bundled model ships its layout"

@@ -218,3 +218,42 @@ def test_umap_jit_compiled_once_per_machine_not_per_process(fresh_cache, tmp_pat
     assert any((fresh_cache / "numba").rglob("*.nbi")), "umap-learn's compiled code is kept under the satclip cache"
     assert second["misses"] == 0 and second["hits"] > 0, second
     assert second["cpu"] < 0.5 * first["cpu"], (first, second)
+
+
+_PYNNDESCENT_COMPILED = """
+import json, sys
+from numba.core.dispatcher import Dispatcher
+from satclip.explore.umap_fit import import_umap
+import_umap()
+mods = [m for n, m in list(sys.modules.items()) if n.startswith("pynndescent")]
+found = {f"{m.__name__}.{k}": len(v.overloads) for m in mods for k, v in vars(m).items() if isinstance(v, Dispatcher)}
+print(json.dumps({"functions": len(found), "compiled": sorted(k for k, n in found.items() if n)}))
+"""
+
+
+def test_importing_umap_compiles_nothing_of_pynndescent(tmp_path):
+    """umap-learn imports pynndescent, which compiled about 50 functions with explicit signatures at import
+    (21 s of CPU time on an empty numba cache, half of a fresh install's first fit) for NN-descent, which satclip
+    never runs. Imported through satclip, none of them compiles (they would on first call) but make_heap, which
+    pynndescent calls at import."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    res = subprocess.run(
+        [sys.executable, "-c", _PYNNDESCENT_COMPILED],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["functions"] > 20 and {name.rsplit(".", 1)[1] for name in out["compiled"]} <= {"make_heap"}, out
