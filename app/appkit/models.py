@@ -66,7 +66,7 @@ def explorer_for(encoder: Any, resolution: float, where: Any = None) -> Explorer
         if key in _EXPLORERS:
             _EXPLORERS.move_to_end(key)
             return _EXPLORERS[key]
-    bar = (where or st).progress(0.0, text=f"Embedding the global {resolution} deg grid (first start only) ...")
+    bar = (where or st).progress(0.0, text=f"Loading the global {resolution} deg grid ...")
 
     def report(done: int, total: int) -> None:
         bar.progress(
@@ -76,9 +76,9 @@ def explorer_for(encoder: Any, resolution: float, where: Any = None) -> Explorer
 
     try:
         ex = Explorer(encoder, resolution, progress=report)
-        bar.progress(1.0, text="Embedding named places and building indexes ...")
+        bar.progress(1.0, text="Building the search indexes ...")
         ex.warm_up()
-        bar.progress(1.0, text="Land mask of the grid (first start only) ...")
+        bar.progress(1.0, text="Land mask of the grid ...")
         try:  # here, behind the bar, not in whichever later run first turns on 'Land only' (cached on disk)
             _ = ex.grid.land
         except ImportError:  # global-land-mask missing: 'Land only' says so when used

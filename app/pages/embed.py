@@ -55,7 +55,8 @@ if up is not None and st.button("Embed", type="primary", key="embed_go"):
             }
     except (InputError, CoordinateError, TableError, ValueError) as err:
         state["embed_result"] = None  # the error replaces the last result: no stale rows or download button
-        st.error(f"Cannot embed {up.name}: {err}")
+        message = str(err)  # most already start with the file's name: not twice
+        st.error(f"Cannot embed: {message}" if message.startswith(up.name) else f"Cannot embed {up.name}: {message}")
 
 res = state.get("embed_result")
 if res:

@@ -266,8 +266,7 @@ for slot, key, res in zip(map_slots, map_keys, results, strict=False):
 
 st.caption(
     "Green pins: like; red pins: unlike. Orange: most similar named places; cyan: most similar grid cells. "
-    "Score = weighted mean similarity to the like pins minus the weighted similarity to the unlike pins "
-    "(see docs/app.md)."
+    "Score = weighted mean similarity to the like pins minus the weighted similarity to the unlike pins."
 )
 
 for slot, res in zip(list_slots, results, strict=False):

@@ -293,6 +293,9 @@ def test_embed_page_upload_and_errors(app_env: dict[str, str]) -> None:
     at.file_uploader(key="embed_upload").set_value(("big.csv", big.encode(), "text/csv")).run()
     at.button(key="embed_go").click().run()
     assert any("limit" in e.value for e in at.error)
+    errors = [e.value for e in at.error]
+    assert errors and all(e.count("big.csv") == 1 for e in errors), errors  # was "Cannot embed big.csv: big.csv ..."
+    assert any(e.startswith("Cannot embed: big.csv has more than") for e in errors), errors
 
 
 def test_model_page(app_env: dict[str, str]) -> None:
