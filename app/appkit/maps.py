@@ -128,9 +128,12 @@ def add_points(
         ).add_to(fg)
 
 
-def add_query_marker(fg: folium.FeatureGroup, lon: float, lat: float, label: str) -> None:
-    """The clicked place: a Leaflet default marker (icon served locally)."""
-    folium.Marker((lat, lon), tooltip=f"{label}: {lat:.3f}, {lon:.3f}").add_to(fg)
+def add_query_marker(fg: folium.FeatureGroup, lon: float, lat: float, label: str, *, labelled: bool = False) -> None:
+    """The clicked place: a Leaflet default marker (icon served locally). ``labelled``: its label stays on
+    screen beside it (compare mode: the A and B pins are otherwise the same blue pin)."""
+    text = f"{label}: {lat:.3f}, {lon:.3f}"
+    tooltip = folium.Tooltip(f"<b>{label}</b>", permanent=True, direction="right") if labelled else text
+    folium.Marker((lat, lon), tooltip=tooltip, title=text).add_to(fg)
 
 
 def clicked_lonlat(result: dict[str, Any] | None) -> tuple[float, float] | None:

@@ -213,9 +213,9 @@ with left:
             radius=7,
         )
     if a is not None:
-        maps.add_query_marker(fg, a[0], a[1], "A")
+        maps.add_query_marker(fg, a[0], a[1], "A", labelled=b is not None)
     if b is not None:
-        maps.add_query_marker(fg, b[0], b[1], "B")
+        maps.add_query_marker(fg, b[0], b[1], "B", labelled=True)
     st_folium(
         m,
         key=MAP_KEY,

@@ -162,6 +162,10 @@ def test_click_lands_where_pressed(chromium: Browser, viewport: tuple[int, int])
     _click_and_check(page, 36.8, -1.3, "B")  # compare mode: the second place, with the 'Heat map of' radio
     page.get_by_text("Heat map of").wait_for()
     _click_and_check(page, 100.5, 13.75, "A")
+    tips = page.frame_locator(MAP_FRAME).first.locator(".leaflet-tooltip-pane .leaflet-tooltip")
+    tips.nth(1).wait_for(timeout=30_000)  # compare mode: the two pins carry their letters (they were alike)
+    texts = tips.all_inner_texts()  # besides a hover tooltip of the place under the resting mouse
+    assert sorted(t for t in texts if t in ("A", "B")) == ["A", "B"], texts
     page.close()
     assert not chromium.outside, f"requests left 127.0.0.1: {chromium.outside[:5]}"
 

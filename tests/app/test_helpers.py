@@ -86,6 +86,21 @@ def test_clicked_lonlat() -> None:
     assert clicked_lonlat({"last_clicked": {"lat": -5.5, "lng": -30.25}}) == (-30.25, -5.5)
 
 
+def test_compare_pins_carry_their_letter_on_the_map() -> None:
+    """In compare mode A and B were the same blue pin, told apart only on hover."""
+    import folium
+    from appkit.maps import add_query_marker
+
+    m = folium.Map()
+    fg = folium.FeatureGroup().add_to(m)
+    add_query_marker(fg, 2.35, 48.86, "A", labelled=True)
+    add_query_marker(fg, 13.4, 52.52, "B", labelled=True)
+    add_query_marker(fg, -74.0, 40.7, "C")
+    html = m.get_root().render()
+    assert html.count('"permanent": true') == 2
+    assert "<b>A</b>" in html and "<b>B</b>" in html and "C: 40.700, -74.000" in html
+
+
 # ---------------------------------------------------------------------------------------------- input
 def test_parse_lonlat() -> None:
     from appkit.state import fmt_lonlat, parse_lonlat
