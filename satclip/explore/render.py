@@ -211,6 +211,8 @@ class Legend:
     vmin: float
     vmax: float
     label: str = ""
+    below: bool = False  # some values lie below vmin (drawn in the end colour): the label reads "<= vmin"
+    above: bool = False  # some values lie above vmax: "<= vmax" would hide them, the label reads ">= vmax"
 
     def ticks(self, n: int = 5) -> list[float]:
         return [float(v) for v in np.linspace(self.vmin, self.vmax, n)]
@@ -231,12 +233,13 @@ class Legend:
         return np.repeat(lut[idx][None], height, axis=0)
 
     def html(self, width_px: int = 240, fmt: str = "{:.2f}") -> str:
-        """A small self-contained HTML colour bar with end labels."""
+        """A small self-contained HTML colour bar with end labels (with &le; / &ge; where values go beyond)."""
         return (
             f'<div style="font:12px sans-serif;width:{width_px}px">{self.label}'
             f'<div style="height:10px;background:{self.css_gradient()}"></div>'
-            f'<div style="display:flex;justify-content:space-between"><span>{fmt.format(self.vmin)}</span>'
-            f"<span>{fmt.format(self.vmax)}</span></div></div>"
+            f'<div style="display:flex;justify-content:space-between">'
+            f"<span>{'&le; ' if self.below else ''}{fmt.format(self.vmin)}</span>"
+            f"<span>{'&ge; ' if self.above else ''}{fmt.format(self.vmax)}</span></div></div>"
         )
 
 

@@ -176,7 +176,9 @@ class SimilarityMap:
         field = self.grid.to_field(np.where(self.grid.land, self.scores, np.nan)) if land_only else self.field
         rgba = colorize(field, cmap, vmin, vmax, opacity=opacity)  # colour at grid size, then resample
         rgba = to_mercator(rgba, self.grid.resolution, self.grid.bounds[3], height=height, width=width)
-        return MapImage(rgba=rgba, legend=Legend(cmap, float(vmin), float(vmax), self.label))
+        shown = field[np.isfinite(field)]
+        below, above = bool((shown < vmin).any()), bool((shown > vmax).any())
+        return MapImage(rgba=rgba, legend=Legend(cmap, float(vmin), float(vmax), self.label, below, above))
 
     def top_cells(
         self,

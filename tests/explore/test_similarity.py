@@ -131,6 +131,16 @@ def test_image_is_web_mercator_overlay(grid2, encoder):
     assert sim.image(width=360).rgba.shape == (360, 360, 4)
 
 
+def test_legend_says_when_values_go_beyond_its_ends(grid2, encoder):
+    """The robust colour range ended at e.g. 0.688 while the table listed 0.83: nothing said values went beyond."""
+    sim = similarity_map(grid2, PARIS, encoder=encoder)
+    full = sim.image(vmin=-1, vmax=1).legend
+    assert not full.below and not full.above and "&ge;" not in full.html() and "&le;" not in full.html()
+    robust = sim.image().legend
+    assert robust.above and robust.vmax < float(sim.scores.max())  # Paris itself lies above the robust top
+    assert f"&ge; {robust.vmax:.2f}" in robust.html()
+
+
 def test_land_only_grid_is_transparent_at_sea(land_grid2, encoder):
     sim = similarity_map(land_grid2, (20.0, 10.0), encoder=encoder)
     img = sim.image()
