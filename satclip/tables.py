@@ -108,14 +108,48 @@ def _first_long_row(path: Path, n_fields: int) -> int | None:
 
 def first_long_row(lines: Iterable[str], n_fields: int, delimiter: str = ",") -> int | None:
     """0-based data row of the first CSV record in ``lines`` (header first) with more than ``n_fields``
-    fields, blank lines skipped; None when there is none. pandas would make such a row's first field the
-    index (shifting every column) or drop its extra fields, so readers refuse it naming this row."""
+    fields, blank lines skipped. pandas would make such a row's first field the index (shifting every
+    column) or drop its extra fields, so readers refuse it naming this row.
+
+    Args:
+        lines: the CSV text as lines (an open file or a ``StringIO``), header first.
+        n_fields: the number of columns of the header.
+        delimiter: the field separator.
+
+    Returns:
+        The 0-based data row (header not counted), or None when no record has too many fields.
+    """
     records = (r for r in csv.reader(lines, delimiter=delimiter) if r)
     next(records, None)  # the header
     for row, record in enumerate(records):
         if len(record) > n_fields:
             return row
     return None
+
+
+def separator_problem(header: list[str], sep: str) -> str | None:
+    """What is wrong when a CSV header read with ``sep`` came out as one column that holds another separator
+    (a European-locale export with ';', a TSV named .csv): said instead of a later "no longitude column".
+
+    Args:
+        header: the column names as read.
+        sep: the separator they were read with (``","`` or ``"\\t"``).
+
+    Returns:
+        A message naming the separator found and the fix, or None when the header looks right.
+    """
+    if len(header) != 1:
+        return None
+    found = [(c, said) for c, said in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"), (",", "commas")) if c in header[0]]
+    if not found or found[0][0] == sep:
+        return None
+    c, said = found[0]
+    fix = "rename it to .tsv" if c == "\t" else "rename it to .csv" if c == "," else "re-save it with commas"
+    expected = "tabs" if sep == "\t" else "commas"
+    return (
+        f"the header {header[0]!r} is one column: the file looks separated by {said}, "
+        f"but its extension says {expected}; {fix}"
+    )
 
 
 def _columns(path: Path) -> list[str]:
@@ -129,22 +163,10 @@ def _columns(path: Path) -> list[str]:
             names = list(pq.ParquetFile(path).schema_arrow.names)
     except _read_errors() as err:
         raise TableError(f"{path}: cannot read as {fmt}: {err}") from err
-    if fmt == "csv" and len(names) == 1:
-        tsv = path.suffix.lower() == ".tsv"
-        found = [
-            (sep, said)
-            for sep, said in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"), (",", "commas"))
-            if sep in names[0]
-        ]
-        if found:  # a European-locale export, or a TSV named .csv: say so instead of "no longitude column"
-            sep, said = found[0]
-            fix = (
-                "rename it to .tsv" if sep == "\t" else "rename it to .csv" if sep == "," else "re-save it with commas"
-            )
-            raise TableError(
-                f"{path}: the header {names[0]!r} is one column: the file looks separated by {said}, but its "
-                f"extension says {'tabs' if tsv else 'commas'}; {fix}"
-            )
+    if fmt == "csv":
+        problem = separator_problem(names, _sep(path))
+        if problem:
+            raise TableError(f"{path}: {problem}")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise TableError(f"{path}: duplicate column {dupes[0]!r} in the header: rename one of them")
@@ -460,4 +482,13 @@ class _NpyWriter(_Writer):
         self.file.close()
 
 
-__all__ = ["CoordinateError", "TableError", "count_rows", "embed_file", "read_chunks", "read_table"]
+__all__ = [
+    "CoordinateError",
+    "TableError",
+    "count_rows",
+    "embed_file",
+    "first_long_row",
+    "read_chunks",
+    "read_table",
+    "separator_problem",
+]

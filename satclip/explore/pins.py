@@ -30,7 +30,7 @@ from satclip.errors import PinError
 from satclip.explore.grid import EmbeddingGrid
 from satclip.explore.similarity import SimilarityMap, _unit_rows, embed_points, matvec
 from satclip.geo import CoordinateError, find_lonlat_columns, validate_lonlat
-from satclip.tables import first_long_row
+from satclip.tables import first_long_row, separator_problem
 
 KINDS = ("like", "unlike")
 COLUMNS = ("lon", "lat", "kind", "weight", "label")
@@ -229,6 +229,9 @@ def read_pins(data: bytes | str | Path, name: str | None = None) -> pd.DataFrame
     if suffix in (".geojson", ".json"):
         df = _geojson_frame(text, source)
     elif suffix in (".csv", ".txt", ""):
+        problem = separator_problem(next(csv.reader(io.StringIO(text)), []), ",")
+        if problem:
+            raise PinError(f"{source}: {problem}")
         try:
             with warnings.catch_warnings():  # index_col=False warns, and drops data, on a row with extra fields
                 warnings.simplefilter("error", pd.errors.ParserWarning)

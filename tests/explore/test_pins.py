@@ -161,6 +161,8 @@ def _fc(**change):
         ("p.csv", b"lon,lat\n10,20,5\n30,40,6\n", PinError, "row 0 has more fields than the header (2 columns)"),
         ("p.csv", b"lon,lat,kind\n1,2,like\n3,4,like,x\n", PinError, "row 1 has more fields than the header"),
         ("p.csv", b"lon,lat,weight\n1,2,-1\n", PinError, "positive number at rows [0] (got -1)"),  # no np.int64(-1)
+        # a European-locale export: it said "no longitude column ... columns are ['lon;lat;kind']"
+        ("p.csv", b"lon;lat;kind\n1;2;like\n", PinError, "looks separated by ';', but its extension says commas"),
     ],
 )
 def test_hostile_pin_files_get_one_clear_error(name, data, error, words):
