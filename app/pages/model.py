@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import streamlit as st
+from appkit.cards import training_summary
 from appkit.page import setup
 
 
@@ -36,9 +37,14 @@ c4.code(str(encoder.fingerprint)[:12], language=None)
 if card.get("summary") or card.get("description"):
     st.write(card.get("summary") or card.get("description"))
 
-st.subheader("Training data")
+st.subheader("Training")
 training = card.get("training_data") or card.get("training") or card.get("data")
-if isinstance(training, dict | list) and training:
+summary = training_summary(training)
+if summary:
+    st.markdown("\n".join(f"- {line}" for line in summary))
+    with st.expander("All training settings (as recorded in the card)"):
+        st.json(training)
+elif isinstance(training, dict | list) and training:
     st.json(training)
 elif training:
     st.write(str(training))

@@ -337,6 +337,23 @@ def test_model_page_text_metrics_are_read_in_full(app_env: dict[str, str], tmp_p
     assert any(c == "**transfer / task**: land cover, 10 points" for c in captions), captions
 
 
+def test_model_page_says_what_the_bundled_model_was_trained_on(app_env: dict[str, str], monkeypatch) -> None:
+    """'Training data' showed the raw training record (batch size, lr, strategy, ...) without a word on the data."""
+    import satclip
+
+    monkeypatch.setenv("SATCLIP_APP_MODEL", "satclip-bluemarble-l10")
+    at = _app(app_env)
+    at.switch_page("pages/model.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    training = satclip.load("satclip-bluemarble-l10").card["training"]
+    text = "\n".join(m.value for m in at.markdown)
+    assert "**Imagery:** NASA Blue Marble Next Generation (bmng.jpg)" in text
+    counts = training["data"]["counts"]
+    assert f"{counts['land']:,} land, {counts['coast']:,} coast, {counts['ocean']:,} ocean" in text
+    assert f"{training['epochs']} epochs, {training['n_samples']:,} training samples" in text
+    assert at.expander[0].label.startswith("All training settings")  # the raw record, one click away
+
+
 def test_missing_default_model_then_uploaded_model(app_env: dict[str, str], monkeypatch) -> None:
     monkeypatch.setenv("SATCLIP_APP_MODEL", str(Path(app_env["tmp"]) / "does-not-exist.safetensors"))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
