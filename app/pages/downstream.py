@@ -12,7 +12,7 @@ from appkit.page import KEEP, setup
 from appkit.state import TABLE_TYPES, InputError, read_table
 
 from satclip.data.assets import AssetError, is_available
-from satclip.downstream.checks import quick_problems
+from satclip.downstream.checks import quick_problems, target_problems
 from satclip.downstream.probes import PROBES
 from satclip.downstream.quick import BASELINES, DEFAULT_QUICK_TASK, baseline_encoders, quick_evaluate, task_folds
 from satclip.downstream.tasks import TASKS, TaskData, load_task, required_assets, table_task
@@ -104,7 +104,8 @@ if task is not None:
         )
     except ValueError as err:  # a split the data cannot make (e.g. no continents, too few blocks)
         reason = str(err).removesuffix(": use smaller blocks")  # the CLI's advice: the page sets no block size
-        problems = [f"The {SPLITS[split]} split cannot be made from these points ({reason}): choose another split"]
+        problems = target_problems(task, user_table=source != "Built-in task")  # still said, whatever the split
+        problems.append(f"The {SPLITS[split]} split cannot be made from these points ({reason}): choose another split")
 for msg in problems:
     st.warning(f"{msg}.")
 anyway = st.checkbox("Run anyway", False, key="ds_anyway") if problems else True

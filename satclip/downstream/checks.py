@@ -14,7 +14,7 @@ import numpy as np
 
 from satclip.downstream.splits import Fold
 from satclip.downstream.tasks import TaskData
-from satclip.downstream.validate import MIN_TRAIN_ROWS, check_task
+from satclip.downstream.validate import MIN_TRAIN_ROWS, check_folds, check_target
 
 
 def id_like_problems(y: np.ndarray, kind: str, name: str = "target") -> list[str]:
@@ -40,17 +40,23 @@ def id_like_problems(y: np.ndarray, kind: str, name: str = "target") -> list[str
     return []
 
 
+def target_problems(task: TaskData, *, user_table: bool) -> list[str]:
+    """What is wrong with the task's target whatever the split: :func:`id_like_problems`, then the suite's
+    target checks (:func:`satclip.downstream.validate.check_target`; rare classes only count for user
+    tables, whose rows are not a sample)."""
+    return id_like_problems(task.y, task.kind, task.name) + _broken_target(task, user_table)
+
+
+def _broken_target(task: TaskData, user_table: bool) -> list[str]:
+    names = task.class_names or None
+    return check_target(task.y, task.kind, name=task.name, class_names=names, min_per_class=2 if user_table else 1)
+
+
 def quick_problems(task: TaskData, folds: Sequence[Fold], *, user_table: bool, knn_k: int = 0) -> list[str]:
-    """Every reason the quick run of ``task`` on ``folds`` would mislead (empty: fine): the suite's own
-    checks (:func:`satclip.downstream.validate.check_task`, as ``satclip evaluate`` applies them; rare
-    classes only count for user tables, whose rows are not a sample) and :func:`id_like_problems`."""
-    problems = check_task(
-        task.y,
-        task.kind,
-        folds,
-        name=task.name,
-        class_names=task.class_names or None,
-        min_per_class=2 if user_table else 1,
-        min_train=max(MIN_TRAIN_ROWS, knn_k),
-    )
-    return id_like_problems(task.y, task.kind, task.name) + problems
+    """Every reason the quick run of ``task`` on ``folds`` would mislead (empty: fine): :func:`target_problems`,
+    then, for a target that is not broken, the folds (:func:`satclip.downstream.validate.check_folds`, as
+    ``satclip evaluate`` applies them; a broken target's fold problems would only repeat it)."""
+    problems = target_problems(task, user_table=user_table)
+    if _broken_target(task, user_table):
+        return problems
+    return problems + check_folds(task.y, task.kind, folds, min_train=max(MIN_TRAIN_ROWS, knn_k))

@@ -232,6 +232,11 @@ def test_downstream_classes_confusion_axes_and_a_split_the_points_cannot_make(ap
     warned = [w.value for w in at.warning]
     assert any("cannot be made from these points" in w and "choose another split" in w for w in warned), warned
     assert not any("smaller blocks" in w for w in warned), warned
+    # a constant target in points the split cannot divide: both are said (the target warning was hidden)
+    constant = one_block.assign(y=5.0)
+    at.file_uploader(key="ds_upload").set_value(("c.csv", constant.to_csv(index=False).encode(), "text/csv")).run()
+    warned = [w.value for w in at.warning]
+    assert any("is constant" in w for w in warned) and any("cannot be made" in w for w in warned), warned
 
 
 def test_downstream_warns_on_degenerate_targets_before_running(app_env: dict[str, str]) -> None:
