@@ -153,7 +153,7 @@ def test_label_page_fits_a_classifier_in_the_browser(server: str, tmp_path: Path
             page.wait_for_timeout(1500)
             leaflet = _leaflet(page)
         page.get_by_text("Held-out accuracy", exact=True).wait_for(timeout=60_000)
-        page.get_by_text("3-fold CV over 6 pins").wait_for(timeout=60_000)
+        page.get_by_text("3-fold cross-validation over 6 pins").wait_for(timeout=60_000)
         assert leaflet.locator("img.satclip-overlay").count() == 1
         body = page.inner_text("body")
         assert "Traceback" not in body and "DeltaGenerator" not in body
