@@ -146,3 +146,30 @@ def clicked_lonlat(result: dict[str, Any] | None) -> tuple[float, float] | None:
     lon = (float(click["lng"]) + 180.0) % 360.0 - 180.0
     lat = max(-90.0, min(90.0, float(click["lat"])))
     return round(lon, 5), round(lat, 5)
+
+
+def show_map(
+    m: folium.Map,
+    fg: folium.FeatureGroup,
+    key: str,
+    *,
+    returned: tuple[str, ...] = ("last_clicked",),
+    height: int = 520,
+    view: tuple[float, float, int] | None = None,
+) -> Any:
+    """Draw a page's Leaflet map (the one ``st_folium`` call of the app): full column width, crisp pixels,
+    ``fg`` redrawn without remounting the map, ``view`` (lat, lon, zoom) when a synced map sets it; returns
+    what ``returned`` asks for (clicks also reach ``st.session_state[key]``)."""
+    from streamlit_folium import st_folium
+
+    return st_folium(
+        m,
+        key=key,
+        feature_group_to_add=fg,
+        returned_objects=list(returned),
+        height=height,
+        use_container_width=True,
+        pixelated=True,
+        center=(view[0], view[1]) if view else None,
+        zoom=view[2] if view else None,
+    )

@@ -14,7 +14,6 @@ from appkit.models import explorer_for
 from appkit.page import KEEP, setup
 from appkit.state import fmt_lonlat, likely_swapped, parse_lonlat
 from appkit.tables import result_table
-from streamlit_folium import st_folium
 
 from satclip.explore.render import colormap_names
 from satclip.explore.similarity import NEAR_KM
@@ -216,15 +215,7 @@ with left:
         maps.add_query_marker(fg, a[0], a[1], "A", labelled=b is not None)
     if b is not None:
         maps.add_query_marker(fg, b[0], b[1], "B", labelled=True)
-    st_folium(
-        m,
-        key=MAP_KEY,
-        feature_group_to_add=fg,
-        returned_objects=["last_clicked"],
-        height=520,
-        use_container_width=True,
-        pixelated=True,
-    )
+    maps.show_map(m, fg, MAP_KEY)
     if sim is not None and image is not None and image.legend is not None:
         st.markdown(image.legend.html(width_px=320, fmt="{:.3f}"), unsafe_allow_html=True)
     st.caption("Click anywhere on the map. Orange: most similar named places; cyan: most similar grid cells.")

@@ -13,7 +13,6 @@ import streamlit as st
 from appkit import maps
 from appkit.models import explorer_for
 from appkit.page import KEEP, setup
-from streamlit_folium import st_folium
 
 from satclip.explore.labels import LabelError, label_map
 from satclip.geo import CoordinateError
@@ -129,15 +128,7 @@ with left:
         radius=8,
         fill_opacity=1.0,
     )
-    st_folium(
-        m,
-        key=MAP_KEY,
-        feature_group_to_add=fg,
-        returned_objects=["last_clicked"],
-        height=520,
-        use_container_width=True,
-        pixelated=True,
-    )
+    maps.show_map(m, fg, MAP_KEY)
     if image is not None and image.legend is not None:
         st.markdown(image.legend.html(width_px=300, fmt="{:.2f}"), unsafe_allow_html=True)
     st.caption("Click the map to drop a pin of the chosen class. Pins are white until two classes have pins.")

@@ -10,7 +10,6 @@ import streamlit as st
 from appkit import jobs, maps
 from appkit.models import explorer_for
 from appkit.page import KEEP, setup
-from streamlit_folium import st_folium
 
 from satclip.explore.projection import cached_projection
 
@@ -142,12 +141,4 @@ with left:
         "#ffffff",
         radius=3.5,
     )
-    st_folium(
-        m,
-        key="proj_map",
-        feature_group_to_add=fg,
-        returned_objects=[],
-        height=520,
-        use_container_width=True,
-        pixelated=True,
-    )
+    maps.show_map(m, fg, "proj_map", returned=())

@@ -12,7 +12,6 @@ from appkit import maps
 from appkit.models import bundled_available, explorer_for, load_encoder
 from appkit.page import KEEP, setup
 from appkit.tables import result_table
-from streamlit_folium import st_folium
 
 from satclip.explore.pins import PinError, empty_pins, pins_to_csv, pins_to_geojson, read_pins, search, validate_pins
 from satclip.explore.render import colormap_names
@@ -250,16 +249,13 @@ for slot, key, res in zip(map_slots, map_keys, results, strict=False):
                 radius=9,
                 fill_opacity=1.0,
             )
-        st_folium(
+        maps.show_map(
             m,
-            key=key,
-            feature_group_to_add=fg,
-            height=520 if not sync else 440,
-            use_container_width=True,
-            returned_objects=["last_clicked", "center", "zoom"] if sync else ["last_clicked"],
-            pixelated=True,
-            center=(view[0], view[1]) if sync and view else None,
-            zoom=view[2] if sync and view else None,
+            fg,
+            key,
+            returned=("last_clicked", "center", "zoom") if sync else ("last_clicked",),
+            height=440 if sync else 520,
+            view=view if sync else None,
         )
         if res["legend"] is not None:
             st.markdown(res["legend"].html(width_px=300, fmt="{:.3f}"), unsafe_allow_html=True)
