@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,28 @@ from satclip.checkpoints import save_model
 from satclip.nn.location_encoder import LocationEncoder, LocationEncoderConfig
 
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
+NO_HUB = "http://127.0.0.1:9"  # nothing listens there, and a port below 1024 is never handed out for port 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _huggingface_hub_endpoint_frozen_off_the_fakes() -> Iterator[None]:
+    """Import huggingface_hub before any test points HF_ENDPOINT at a fake Hub (tests/hub_server.py).
+
+    It reads HF_ENDPOINT once, at import, and treats that origin as the Hub for good: frozen at one fake's port,
+    a later fake's storage host on the same (reused) port got a HEAD instead of the download. Frozen on NO_HUB,
+    no fake can collide, and nothing a test forgets to point elsewhere reaches the internet.
+    """
+    if importlib.util.find_spec("huggingface_hub") is not None:
+        before = os.environ.get("HF_ENDPOINT")
+        os.environ["HF_ENDPOINT"] = NO_HUB
+        try:
+            import huggingface_hub.file_download  # noqa: F401  (constants and utils._http with it)
+        finally:
+            if before is None:
+                del os.environ["HF_ENDPOINT"]
+            else:
+                os.environ["HF_ENDPOINT"] = before
+    yield
 
 
 @pytest.fixture(autouse=True)

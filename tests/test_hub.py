@@ -74,6 +74,19 @@ def hub(hf_env: Path, l40_ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         yield fake
 
 
+def test_huggingface_hub_never_takes_a_fake_hub_for_the_hub(hub: FakeHub) -> None:
+    """huggingface_hub freezes HF_ENDPOINT when its modules are first imported and follows redirects to that origin
+    as if it were the Hub. Frozen at an earlier fake Hub's port, a later fake's storage host given the same port by
+    the OS got a HEAD instead of the download (CI failed on this). tests/conftest.py imports it with an endpoint on
+    a port below 1024, which the OS never hands out to a server bound to port 0."""
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    port = urlsplit(constants.ENDPOINT).port
+    assert port is not None and port < 1024 and port not in (hub.port, hub.cdn_port), constants.ENDPOINT
+
+
 def _hf_blobs(hf_env: Path) -> list[Path]:
     return [p for p in (hf_env / "hf" / "hub").rglob("blobs/*") if p.is_file()]
 
@@ -260,7 +273,8 @@ def test_evaluate_with_a_downloaded_model(hub: FakeHub, hf_env: Path) -> None:
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and f"run `satclip download {L10}`" in result.output
-    assert runner.invoke(app, ["download", L10]).exit_code == 0
+    fetched = runner.invoke(app, ["download", L10])
+    assert fetched.exit_code == 0, fetched.output
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert L10 in result.output
