@@ -16,6 +16,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
+import socket
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ from satclip.released import (
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _TRUE = {"1", "on", "yes", "true"}
+_CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,8 @@ def download(name: str, *, keep_original: bool = False, force: bool = False, tqd
     before = hub.try_to_load_from_cache(
         entry.repo_id, entry.filename, cache_dir=opts["cache_dir"], revision=entry.revision
     )
+    if not opts["offline"] and not isinstance(before, str) and (why := _unreachable(opts["endpoint"])):
+        raise DownloadError(_message(entry, opts, why))
     try:
         local = hub.hf_hub_download(
             entry.repo_id,
@@ -145,21 +151,71 @@ def _version() -> str:
     return __version__
 
 
-def _explain(entry: ReleasedModel, opts: dict[str, Any], err: BaseException) -> str:
-    """One line: what failed, why (offline, refused connection, HTTP status ...), and the command to run."""
+def _unreachable(endpoint: str, timeout: float = _CONNECT_TIMEOUT_S) -> str | None:
+    """Why a direct connection to ``endpoint``'s host fails (name not resolved, refused, no answer), or None.
+
+    :func:`download` asks before huggingface_hub's first request: on an unreachable host that retries five times,
+    printing "Retrying in ..." lines for about 25 s, before failing with the same cause. None when the host
+    answers, and when an environment proxy (``HTTPS_PROXY``, ``ALL_PROXY`` ..., not bypassed by ``NO_PROXY``)
+    carries the request instead: only the proxy can tell then.
+
+    Args:
+        endpoint: The Hub's base URL, e.g. ``https://huggingface.co``.
+        timeout: Seconds to wait for the TCP connection.
+
+    Returns:
+        One phrase saying what failed, or None.
+    """
+    parts = urllib.parse.urlsplit(endpoint)
+    host, scheme = parts.hostname, parts.scheme or "https"
+    if not host or _proxy_applies(scheme, host):
+        return None
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return f"{endpoint!r} has no valid port"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except socket.gaierror:
+        return f"the host name {host!r} cannot be resolved (no network, or no DNS)"
+    except ConnectionRefusedError:
+        return f"{host}:{port} refused the connection"
+    except TimeoutError:
+        return f"{host}:{port} did not answer within {timeout:g} s"
+    except OSError as err:
+        return f"{host}:{port} cannot be reached ({err.strerror or err})"
+
+
+def _proxy_applies(scheme: str, host: str) -> bool:
+    """Whether an environment proxy (as httpx reads them) would carry a request for ``scheme://host``."""
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(host)
+
+
+def _message(entry: ReleasedModel, opts: dict[str, Any], why: str) -> str:
+    """One line: what failed, ``why``, and the command to run."""
     where = f"{entry.repo_id}@{entry.revision} ({entry.filename}) from {opts['endpoint']}"
     if opts["offline"]:
-        why = "HF_HUB_OFFLINE is set, so nothing may be downloaded, and the file is not in the Hugging Face cache"
         todo = f"on a machine with internet access (HF_HUB_OFFLINE unset) run: {entry.download_command}"
     else:
-        cause: BaseException = err  # a generic "cannot locate the file" error: show what happened underneath
-        while type(cause).__name__ == "LocalEntryNotFoundError" and cause.__cause__ is not None:
-            cause = cause.__cause__
-        lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
-        detail = " ".join(lines[:2]) or type(cause).__name__
-        why = f"{type(cause).__name__}: {detail[:300]}"
         todo = f"check the connection (and HF_ENDPOINT), then run: {entry.download_command}"
     return f"cannot download {entry.name}: {where}: {why}; {todo}"
+
+
+def _explain(entry: ReleasedModel, opts: dict[str, Any], err: BaseException) -> str:
+    """The one-line message for an error of huggingface_hub (offline, refused connection, HTTP status ...)."""
+    if opts["offline"]:
+        why = "HF_HUB_OFFLINE is set, so nothing may be downloaded, and the file is not in the Hugging Face cache"
+        return _message(entry, opts, why)
+    cause: BaseException = err  # a generic "cannot locate the file" error: show what happened underneath
+    while type(cause).__name__ == "LocalEntryNotFoundError" and cause.__cause__ is not None:
+        cause = cause.__cause__
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    detail = " ".join(lines[:2]) or type(cause).__name__
+    return _message(entry, opts, f"{type(cause).__name__}: {detail[:300]}")
 
 
 def _verified_sha256(entry: ReleasedModel, original: Path) -> str:
