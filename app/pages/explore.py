@@ -15,8 +15,8 @@ from appkit.page import KEEP, setup
 from appkit.state import fmt_lonlat, likely_swapped, parse_lonlat
 from appkit.tables import result_table
 
+from satclip.explore.places import near_phrase
 from satclip.explore.render import colormap_names
-from satclip.explore.similarity import NEAR_KM
 
 MAP_KEY = "explore_map"
 SIMILAR_ENOUGH = 0.5  # below this cosine similarity nothing is called similar (Greenland's best town: 0.34)
@@ -92,10 +92,9 @@ def _register(pt: tuple[float, float]) -> None:
 
 
 def _near(pt: tuple[float, float]) -> str:
-    """'Paris (France)', or how far the nearest named place is."""
+    """'near Paris (France)', or how far the nearest named place is."""
     near = ex.places.nearest(np.array([pt]))
-    name, country, km = near["name"].iloc[0], near["country"].iloc[0], float(near["distance_km"].iloc[0])
-    return f"{name} ({country})" if km <= NEAR_KM else f"no named place (nearest: {name}, {km:,.0f} km)"
+    return near_phrase(near["name"].iloc[0], near["country"].iloc[0], float(near["distance_km"].iloc[0]))
 
 
 clicked = maps.clicked_lonlat(state.get(MAP_KEY))
@@ -142,7 +141,7 @@ with st.expander("Type coordinates instead of clicking", expanded=False):
             (c1, swapped, LAT_LON, "explore_ask_swapped"),
             (c2, typed, LON_LAT, "explore_ask_typed"),
         ):
-            if col.button(f"{order_name}: {fmt_lonlat(*pt)}, near {_near(pt)}", key=key):
+            if col.button(f"{order_name}: {fmt_lonlat(*pt)}, {_near(pt)}", key=key):
                 state["explore_ask"] = None
                 _register(pt)
                 st.rerun()  # the question was drawn above the answer: draw the page again without it
@@ -189,7 +188,7 @@ with left:
                 {
                     **r,
                     "tooltip": f"cell #{r['rank']}: {r['lat']:.1f}, {r['lon']:.1f} "
-                    f"{'near ' + r['near'] if r.get('near') else 'no named place nearby'}, "
+                    f"{near_phrase(r['near'], r['country'], r['near_km'])}, "
                     f"similarity {r['similarity']:.3f}",
                 }
                 for r in cells.to_dict("records")
@@ -224,11 +223,11 @@ with right:
     if a is None:
         st.info("Click the map to embed a place" + (" (first click: A, second: B)." if compare else "."))
     else:
-        st.markdown(f"**A**: {fmt_lonlat(*a)}, near {_near(a)}")
+        st.markdown(f"**A**: {fmt_lonlat(*a)}, {_near(a)}")
         if b is not None:
             emb = ex.embed(np.array([a, b]))
             cos = float(emb[0] @ emb[1] / (np.linalg.norm(emb[0]) * np.linalg.norm(emb[1]) + 1e-12))
-            st.markdown(f"**B**: {fmt_lonlat(*b)}, near {_near(b)}")
+            st.markdown(f"**B**: {fmt_lonlat(*b)}, {_near(b)}")
             st.metric("Cosine similarity A-B", f"{cos:.3f}")
         elif compare:
             st.caption("Click again to set place B.")

@@ -100,9 +100,8 @@ with right:
             y=scatter["y"],
             mode="markers",
             marker={"color": scatter["color"], "size": 5, "line": {"width": 0}},
-            customdata=scatter[["place", "country", "lon", "lat"]].to_numpy(),
-            hovertemplate="%{customdata[0]}, %{customdata[1]}<br>lon %{customdata[2]:.2f}, lat %{customdata[3]:.2f}"
-            "<extra></extra>",
+            customdata=scatter[["near", "lon", "lat"]].to_numpy(),
+            hovertemplate="%{customdata[0]}<br>lon %{customdata[1]:.2f}, lat %{customdata[2]:.2f}<extra></extra>",
         )
     )
     fig.update_layout(
@@ -123,7 +122,7 @@ with right:
             f"{len(picked):,} cells selected"
             + (f" ({MAX_HIGHLIGHT} of them drawn)" if len(picked) > MAX_HIGHLIGHT else "")
         )
-        st.dataframe(picked[["place", "country", "lon", "lat"]].head(200), hide_index=True, key="proj_selected")
+        st.dataframe(picked[["near", "lon", "lat"]].head(200), hide_index=True, key="proj_selected")
     else:
         picked = pd.DataFrame(columns=scatter.columns)
         st.caption("Select points (box or lasso) to highlight them on the map.")
@@ -137,7 +136,7 @@ with left:
     drawn = picked if len(picked) <= MAX_HIGHLIGHT else picked.sample(MAX_HIGHLIGHT, random_state=0)  # spread out
     maps.add_points(
         fg,
-        [{**r, "color": "#ffffff", "tooltip": f"{r['place']}, {r['country']}"} for r in drawn.to_dict("records")],
+        [{**r, "color": "#ffffff", "tooltip": r["near"]} for r in drawn.to_dict("records")],
         "#ffffff",
         radius=3.5,
     )

@@ -14,6 +14,7 @@ from appkit.page import KEEP, setup
 from appkit.tables import result_table
 
 from satclip.explore.pins import PinError, empty_pins, pins_to_csv, pins_to_geojson, read_pins, search, validate_pins
+from satclip.explore.places import near_phrase
 from satclip.explore.render import colormap_names
 from satclip.geo import CoordinateError
 
@@ -216,7 +217,7 @@ for slot, key, res in zip(map_slots, map_keys, results, strict=False):
                     {
                         **r,
                         "tooltip": f"cell #{r['rank']}: {r['lat']:.1f}, {r['lon']:.1f} "
-                        f"(near {r.get('near', '')}) score {r['similarity']:.3f}",
+                        f"({near_phrase(r['near'], r['country'], r['near_km'])}) score {r['similarity']:.3f}",
                     }
                     for r in res["cells"].to_dict("records")
                 ],

@@ -22,6 +22,27 @@ from satclip.geo import lonlat_to_xyz, validate_lonlat
 from satclip.inference import EncoderLike
 
 PLACE_COLUMNS = ["name", "country", "country_code", "lon", "lat", "population"]
+NEAR_KM = 300.0  # a point is "near" a named place within this distance; farther, no place is named
+
+
+def near_phrase(name: str, country: str, km: float, near_km: float = NEAR_KM) -> str:
+    """How a point is labelled after its nearest named place: 'near Paris (France)' within ``near_km``, else
+    'no named place within 300 km (nearest: Longyearbyen, 1,214 km)', so a cell on the polar ice is never
+    called near a town a thousand kilometres away.
+
+    Args:
+        name: The nearest place's name ("" when none is known).
+        country: Its country.
+        km: Great-circle distance to it.
+        near_km: The distance up to which the point is called near it.
+
+    Returns:
+        The phrase, for tooltips, tables and captions.
+    """
+    if name and km <= near_km:
+        return f"near {name} ({country})" if country else f"near {name}"
+    nearest = f" (nearest: {name}, {km:,.0f} km)" if name else ""
+    return f"no named place within {near_km:,.0f} km{nearest}"
 
 
 @functools.lru_cache(maxsize=1)

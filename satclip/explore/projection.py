@@ -23,7 +23,7 @@ import pandas as pd
 
 from satclip.cache import atomic_path, cache_dir, content_hash
 from satclip.explore.grid import EmbeddingGrid, Progress, _progress_callback
-from satclip.explore.places import nearest_places
+from satclip.explore.places import NEAR_KM, near_phrase, nearest_places
 from satclip.explore.render import MapImage, hex_color, rgb_to_rgba, to_mercator
 from satclip.explore.shipped import load_shipped_layout
 from satclip.explore.umap_fit import knn_extend, umap_layout
@@ -61,7 +61,8 @@ class Projection:
         self, n: int | None = 5000, seed: int = 0, colors: Projection | None = None, with_places: bool = True
     ) -> pd.DataFrame:
         """Scatter data: x, y (first two components), lon, lat, cell (index into the grid cells),
-        color (hex; from ``colors`` or this projection if it has 3 components) and the nearest place."""
+        color (hex; from ``colors`` or this projection if it has 3 components) and, with ``with_places``, the
+        nearest named place: place and country (blank beyond ``NEAR_KM``), place_km, and near (the phrase)."""
         n_cells = self.grid.n_cells
         if n is None or n >= n_cells:
             idx = np.arange(n_cells)
@@ -83,8 +84,11 @@ class Projection:
             out["color"] = [hex_color(c) for c in rgb]
         if with_places and len(idx):
             near = nearest_places(pts)
-            out["place"] = near["name"].to_numpy()
-            out["country"] = near["country"].to_numpy()
+            within = near["distance_km"].to_numpy() <= NEAR_KM
+            out["place"] = np.where(within, near["name"].to_numpy(), "")
+            out["country"] = np.where(within, near["country"].to_numpy(), "")
+            out["place_km"] = near["distance_km"].to_numpy()
+            out["near"] = [near_phrase(*row) for row in near[["name", "country", "distance_km"]].itertuples(False)]
         return out
 
 

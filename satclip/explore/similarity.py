@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from satclip.explore.grid import EmbeddingGrid
-from satclip.explore.places import PlaceIndex, nearest_places
+from satclip.explore.places import NEAR_KM, PlaceIndex, nearest_places
 from satclip.explore.render import Legend, MapImage, auto_range, colorize, to_mercator
 from satclip.geo import EARTH_RADIUS_KM, haversine_km, lonlat_to_xyz, validate_lonlat
 from satclip.inference import EncoderLike
@@ -110,9 +110,6 @@ def top_k(scores: np.ndarray, k: int, keep: np.ndarray | None = None) -> np.ndar
     idx = np.argpartition(-s, k - 1)[:k] if k < s.size else np.arange(s.size)
     idx = idx[np.argsort(-s[idx], kind="stable")]
     return idx[np.isfinite(s[idx])][:k]
-
-
-NEAR_KM = 300.0  # a grid cell is "near" a named place within this distance; farther, no place is named
 
 
 def _spread(points: np.ndarray, order: np.ndarray, k: int, min_km: float) -> np.ndarray:

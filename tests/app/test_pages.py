@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ def test_explore_offline_map_then_click(app_env: dict[str, str]) -> None:
     assert new_id == comp_id  # same component: the map is not remounted, so no click or view is lost
     fg = args["feature_group"]
     assert "L.marker" in fg and "satclip-overlay" in fg and "data:image/png;base64," in fg
-    assert "Paris" in _texts(at)
+    assert "near Paris (France)" in _texts(at)
     subheaders = [s.value for s in at.subheader]
     assert "Most similar places" in subheaders and "Most similar grid cells" in subheaders
     places, cells = at.table[0].value, at.table[1].value
@@ -150,6 +151,10 @@ def test_projection_page_pca(app_env: dict[str, str]) -> None:
     _, args = _map_args(at)
     assert "satclip-overlay" in args["feature_group"]
     assert at.get("plotly_chart"), "the scatter is shown"
+    hover = [row[0] for row in json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["customdata"]]
+    far = [h for h in hover if not h.startswith("near ")]  # polar cells: not 'Longyearbyen' 1,200 km away
+    assert far and all(re.fullmatch(r"no named place within 300 km \(nearest: .+, [\d,]+ km\)", h) for h in far)
+    assert any(h.startswith("near ") for h in hover)
     assert any("Explained variance" in c.value for c in at.caption)  # UMAP: tests/app/test_projection_job.py
 
 

@@ -6,6 +6,7 @@ import pytest
 from satclip.explore import projection as proj_mod
 from satclip.explore.clusters import kmeans_regions
 from satclip.explore.grid import build_grid
+from satclip.explore.places import NEAR_KM, near_phrase
 from satclip.explore.projection import area_weighted_sample, pca_components, project
 from satclip.explore.render import LEAFLET_BOUNDS
 
@@ -75,7 +76,29 @@ def test_scatter_data_for_hover(grid2):
     np.testing.assert_array_equal(df[["lon", "lat"]].to_numpy(), grid2.points[df["cell"].to_numpy()])
     np.testing.assert_array_equal(df["x"].to_numpy(), pca2.components[df["cell"].to_numpy(), 0])
     assert df["color"].str.match(r"^#[0-9a-f]{6}$").all()
-    assert (df["place"] != "").all()
+    within = df["place_km"] <= NEAR_KM
+    assert (df.loc[within, "place"] != "").all() and (df.loc[~within, "place"] == "").all()
+    assert df.loc[within, "near"].str.startswith("near ").all()
+
+
+def test_scatter_does_not_call_a_far_place_near(grid2):
+    """A polar cell's hover and selection row said 'Longyearbyen' 1,200 km away; within NEAR_KM a place is named,
+    farther the label says how far the nearest one is."""
+    df = project(grid2, "pca", 3).scatter(n=None)
+    polar = df[df["lat"] < -80]
+    assert len(polar) and (polar["place"] == "").all() and (polar["country"] == "").all()
+    assert polar["near"].str.match(r"^no named place within 300 km \(nearest: .+, [\d,]+ km\)$").all()
+    paris = df.iloc[[int(np.argmin(np.hypot(df["lon"] - 2.35, df["lat"] - 48.86)))]]
+    assert paris["near"].iloc[0].startswith("near ") and paris["place"].iloc[0] != ""
+
+
+def test_near_phrase():
+    assert near_phrase("Paris", "France", 3.0) == "near Paris (France)"
+    assert near_phrase("Longyearbyen", "Svalbard", 1214.4) == (
+        "no named place within 300 km (nearest: Longyearbyen, 1,214 km)"
+    )
+    assert near_phrase("", "", 900.0) == "no named place within 300 km"
+    assert near_phrase("Ushuaia", "Argentina", 350.0, near_km=400) == "near Ushuaia (Argentina)"
 
 
 def test_area_weighted_sample_prefers_low_latitudes(grid2):

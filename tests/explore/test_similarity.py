@@ -208,7 +208,7 @@ def test_min_separation_returns_k_cells_when_the_best_are_clustered(grid2, encod
 
 def test_top_cells_do_not_call_a_far_place_near(grid2, encoder):
     """A cell at 89 S was 'near Ushuaia', 3,900 km away: a place is named only within NEAR_KM."""
-    from satclip.explore.similarity import NEAR_KM
+    from satclip.explore.places import NEAR_KM
 
     sim = similarity_map(grid2, PARIS, encoder=encoder)
     sim.scores = (-np.abs(grid2.points[:, 1] + 89.0)).astype(np.float32)  # best: the cells at 89 S
