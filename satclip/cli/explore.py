@@ -172,13 +172,21 @@ def export_grid(
 def register(app: typer.Typer) -> None:
     """Add the exploration commands to the ``satclip`` CLI."""
     # ignore_unknown_options lets negative coordinates through as arguments: satclip similar -58.4 -34.6
-    app.command("similar", context_settings={"ignore_unknown_options": True})(needs_extra("explore")(similar))
-    app.command("explore-map")(needs_extra("explore")(explore_map))
-    app.command("export-grid")(needs_extra("explore")(export_grid))
+    app.command(
+        "similar",
+        short_help="Places and grid cells most like (LON, LAT), maps and exports.",
+        context_settings={"ignore_unknown_options": True},
+    )(needs_extra("explore")(similar))
+    app.command("explore-map", short_help="PCA/UMAP false-colour map or k-means regions of a model.")(
+        needs_extra("explore")(explore_map)
+    )
+    app.command("export-grid", short_help="Export a model's global grid of embeddings (table, GeoTIFF).")(
+        needs_extra("explore")(export_grid)
+    )
 
 
 def main() -> None:  # pragma: no cover - convenience entry point: python -m satclip.cli.explore ...
-    app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+    app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
     register(app)
     app()
 

@@ -97,7 +97,7 @@ def app_environment(model: str | None, resolution: float | None, max_rows: int |
 def register(app: typer.Typer) -> None:
     """Add the ``app`` command to the satclip CLI."""
 
-    @app.command("app")
+    @app.command("app", short_help="Open the interactive explorer in the browser; works offline.")
     @user_errors
     def run_app(
         model: Annotated[
@@ -139,7 +139,7 @@ def interactive_display() -> bool:
 
 
 if __name__ == "__main__":  # python -m satclip.cli.launch_app [options]
-    _cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    _cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
     register(_cli)
 
     @_cli.callback()

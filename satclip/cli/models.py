@@ -158,7 +158,7 @@ def download_command(
     ] = False,
     force: Annotated[bool, typer.Option(help="Download and convert again even if the model is on disk.")] = False,
 ) -> None:
-    r"""Download released SatCLIP models from the Hugging Face Hub (needs pip install 'satclip\[hub]'); keeps the
+    """Download released SatCLIP models from the Hugging Face Hub (needs pip install 'satclip[hub]'); keeps the
     location encoder as a model file under the satclip cache. HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE apply."""
     from satclip.hub import download, entry_for
 
@@ -179,5 +179,5 @@ def download_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``models`` and ``download`` to the satclip typer app."""
-    app.command("models")(models_command)
-    app.command("download")(download_command)
+    app.command("models", short_help="List bundled, downloaded and downloadable models.")(models_command)
+    app.command("download", short_help="Download released SatCLIP models from the Hugging Face Hub.")(download_command)

@@ -90,14 +90,18 @@ def train(
 
 def register(app: typer.Typer) -> None:
     """Add ``prepare`` and ``train`` to a typer app (satclip.cli wires this in)."""
-    app.command("prepare")(needs_extra("train")(prepare))
-    app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
-        needs_extra("train")(train)
+    app.command("prepare", short_help="Sample locations and cut image patches for training.")(
+        needs_extra("train")(prepare)
     )
+    app.command(
+        "train",
+        short_help="Train a location encoder (config file, overrides as options).",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(needs_extra("train")(train))
 
 
 def main() -> None:  # pragma: no cover - `python -m satclip.cli.train` for DDP re-launch and debugging
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
     register(app)
     app()
 
