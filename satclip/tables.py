@@ -107,15 +107,18 @@ def _where(path: Path, row: int) -> str:
     and blank lines counted, as an editor shows them), or how Parquet rows are counted."""
     if _format(path, INPUT_FORMATS, "input") != "csv":
         return " (rows are counted from 0)"
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        reader = csv.reader(f, delimiter=_sep(path))
-        index, start = -1, 1  # the header is record -1
-        for record in reader:
-            if record:
-                if index == row:
-                    return f"; row {row} is line {start} of the file (rows are counted from 0 after the header)"
-                index += 1
-            start = reader.line_num + 1
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f, delimiter=_sep(path))
+            index, start = -1, 1  # the header is record -1
+            for record in reader:
+                if record:
+                    if index == row:
+                        return f"; row {row} is line {start} of the file (rows are counted from 0 after the header)"
+                    index += 1
+                start = reader.line_num + 1
+    except (OSError, csv.Error):  # e.g. a field over csv's size limit: the message stands without the line
+        pass
     return " (rows are counted from 0 after the header)"
 
 
@@ -136,13 +139,18 @@ def first_long_row(lines: Iterable[str], n_fields: int, delimiter: str = ",") ->
         delimiter: the field separator.
 
     Returns:
-        The 0-based data row (header not counted), or None when no record has too many fields.
+        The 0-based data row (header not counted), or None when no record has too many fields or the text
+        cannot be split into records (a field over the csv module's size limit): callers then report the
+        parser's own error.
     """
     records = (r for r in csv.reader(lines, delimiter=delimiter) if r)
-    next(records, None)  # the header
-    for row, record in enumerate(records):
-        if len(record) > n_fields:
-            return row
+    try:
+        next(records, None)  # the header
+        for row, record in enumerate(records):
+            if len(record) > n_fields:
+                return row
+    except csv.Error:
+        return None
     return None
 
 

@@ -84,6 +84,15 @@ def test_bad_coordinates_in_a_file_name_the_file_row_and_line(tmp_path: Path, en
         embed_file(tmp_path / "p.parquet", tmp_path / "out.parquet", encoder)
 
 
+def test_a_ragged_row_after_a_huge_field_is_a_table_error(tmp_path: Path, encoder) -> None:
+    """Python's csv module refuses fields over 128 KiB, which pandas reads: looking for the ragged row raised
+    csv.Error with a traceback; now the parser's own message is given."""
+    src = tmp_path / "big.csv"
+    src.write_text("lon,lat,note\n1,2," + "x" * 300_000 + "\n3,4,y,z\n")
+    with pytest.raises(TableError, match=r"big\.csv: cannot read as csv: .*Expected 3 fields in line 3, saw 4"):
+        embed_file(src, tmp_path / "out.parquet", encoder)
+
+
 def test_ragged_row_in_a_later_chunk_is_numbered_across_chunks(tmp_path: Path) -> None:
     lines = ["lon,lat"] + [f"{i % 90},{i % 45}" for i in range(25)]
     lines[21] += ",9"  # data row 20
