@@ -15,7 +15,12 @@ class SatCLIPError(Exception):
 
 
 class CoordinateError(SatCLIPError, ValueError):
-    """Invalid coordinates: NaN, out of range, wrong shape or columns. The message names the rows."""
+    """Invalid coordinates: NaN, out of range, wrong shape or columns. The message names the rows; ``rows``
+    holds the first of them (0-based, as in the message) so a file reader can say where they are."""
+
+    def __init__(self, message: str, rows: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.rows = tuple(int(r) for r in rows)
 
 
 class TableError(SatCLIPError, ValueError):

@@ -20,6 +20,10 @@ LAT_COLUMNS = ("lat", "latitude")
 _MAX_ROWS_SHOWN = 10
 
 
+def _first_rows(mask: np.ndarray, offset: int = 0) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.flatnonzero(mask)[:_MAX_ROWS_SHOWN] + offset)
+
+
 def _rows(mask: np.ndarray, offset: int = 0) -> str:
     idx = np.flatnonzero(mask) + offset
     shown = ", ".join(str(i) for i in idx[:_MAX_ROWS_SHOWN])
@@ -76,6 +80,25 @@ def find_lonlat_columns(
     return pick(lon_col, LON_COLUMNS, "longitude"), pick(lat_col, LAT_COLUMNS, "latitude")
 
 
+def _numeric(column: pd.Series, row_offset: int) -> np.ndarray:
+    """A lon or lat column as float64; text that is not a number is refused naming its rows and first value
+    (an empty cell stays NaN, refused afterwards as missing)."""
+    try:
+        return pd.to_numeric(column, errors="raise").to_numpy(np.float64)
+    except (ValueError, TypeError) as err:
+        try:
+            bad = (pd.to_numeric(column, errors="coerce").isna() & column.notna()).to_numpy()
+        except (ValueError, TypeError):
+            bad = np.zeros(len(column), dtype=bool)
+        if not bad.any():
+            raise CoordinateError(f"column {column.name!r} is not numeric: {err}") from err
+        first = column[bad].iloc[0]
+        raise CoordinateError(
+            f"column {column.name!r} is not numeric at {_rows(bad, row_offset)} (first: {first!r})",
+            rows=_first_rows(bad, row_offset),
+        ) from None
+
+
 def validate_lonlat(
     lonlat: Any,
     *,
@@ -110,16 +133,7 @@ def validate_lonlat(
     """
     if isinstance(lonlat, pd.DataFrame):
         lon_name, lat_name = find_lonlat_columns(lonlat.columns, lon_col, lat_col)
-        try:
-            arr = np.stack(
-                [
-                    pd.to_numeric(lonlat[lon_name], errors="raise").to_numpy(np.float64),
-                    pd.to_numeric(lonlat[lat_name], errors="raise").to_numpy(np.float64),
-                ],
-                axis=1,
-            )
-        except (ValueError, TypeError) as err:
-            raise CoordinateError(f"columns {lon_name!r}/{lat_name!r} are not numeric: {err}") from err
+        arr = np.stack([_numeric(lonlat[name], row_offset) for name in (lon_name, lat_name)], axis=1)
     else:
         try:
             arr = np.asarray(lonlat, dtype=np.float64)
@@ -132,19 +146,24 @@ def validate_lonlat(
         arr = np.array(arr, dtype=np.float64, copy=True)
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
-        raise CoordinateError(f"non-finite coordinates (NaN or inf) at {_rows(bad, row_offset)}")
+        raise CoordinateError(
+            f"missing or non-finite coordinates (empty, NaN or inf) at {_rows(bad, row_offset)}",
+            rows=_first_rows(bad, row_offset),
+        )
     bad = np.abs(arr[:, 1]) > 90
     if bad.any():
         raise CoordinateError(
             f"latitude outside [-90, 90] at {_rows(bad, row_offset)}; "
-            "coordinates are (lon, lat): were lon and lat swapped?"
+            "coordinates are (lon, lat): were lon and lat swapped?",
+            rows=_first_rows(bad, row_offset),
         )
     outside = np.abs(arr[:, 0]) > 180
     if outside.any():
         if not wrap:
             raise CoordinateError(
                 f"longitude outside [-180, 180] at {_rows(outside, row_offset)}; "
-                "pass wrap=True (CLI: --wrap) to wrap longitudes into [-180, 180)"
+                "pass wrap=True (CLI: --wrap) to wrap longitudes into [-180, 180)",
+                rows=_first_rows(outside, row_offset),
             )
         arr[:, 0] = wrap_longitude(arr[:, 0])
     return arr

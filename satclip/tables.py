@@ -94,10 +94,32 @@ def _csv_chunks(path: Path, header: list[str], chunk_rows: int) -> Iterator[pd.D
                 row = _first_long_row(path, len(header))
                 if row is None:
                     raise TableError(f"{path}: cannot read as csv: {err}") from err
-                raise TableError(f"{path}: row {row} has more fields than the header ({len(header)} columns)") from None
+                raise TableError(
+                    f"{path}: row {row} has more fields than the header ({len(header)} columns){_where(path, row)}"
+                ) from None
             if chunk is None:
                 return
             yield chunk
+
+
+def _where(path: Path, row: int) -> str:
+    """Where 0-based data row ``row`` of a table file is, for an error message: its line in a CSV/TSV (header
+    and blank lines counted, as an editor shows them), or how Parquet rows are counted."""
+    if _format(path, INPUT_FORMATS, "input") != "csv":
+        return " (rows are counted from 0)"
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f, delimiter=_sep(path))
+            index, start = -1, 1  # the header is record -1
+            for record in reader:
+                if record:
+                    if index == row:
+                        return f"; row {row} is line {start} of the file (rows are counted from 0 after the header)"
+                    index += 1
+                start = reader.line_num + 1
+    except (OSError, csv.Error):  # e.g. a field over csv's size limit: the message stands without the line
+        pass
+    return " (rows are counted from 0 after the header)"
 
 
 def _first_long_row(path: Path, n_fields: int) -> int | None:
@@ -117,13 +139,18 @@ def first_long_row(lines: Iterable[str], n_fields: int, delimiter: str = ",") ->
         delimiter: the field separator.
 
     Returns:
-        The 0-based data row (header not counted), or None when no record has too many fields.
+        The 0-based data row (header not counted), or None when no record has too many fields or the text
+        cannot be split into records (a field over the csv module's size limit): callers then report the
+        parser's own error.
     """
     records = (r for r in csv.reader(lines, delimiter=delimiter) if r)
-    next(records, None)  # the header
-    for row, record in enumerate(records):
-        if len(record) > n_fields:
-            return row
+    try:
+        next(records, None)  # the header
+        for row, record in enumerate(records):
+            if len(record) > n_fields:
+                return row
+    except csv.Error:
+        return None
     return None
 
 
@@ -354,8 +381,8 @@ def embed_file(
         TableError: an unsupported input or output extension, a missing input, ``dst`` being ``src``,
             embedding column names already in the input, an unreadable table, or (Parquet output) column types
             that change between chunks.
-        CoordinateError: the lon/lat columns cannot be found or hold invalid values; names the rows (counted
-            from 0 over the whole file).
+        CoordinateError: the lon/lat columns cannot be found or hold invalid values; names the file and the
+            rows (counted from 0 over the whole file), and the line of a CSV/TSV where the first one is.
     """
     src, dst = Path(src), Path(dst)
     if chunk_rows < 1:
@@ -379,7 +406,11 @@ def embed_file(
         )
         try:
             for chunk in read_chunks(src, chunk_rows):
-                coords = validate_lonlat(chunk, wrap=wrap, lon_col=lon_name, lat_col=lat_name, row_offset=done)
+                try:
+                    coords = validate_lonlat(chunk, wrap=wrap, lon_col=lon_name, lat_col=lat_name, row_offset=done)
+                except CoordinateError as err:
+                    where = _where(src, err.rows[0]) if err.rows else ""
+                    raise CoordinateError(f"{src}: {err}{where}", rows=err.rows) from None
                 emb = encoder.embed(coords, batch_size=batch_size)
                 if wrap:
                     chunk = chunk.copy()

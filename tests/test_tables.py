@@ -57,6 +57,42 @@ def test_ragged_csv_rows_are_refused_naming_the_row(tmp_path: Path, encoder, tex
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]
 
 
+@pytest.mark.parametrize(
+    ("cell", "said"),
+    [
+        ("", "missing or non-finite coordinates (empty, NaN or inf) at row 3"),
+        ("inf", "missing or non-finite coordinates (empty, NaN or inf) at row 3"),
+        ("95", "latitude outside [-90, 90] at row 3"),
+        ("4O", "column 'lat' is not numeric at row 3 (first: '4O')"),  # a letter O: was 'at position 0' of a chunk
+    ],
+)
+def test_bad_coordinates_in_a_file_name_the_file_row_and_line(tmp_path: Path, encoder, cell: str, said: str) -> None:
+    """A user opens the file in an editor: the message names the file, the row and the line it is on (a blank
+    line and the header counted), in a later chunk as in the first."""
+    src = tmp_path / "late.csv"
+    src.write_text(f"lon,lat\n1,1\n\n2,2\n3,3\n4,{cell}\n5,5\n")
+    with pytest.raises(satclip.geo.CoordinateError) as err:
+        embed_file(src, tmp_path / "out.parquet", encoder, chunk_rows=2)
+    assert str(err.value) == (
+        f"{src}: {said}"
+        + ("; coordinates are (lon, lat): were lon and lat swapped?" if cell == "95" else "")
+        + "; row 3 is line 6 of the file (rows are counted from 0 after the header)"
+    )
+    assert err.value.rows == (3,) and sorted(p.name for p in tmp_path.iterdir()) == ["late.csv"]
+    pd.DataFrame({"lon": [1.0, 2.0], "lat": [1.0, float("nan")]}).to_parquet(tmp_path / "p.parquet")
+    with pytest.raises(satclip.geo.CoordinateError, match=r"p\.parquet: .* at row 1 \(rows are counted from 0\)$"):
+        embed_file(tmp_path / "p.parquet", tmp_path / "out.parquet", encoder)
+
+
+def test_a_ragged_row_after_a_huge_field_is_a_table_error(tmp_path: Path, encoder) -> None:
+    """Python's csv module refuses fields over 128 KiB, which pandas reads: looking for the ragged row raised
+    csv.Error with a traceback; now the parser's own message is given."""
+    src = tmp_path / "big.csv"
+    src.write_text("lon,lat,note\n1,2," + "x" * 300_000 + "\n3,4,y,z\n")
+    with pytest.raises(TableError, match=r"big\.csv: cannot read as csv: .*Expected 3 fields in line 3, saw 4"):
+        embed_file(src, tmp_path / "out.parquet", encoder)
+
+
 def test_ragged_row_in_a_later_chunk_is_numbered_across_chunks(tmp_path: Path) -> None:
     lines = ["lon,lat"] + [f"{i % 90},{i % 45}" for i in range(25)]
     lines[21] += ",9"  # data row 20

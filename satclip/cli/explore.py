@@ -58,13 +58,18 @@ def similar(
 ) -> None:
     """Places and grid cells most like (LON, LAT) (optionally unlike others), with maps and exports."""
     from satclip.explore import export_similarity_geotiff
-    from satclip.geo import validate_lonlat
+    from satclip.geo import CoordinateError, validate_lonlat
 
-    def points(pairs: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        return [(float(a), float(b)) for a, b in validate_lonlat(pairs, wrap=wrap)] if pairs else []
+    def checked(pair: tuple[float, float], what: str) -> tuple[float, float]:
+        """One point, its error naming it as the user gave it (not 'at row 0' of a list they never wrote)."""
+        try:
+            ((x, y),) = validate_lonlat([pair], wrap=wrap)
+        except CoordinateError as err:
+            raise CoordinateError(f"{what} {pair[0]:g},{pair[1]:g}: {str(err).replace(' at row 0', '')}") from None
+        return float(x), float(y)
 
-    likes = points([(lon, lat)] + [parse_point(p) for p in like or []])
-    unlikes = points([parse_point(p) for p in unlike or []]) or None
+    likes = [checked((lon, lat), "the query LON,LAT")] + [checked(parse_point(p), "--like") for p in like or []]
+    unlikes = [checked(parse_point(p), "--unlike") for p in unlike or []] or None
     ex = _explorer(model, resolution, land_only)
     sim = ex.similarity(likes, unlikes)
     radius = exclude_km or None

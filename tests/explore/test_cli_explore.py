@@ -85,7 +85,13 @@ def test_similar_json_and_unlike(cli, model_file):
 
 def test_similar_bad_input_is_one_line_error(cli, model_file):
     res = CliRunner().invoke(cli, ["similar", "10", "95", "--model", str(model_file), "--resolution", "5"])
-    assert res.exit_code == 1 and "latitude" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.output.startswith("error: the query LON,LAT 10,95: latitude outside [-90, 90]; "), res.output
+    res = CliRunner().invoke(
+        cli, ["similar", "10", "5", "--unlike", "1,nan", "--model", str(model_file), "--resolution", "5"]
+    )
+    assert res.output.startswith("error: --unlike 1,nan: missing or non-finite coordinates"), res.output
+    assert "row 0" not in res.output
     res = CliRunner().invoke(cli, ["similar", "10", "5", "--model", str(model_file), "--resolution", "0.7"])
     assert res.exit_code == 1 and "resolution" in res.output
 
