@@ -109,17 +109,37 @@ def _where(path: Path, row: int) -> str:
         return " (rows are counted from 0)"
     try:
         with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            reader = csv.reader(f, delimiter=_sep(path))
-            index, start = -1, 1  # the header is record -1
-            for record in reader:
-                if record:
-                    if index == row:
-                        return f"; row {row} is line {start} of the file (rows are counted from 0 after the header)"
-                    index += 1
-                start = reader.line_num + 1
-    except (OSError, csv.Error):  # e.g. a field over csv's size limit: the message stands without the line
+            return where_in_csv(f, row, _sep(path))
+    except OSError:
+        return where_in_csv([], row)
+
+
+def where_in_csv(lines: Iterable[str], row: int, delimiter: str = ",") -> str:
+    """The end of an error message saying on which line of a CSV text 0-based data row ``row`` starts, as an
+    editor numbers lines (header and blank lines counted; a quoted field may span lines).
+
+    Args:
+        lines: the CSV text as lines (an open file or a ``StringIO``), header first.
+        row: the 0-based data row (header not counted, blank lines skipped, as pandas reads them).
+        delimiter: the field separator.
+
+    Returns:
+        "; row 3 is line 6 of the file (rows are counted from 0 after the header)", or only the parenthesis
+        when the line cannot be found (too few rows, or a field over the csv module's size limit).
+    """
+    counting = "(rows are counted from 0 after the header)"
+    reader = csv.reader(lines, delimiter=delimiter)
+    index, start = -1, 1  # the header is record -1
+    try:
+        for record in reader:
+            if record:
+                if index == row:
+                    return f"; row {row} is line {start} of the file {counting}"
+                index += 1
+            start = reader.line_num + 1
+    except csv.Error:
         pass
-    return " (rows are counted from 0 after the header)"
+    return f" {counting}"
 
 
 def _first_long_row(path: Path, n_fields: int) -> int | None:
@@ -522,4 +542,5 @@ __all__ = [
     "read_chunks",
     "read_table",
     "separator_problem",
+    "where_in_csv",
 ]

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from satclip.geo import validate_lonlat
-from satclip.tables import TableError, first_long_row
+from satclip.geo import CoordinateError, validate_lonlat
+from satclip.tables import TableError, first_long_row, where_in_csv
 from satclip.tables import read_table as read_bounded_parquet
 
 TABLE_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
@@ -105,6 +105,21 @@ def read_table(
     return df
 
 
+def check_coordinates(df: pd.DataFrame, upload: Any, lon_col: str, lat_col: str) -> None:
+    """Refuse an uploaded table's bad coordinates before anything is written, naming the upload, the rows and,
+    for CSV, the line the first one is on (the library would name a temporary copy of the data)."""
+    try:
+        validate_lonlat(df, lon_col=lon_col, lat_col=lat_col)
+    except CoordinateError as err:
+        where = ""
+        if err.rows and "csv_delimiter" in df.attrs:
+            text = io.StringIO(upload.getvalue().decode("utf-8-sig", errors="replace"), newline="")
+            where = where_in_csv(text, err.rows[0], df.attrs["csv_delimiter"])
+        elif err.rows:
+            where = " (rows are counted from 0)"
+        raise InputError(f"{upload.name}: {err}{where}") from None
+
+
 def _read_csv(data: bytes, name: str, sep: str | None, nrows: int, columns: list[str] | None) -> pd.DataFrame:
     """pandas' reader (separator sniffed among , ; tab | unless ``sep``; a byte order mark dropped), refusing
     what it would silently change: a duplicate column name (renamed 'lat.1') and a row with more fields than
@@ -123,9 +138,11 @@ def _read_csv(data: bytes, name: str, sep: str | None, nrows: int, columns: list
     try:
         with warnings.catch_warnings():  # index_col=False warns, and drops fields, on a row longer than the header
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(
+            df = pd.read_csv(
                 io.BytesIO(data), sep=delimiter, engine="python", nrows=nrows, usecols=columns, index_col=False
             )
+            df.attrs["csv_delimiter"] = delimiter  # for where_in_csv: the line of a row an error names
+            return df
     except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
         text = io.StringIO(data.decode("utf-8", errors="replace"))
         row = first_long_row(text, len(header), delimiter)

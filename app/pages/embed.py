@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 from appkit.page import KEEP, setup
-from appkit.state import TABLE_TYPES, InputError, read_table
+from appkit.state import TABLE_TYPES, InputError, check_coordinates, read_table
 
 from satclip.geo import CoordinateError, find_lonlat_columns
 from satclip.tables import TableError, embed_file
@@ -29,6 +29,7 @@ if up is not None and st.button("Embed", type="primary", key="embed_go"):
     try:
         df = read_table(up, settings.max_rows)
         lon_col, lat_col = find_lonlat_columns(df.columns)
+        check_coordinates(df, up, lon_col, lat_col)
         with tempfile.TemporaryDirectory(prefix="satclip-app-") as tmp:
             src = Path(tmp) / "points.parquet"
             df.to_parquet(src, index=False)

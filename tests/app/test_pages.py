@@ -299,6 +299,13 @@ def test_embed_page_upload_and_errors(app_env: dict[str, str]) -> None:
     assert any("no latitude column" in e.value or "no longitude column" in e.value for e in at.error)
     # the error replaces the previous run's result: no stale "Embedded 3 rows" or download button under it
     assert not at.success and not at.get("download_button") and not at.session_state["embed_result"]
+    bad = b"id,lon,lat\n1,2.35,48.85\n\n2,-74.0,\n3,151.2,-33.9\n"  # an empty latitude, after a blank line
+    at.file_uploader(key="embed_upload").set_value(("bad.csv", bad, "text/csv")).run()
+    at.button(key="embed_go").click().run()
+    assert [e.value for e in at.error] == [
+        "Cannot embed: bad.csv: missing or non-finite coordinates (empty, NaN or inf) at row 1; row 1 is line 4 "
+        "of the file (rows are counted from 0 after the header)"
+    ]  # was named after the temporary copy the page embeds from
     big = "lon,lat\n" + "0,0\n" * 5001
     at.file_uploader(key="embed_upload").set_value(("big.csv", big.encode(), "text/csv")).run()
     at.button(key="embed_go").click().run()
