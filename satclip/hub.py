@@ -17,6 +17,7 @@ import datetime as _dt
 import os
 import re
 import socket
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ def download(name: str, *, keep_original: bool = False, force: bool = False, tqd
     before = hub.try_to_load_from_cache(
         entry.repo_id, entry.filename, cache_dir=opts["cache_dir"], revision=entry.revision
     )
-    if not opts["offline"] and not isinstance(before, str) and (why := _unreachable(opts["endpoint"])):
+    if not opts["offline"] and (force or not isinstance(before, str)) and (why := _unreachable(opts["endpoint"])):
         raise DownloadError(_message(entry, opts, why))
     try:
         local = hub.hf_hub_download(
@@ -156,43 +157,56 @@ def _unreachable(endpoint: str, timeout: float = _CONNECT_TIMEOUT_S) -> str | No
 
     :func:`download` asks before huggingface_hub's first request: on an unreachable host that retries five times,
     printing "Retrying in ..." lines for about 25 s, before failing with the same cause. None when the host
-    answers, and when an environment proxy (``HTTPS_PROXY``, ``ALL_PROXY`` ..., not bypassed by ``NO_PROXY``)
-    carries the request instead: only the proxy can tell then.
+    answers, and whenever a proxy is configured (``HTTPS_PROXY``, ``ALL_PROXY`` ..., or the system's on macOS
+    and Windows): the request may go through it, and only the proxy can tell then.
 
     Args:
         endpoint: The Hub's base URL, e.g. ``https://huggingface.co``.
-        timeout: Seconds to wait for the TCP connection.
+        timeout: Seconds to wait for a connection, over all the host's addresses together.
 
     Returns:
         One phrase saying what failed, or None.
     """
     parts = urllib.parse.urlsplit(endpoint)
     host, scheme = parts.hostname, parts.scheme or "https"
-    if not host or _proxy_applies(scheme, host):
+    if not host or _proxy_configured():
         return None
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError:
         return f"{endpoint!r} has no valid port"
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         return f"the host name {host!r} cannot be resolved (no network, or no DNS)"
-    except ConnectionRefusedError:
+    except (UnicodeError, ValueError):
+        return f"{host!r} is not a valid host name"
+    deadline = time.monotonic() + timeout
+    error: OSError | None = None
+    for family, kind, proto, _, address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.settimeout(left)
+                sock.connect(address)
+                return None
+        except OSError as err:
+            error = err
+    if isinstance(error, ConnectionRefusedError):
         return f"{host}:{port} refused the connection"
-    except TimeoutError:
+    if error is None or isinstance(error, TimeoutError):
         return f"{host}:{port} did not answer within {timeout:g} s"
-    except OSError as err:
-        return f"{host}:{port} cannot be reached ({err.strerror or err})"
+    return f"{host}:{port} cannot be reached ({error.strerror or error})"
 
 
-def _proxy_applies(scheme: str, host: str) -> bool:
-    """Whether an environment proxy (as httpx reads them) would carry a request for ``scheme://host``."""
-    proxies = urllib.request.getproxies_environment()
-    if not (proxies.get(scheme) or proxies.get("all")):
-        return False
-    return not urllib.request.proxy_bypass(host)
+def _proxy_configured() -> bool:
+    """Whether any HTTP(S) proxy is configured, as httpx finds them (environment, or the system's settings on
+    macOS and Windows). Its bypass rules (``NO_PROXY`` forms, CIDR) are not second-guessed: any proxy at all and
+    the direct check stands aside."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(key) for key in ("http", "https", "all"))
 
 
 def _message(entry: ReleasedModel, opts: dict[str, Any], why: str) -> str:

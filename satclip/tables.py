@@ -94,17 +94,28 @@ def _csv_chunks(path: Path, header: list[str], chunk_rows: int) -> Iterator[pd.D
                 row = _first_long_row(path, len(header))
                 if row is None:
                     raise TableError(f"{path}: cannot read as csv: {err}") from err
+                where = where_in_file(path, row)
                 raise TableError(
-                    f"{path}: row {row} has more fields than the header ({len(header)} columns){_where(path, row)}"
+                    f"{path}: row {row} has more fields than the header ({len(header)} columns){where}"
                 ) from None
             if chunk is None:
                 return
             yield chunk
 
 
-def _where(path: Path, row: int) -> str:
-    """Where 0-based data row ``row`` of a table file is, for an error message: its line in a CSV/TSV (header
-    and blank lines counted, as an editor shows them), or how Parquet rows are counted."""
+def where_in_file(path: str | os.PathLike[str], row: int) -> str:
+    """The end of an error message saying where 0-based data row ``row`` of a table file is: its line in a
+    CSV/TSV (header and blank lines counted, as an editor shows them), or how Parquet rows are counted.
+
+    Args:
+        path: the table file (CSV, TSV or Parquet).
+        row: the 0-based data row an error names.
+
+    Returns:
+        "; row 3 is line 6 of the file (rows are counted from 0 after the header)" for a CSV/TSV (see
+        :func:`where_in_csv`), " (rows are counted from 0)" for Parquet.
+    """
+    path = Path(path)
     if _format(path, INPUT_FORMATS, "input") != "csv":
         return " (rows are counted from 0)"
     try:
@@ -132,7 +143,7 @@ def where_in_csv(lines: Iterable[str], row: int, delimiter: str = ",") -> str:
     index, start = -1, 1  # the header is record -1
     try:
         for record in reader:
-            if record:
+            if not _blank(record):
                 if index == row:
                     return f"; row {row} is line {start} of the file {counting}"
                 index += 1
@@ -146,6 +157,11 @@ def _first_long_row(path: Path, n_fields: int) -> int | None:
     """0-based data row of the first CSV record with more than ``n_fields`` fields (blank lines skipped)."""
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
         return first_long_row(f, n_fields, _sep(path))
+
+
+def _blank(record: list[str]) -> bool:
+    """A record pandas skips as a blank line: nothing, or one field of spaces."""
+    return not record or (len(record) == 1 and not record[0].strip())
 
 
 def first_long_row(lines: Iterable[str], n_fields: int, delimiter: str = ",") -> int | None:
@@ -163,7 +179,7 @@ def first_long_row(lines: Iterable[str], n_fields: int, delimiter: str = ",") ->
         cannot be split into records (a field over the csv module's size limit): callers then report the
         parser's own error.
     """
-    records = (r for r in csv.reader(lines, delimiter=delimiter) if r)
+    records = (r for r in csv.reader(lines, delimiter=delimiter) if not _blank(r))
     try:
         next(records, None)  # the header
         for row, record in enumerate(records):
@@ -429,7 +445,7 @@ def embed_file(
                 try:
                     coords = validate_lonlat(chunk, wrap=wrap, lon_col=lon_name, lat_col=lat_name, row_offset=done)
                 except CoordinateError as err:
-                    where = _where(src, err.rows[0]) if err.rows else ""
+                    where = where_in_file(src, err.rows[0]) if err.rows else ""
                     raise CoordinateError(f"{src}: {err}{where}", rows=err.rows) from None
                 emb = encoder.embed(coords, batch_size=batch_size)
                 if wrap:
@@ -543,4 +559,5 @@ __all__ = [
     "read_table",
     "separator_problem",
     "where_in_csv",
+    "where_in_file",
 ]

@@ -49,6 +49,8 @@ COMMANDS = _commands()
 def test_help_shows_every_text_and_default_whole(path: list[str], cmd: Any) -> None:
     out = _help(path)
     assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80, out
+    usage = out.splitlines()[0]  # arguments named in capitals ('{src}' was shown); repeatable options by example
+    assert not re.search(r"[{\[][a-z_]+[}\]]", usage) and not re.search(r"--\S+ <list\[", out), usage
     shown = _flat(out)
     texts = [(cmd.help or "").split("\n\n")[0]] + [p.help or "" for p in cmd.params if getattr(p, "help", None)]
     for text in texts:

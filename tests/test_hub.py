@@ -33,6 +33,8 @@ CKPT = REFERENCE / "satclip_layout_L10.ckpt"
 L10 = "satclip-resnet18-l10"  # the fixture's layout: L=10, moco_resnet18
 VIT = "satclip-vit16-l40"  # pinned to a commit
 runner = CliRunner()
+_PROXY_VARS = [f"{name}_proxy" for name in ("http", "https", "all", "no")]
+_PROXY_VARS += [v.upper() for v in _PROXY_VARS]  # a CI behind a proxy must not change what these tests see
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +58,9 @@ def hf_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN"):
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN", *_PROXY_VARS):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     return tmp_path
 
 
@@ -261,20 +263,32 @@ def test_unresolvable_host_is_said_at_once(hf_env: Path, monkeypatch: pytest.Mon
     assert time.perf_counter() - start < 15
 
 
-def test_reachability_is_left_to_the_proxy_when_one_applies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Behind a proxy the direct connection may fail while the proxy works: the early check stands aside."""
+def test_reachability_is_left_to_the_proxy_when_one_is_configured(
+    hf_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a proxy the direct connection may fail while the proxy works (and httpx's NO_PROXY rules are its
+    own): with any proxy configured the early check stands aside. Invalid host names are said as such."""
     from satclip.hub import _unreachable
 
     endpoint = f"http://127.0.0.1:{closed_port()}"
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
     assert "refused the connection" in (_unreachable(endpoint) or "")
-    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     assert _unreachable(endpoint) is None
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    assert "refused the connection" in (_unreachable(endpoint) or "")
+    monkeypatch.delenv("HTTPS_PROXY")
     assert _unreachable("https://huggingface.co:notaport") == "'https://huggingface.co:notaport' has no valid port"
+    assert _unreachable("https://a..b") == "'a..b' is not a valid host name"
+
+
+def test_forced_download_of_a_cached_original_is_refused_at_once_offline(
+    hub: FakeHub, hf_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--force goes to the network even when the original is in the Hugging Face cache: the early check applies."""
+    download(L10, keep_original=True)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    start = time.perf_counter()
+    with pytest.raises(DownloadError, match="refused the connection"):
+        download(L10, force=True)
+    assert time.perf_counter() - start < 15
 
 
 def test_evaluate_with_a_downloaded_model(hub: FakeHub, hf_env: Path) -> None:

@@ -84,6 +84,18 @@ def test_bad_coordinates_in_a_file_name_the_file_row_and_line(tmp_path: Path, en
         embed_file(tmp_path / "p.parquet", tmp_path / "out.parquet", encoder)
 
 
+def test_a_line_of_spaces_is_skipped_like_pandas_skips_it() -> None:
+    import io
+
+    from satclip.tables import first_long_row, where_in_csv
+
+    text = "lon,lat\n1,1\n   \n2,x\n"
+    assert pd.read_csv(io.StringIO(text))["lat"].tolist() == ["1", "x"]  # pandas: the spaces are no row
+    said = where_in_csv(io.StringIO(text), 1)
+    assert said == "; row 1 is line 4 of the file (rows are counted from 0 after the header)"
+    assert first_long_row(io.StringIO(text + "3,3,3\n"), 2) == 2
+
+
 def test_a_ragged_row_after_a_huge_field_is_a_table_error(tmp_path: Path, encoder) -> None:
     """Python's csv module refuses fields over 128 KiB, which pandas reads: looking for the ragged row raised
     csv.Error with a traceback; now the parser's own message is given."""

@@ -29,7 +29,7 @@ ModelOption = Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)]
 @app.command(short_help="Embed every (lon, lat) row of a table (CSV, TSV, Parquet).")
 @user_errors
 def embed(
-    src: Annotated[Path, typer.Argument(help="Input CSV/TSV/Parquet with lon/lat columns.")],
+    src: Annotated[Path, typer.Argument(metavar="SRC", help="Input CSV/TSV/Parquet with lon/lat columns.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output .parquet, .csv or .npy.")],
     model: ModelOption = DEFAULT_MODEL,
     chunk_rows: Annotated[int, typer.Option(help="Rows read per chunk (bounds memory).")] = 100_000,
@@ -73,8 +73,8 @@ def embed(
 @app.command(short_help="Convert a released SatCLIP checkpoint to a satclip model file.")
 @user_errors
 def convert(
-    src: Annotated[Path, typer.Argument(help="Released SatCLIP Lightning checkpoint (.ckpt).")],
-    dst: Annotated[Path, typer.Argument(help="Output model file (.safetensors).")],
+    src: Annotated[Path, typer.Argument(metavar="SRC", help="Released SatCLIP Lightning checkpoint (.ckpt).")],
+    dst: Annotated[Path, typer.Argument(metavar="DST", help="Output model file (.safetensors).")],
     trust_checkpoint: Annotated[bool, typer.Option(help=TRUST_HELP)] = False,
 ) -> None:
     """Convert a released SatCLIP checkpoint's location encoder to a satclip model file."""

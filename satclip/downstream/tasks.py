@@ -20,7 +20,7 @@ import pandas as pd
 from satclip.cache import atomic_path, cache_dir, content_hash
 from satclip.downstream import offline_tasks, sources
 from satclip.downstream.splits import parse_split_labels
-from satclip.geo import find_lonlat_columns, sample_uniform_sphere, validate_lonlat
+from satclip.geo import CoordinateError, find_lonlat_columns, sample_uniform_sphere, validate_lonlat
 from satclip.tables import TableError
 
 Kind = Literal["regression", "classification"]
@@ -296,6 +296,9 @@ def infer_kind(values: pd.Series) -> Kind:
     return "regression"
 
 
+_WHOLE_FILE = 2**31 - 1  # rows per chunk when a table is read whole
+
+
 def load_table(
     path: str | Path,
     target: str,
@@ -314,17 +317,31 @@ def load_table(
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
-    df: Any = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
-    return table_task(
-        df,
-        target,
-        lon_col=lon_col,
-        lat_col=lat_col,
-        kind=kind,
-        name=name or p.stem,
-        with_continents=with_continents,
-        source=str(p),
-    )
+    if p.suffix.lower() in (".parquet", ".pq"):
+        df: Any = pd.read_parquet(p)
+    else:  # the library's CSV reader: a ragged row, a duplicate column or another separator is refused by name
+        from satclip.tables import read_chunks
+
+        df = next(read_chunks(p, _WHOLE_FILE), None)  # one chunk: pandas types each column over the whole file
+        if df is None:
+            raise TableError(f"{p} has no rows")
+    try:
+        return table_task(
+            df,
+            target,
+            lon_col=lon_col,
+            lat_col=lat_col,
+            kind=kind,
+            name=name or p.stem,
+            with_continents=with_continents,
+            source=str(p),
+        )
+    except CoordinateError as err:
+        if not err.rows:
+            raise
+        from satclip.tables import where_in_file
+
+        raise CoordinateError(f"{err}{where_in_file(p, err.rows[0])}", rows=err.rows) from None
 
 
 def table_task(
@@ -344,7 +361,10 @@ def table_task(
     if target not in df.columns:
         raise KeyError(f"{p}: target column {target!r} not found; columns are {list(df.columns)}")
     lon_name, lat_name = find_lonlat_columns(df.columns, lon_col, lat_col)
-    lonlat = validate_lonlat(df[[lon_name, lat_name]].to_numpy())
+    try:
+        lonlat = validate_lonlat(df, lon_col=lon_name, lat_col=lat_name)
+    except CoordinateError as err:
+        raise CoordinateError(f"{p}: {err}", rows=err.rows) from None
     col = df[target]
     if col.isna().any():
         raise ValueError(f"{p}: target {target!r} is missing at rows {np.flatnonzero(col.isna().to_numpy())[:10]}")

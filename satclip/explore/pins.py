@@ -208,6 +208,15 @@ def _geojson_frame(text: str, source: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def _header(text: str, source: str) -> list[str]:
+    """The first CSV record of ``text``; a PinError when the csv module cannot split it (a field over its
+    size limit)."""
+    try:
+        return next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as err:
+        raise PinError(f"{source}: not a readable CSV header ({err})") from None
+
+
 def read_pins(data: bytes | str | Path, name: str | None = None) -> pd.DataFrame:
     """A validated pin table from a CSV or GeoJSON file (a path, or its bytes with ``name`` giving the format)."""
     if isinstance(data, (str, Path)) and name is None:
@@ -229,7 +238,7 @@ def read_pins(data: bytes | str | Path, name: str | None = None) -> pd.DataFrame
     if suffix in (".geojson", ".json"):
         df = _geojson_frame(text, source)
     elif suffix in (".csv", ".txt", ""):
-        problem = separator_problem(next(csv.reader(io.StringIO(text)), []), ",")
+        problem = separator_problem(_header(text, source), ",")
         if problem:
             raise PinError(f"{source}: {problem}")
         try:
@@ -239,7 +248,7 @@ def read_pins(data: bytes | str | Path, name: str | None = None) -> pd.DataFrame
                     io.StringIO(text), dtype={"kind": str, "label": str}, keep_default_na=False, index_col=False
                 )
         except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
-            n_fields = len(next(csv.reader(io.StringIO(text)), []))
+            n_fields = len(_header(text, source))
             row = first_long_row(io.StringIO(text), n_fields)
             if row is None:
                 raise PinError(f"{source}: not a readable CSV ({str(err).splitlines()[0]})") from err

@@ -99,6 +99,26 @@ def test_numeric_column_with_junk_strings_names_the_rows(tmp_path):
     assert code == 1 and "fewer than 2 rows" in out
 
 
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        ("7,10,20,5", "row 0 has more fields than the header (3 columns); row 0 is line 2 of the file"),
+        ("1,x,3", "column 'lat' is not numeric at row 0 (first: 'x'); row 0 is line 2 of the file"),
+    ],
+)
+def test_a_bad_first_row_of_a_user_table_is_named_with_its_line(tmp_path, row, said):
+    """`evaluate --tasks my.csv` read the file with pandas alone: a longer first row made its first field the
+    index and shifted every column ('target is missing at rows 1..10'); coordinates were named without the file."""
+    lon, lat = _points(60)
+    lines = ["lon,lat,y", row] + [f"{a:.3f},{b:.3f},{i}" for i, (a, b) in enumerate(zip(lon, lat, strict=True))]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    args = ["evaluate", "--tasks", str(tmp_path / "t.csv"), "--target", "y", "--encoders", "lonlat"]
+    res = CliRunner().invoke(app, [*args, "--probe", "ridge", "--split", "random", "--no-maps", "--out", str(tmp_path)])
+    assert res.exit_code == 1 and res.output == f"error: {tmp_path / 't.csv'}: {said} " + (
+        "(rows are counted from 0 after the header)\n"
+    ), res.output
+
+
 def test_too_few_rows_is_refused(tmp_path):
     code, out = _eval(_table(tmp_path / "ten.csv", n=10), tmp_path / "o", "--split", "random")
     assert code == 1 and "test side" in out and "rows" in out

@@ -163,6 +163,8 @@ def _fc(**change):
         ("p.csv", b"lon,lat,weight\n1,2,-1\n", PinError, "positive number at rows [0] (got -1)"),  # no np.int64(-1)
         # a European-locale export: it said "no longitude column ... columns are ['lon;lat;kind']"
         ("p.csv", b"lon;lat;kind\n1;2;like\n", PinError, "looks separated by ';', but its extension says commas"),
+        # a header field over the csv module's 128 KiB limit escaped as _csv.Error
+        ("p.csv", b"lon,lat," + b"x" * 200_000 + b"\n1,2,3\n", PinError, "not a readable CSV header"),
     ],
 )
 def test_hostile_pin_files_get_one_clear_error(name, data, error, words):
