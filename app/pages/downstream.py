@@ -9,14 +9,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from appkit.figures import point_map
 from appkit.page import KEEP, setup
-from appkit.state import TABLE_TYPES, InputError, read_table
+from appkit.state import TABLE_TYPES, InputError, check_coordinates, read_table
 
 from satclip.data.assets import AssetError, is_available
 from satclip.downstream.checks import quick_problems, target_problems
 from satclip.downstream.probes import PROBES
 from satclip.downstream.quick import BASELINES, DEFAULT_QUICK_TASK, baseline_encoders, quick_evaluate, task_folds
 from satclip.downstream.tasks import TASKS, TaskData, load_task, required_assets, table_task
-from satclip.geo import CoordinateError
+from satclip.geo import CoordinateError, find_lonlat_columns
 
 MAX_POINTS = 20_000
 MAX_CONFUSION = 30  # classes; a bigger matrix is unreadable (a 500-class ID column drew 500 columns)
@@ -74,6 +74,7 @@ try:
         up = st.file_uploader("Table with lon, lat and a target column", type=TABLE_TYPES, key="ds_upload")
         if up is not None:
             df = read_table(up, min(settings.max_rows, MAX_POINTS))
+            check_coordinates(df, up, *find_lonlat_columns(df.columns))  # names the upload's row and line
             cols = [c for c in df.columns if c.lower() not in ("lon", "lng", "long", "longitude", "lat", "latitude")]
             if not cols:
                 raise InputError(f"{up.name} has no column besides lon/lat to predict")

@@ -207,7 +207,10 @@ def test_downstream_uploaded_csv_and_bad_csv(app_env: dict[str, str]) -> None:
     bad.loc[7, "lat"] = 123.0
     at.file_uploader(key="ds_upload").set_value(("bad.csv", bad.to_csv(index=False).encode(), "text/csv")).run()
     assert not at.exception
-    assert any("latitude outside [-90, 90] at row 7" in e.value for e in at.error)
+    assert [e.value for e in at.error] == [
+        "Cannot use this data: bad.csv: latitude outside [-90, 90] at row 7; coordinates are (lon, lat): were lon "
+        "and lat swapped?; row 7 is line 9 of the file (rows are counted from 0 after the header)"
+    ]
     assert shown and not at.dataframe and not at.get("download_button")  # an error clears the results it replaced
     at.file_uploader(key="ds_upload").set_value(("junk.csv", b"\x00\x01\x02garbage", "text/csv")).run()
     assert not at.exception
