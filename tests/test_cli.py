@@ -102,7 +102,8 @@ def test_embed_bad_rows_fail_cleanly_without_output(tmp_path: Path, small_model_
         app, ["embed", str(tmp_path / "bad.csv"), "-o", str(out), "-m", str(small_model_file), "--chunk-rows", "10"]
     )
     assert result.exit_code == 1
-    assert "error: latitude outside [-90, 90] at row 37" in result.output
+    assert f"error: {tmp_path / 'bad.csv'}: latitude outside [-90, 90] at row 37;" in result.output
+    assert result.output.endswith("; row 37 is line 39 of the file (rows are counted from 0 after the header)\n")
     assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == [tmp_path / "bad.csv"]  # no partial or temporary file left
 
