@@ -121,9 +121,10 @@ def check_coordinates(df: pd.DataFrame, upload: Any, lon_col: str, lat_col: str)
 
 
 def _read_csv(data: bytes, name: str, sep: str | None, nrows: int, columns: list[str] | None) -> pd.DataFrame:
-    """pandas' reader (separator sniffed among , ; tab | unless ``sep``; a byte order mark dropped), refusing
+    """pandas' C reader (separator sniffed among , ; tab | unless ``sep``; a byte order mark dropped), refusing
     what it would silently change: a duplicate column name (renamed 'lat.1') and a row with more fields than
     the header (its first field became the index and every column shifted)."""
+    data.decode("utf-8")  # a UnicodeDecodeError names the file's own byte offset (pandas' is per buffer)
     data = data.removeprefix(b"\xef\xbb\xbf")  # Excel's "CSV UTF-8" starts with a byte order mark
     head = data[:65536].decode("utf-8", errors="replace")
     first = next((line for line in head.splitlines() if line.strip()), "")
@@ -138,14 +139,13 @@ def _read_csv(data: bytes, name: str, sep: str | None, nrows: int, columns: list
     try:
         with warnings.catch_warnings():  # index_col=False warns, and drops fields, on a row longer than the header
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            df = pd.read_csv(
-                io.BytesIO(data), sep=delimiter, engine="python", nrows=nrows, usecols=columns, index_col=False
-            )
+            df = pd.read_csv(io.BytesIO(data), sep=delimiter, nrows=nrows, usecols=columns, index_col=False)
             df.attrs["csv_delimiter"] = delimiter  # for where_in_csv: the line of a row an error names
             return df
     except (pd.errors.ParserWarning, pd.errors.ParserError) as err:
-        text = io.StringIO(data.decode("utf-8", errors="replace"))
-        row = first_long_row(text, len(header), delimiter)
+        text = data.decode("utf-8", errors="replace")
+        row = first_long_row(io.StringIO(text), len(header), delimiter)
         if row is None:
-            raise InputError(f"cannot read {name} as a table: {err}") from err
-        raise InputError(f"{name}: row {row} has more fields than the header ({len(header)} columns)") from None
+            raise InputError(f"cannot read {name} as a table: {str(err).strip()}") from err
+        where = where_in_csv(io.StringIO(text, newline=""), row, delimiter)
+        raise InputError(f"{name}: row {row} has more fields than the header ({len(header)} columns){where}") from None

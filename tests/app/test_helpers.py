@@ -156,12 +156,13 @@ def test_read_table_refuses_rows_longer_than_the_header() -> None:
     embedded (lon=20, lat=5) for the row '10,20,5' and wrote it out without a word."""
     from appkit.state import InputError, read_table
 
-    for name, data, row in [
-        ("a.csv", b"lon,lat\n10,20,5\n30,40,6\n", 0),
-        ("b.csv", b"id;lon;lat\n1;10;20\n2;30;40;x\n", 1),  # the separator is still sniffed
-        ("c.tsv", b"lon\tlat\n10\t20\n\n30\t40\t6\n", 1),
+    for name, data, row, line in [
+        ("a.csv", b"lon,lat\n10,20,5\n30,40,6\n", 0, 2),
+        ("b.csv", b"id;lon;lat\n1;10;20\n2;30;40;x\n", 1, 3),  # the separator is still sniffed
+        ("c.tsv", b"lon\tlat\n10\t20\n\n30\t40\t6\n", 1, 4),
     ]:
-        with pytest.raises(InputError, match=rf"{name}: row {row} has more fields than the header"):
+        said = rf"^{name}: row {row} has more fields than the header \(\d columns\); row {row} is line {line} of"
+        with pytest.raises(InputError, match=said):
             read_table(_Upload(name, data), 10)
     ok = read_table(_Upload("d.csv", b"lon,lat,v\n10,20,1\n30,40,\n"), 10)  # an empty last field is a value
     assert ok["lon"].tolist() == [10, 30] and ok["lat"].tolist() == [20, 40]
@@ -172,6 +173,9 @@ def test_read_table_refuses_rows_longer_than_the_header() -> None:
     assert list(read_table(_Upload("g.csv", b"lon\n1\n"), 10).columns) == ["lon"]  # not split at 'o' into l, n
     with pytest.raises(InputError, match=r"^h\.csv is not UTF-8 text \(byte 20\)"):  # Excel's 'CSV' on Windows
         read_table(_Upload("h.csv", "lon,lat,name\n1,2,Orl\xe9ans\n".encode("cp1252")), 10)
+    # a WKT geometry or notes column: a field over 128 KiB was refused ('field larger than field limit (131072)')
+    wide = read_table(_Upload("i.csv", b"lon,lat,wkt\n1,2," + b"x" * 300_000 + b"\n3,4,y\n"), 10)
+    assert wide.shape == (2, 3) and len(wide["wkt"].iloc[0]) == 300_000
 
 
 def test_lat_lon_order_and_swap_detection() -> None:
