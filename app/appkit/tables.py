@@ -60,3 +60,17 @@ def result_table(
     every header and value is shown whole, long names wrap onto further lines."""
     cols = [c for c in columns if c == "place" or c in df.columns]
     st.table(formatted(df, cols, headers), hide_index=True, alt=alt)
+
+
+def selection_table(picked: pd.DataFrame) -> pd.DataFrame:
+    """Projection's selected cells (``Projection.scatter`` rows), numbers first so they stay in view in the
+    narrow column: lat, lon, the distance to the nearest named place and its name (a polar cell's nearest town
+    is 1,000+ km away, and says so)."""
+    return pd.DataFrame(
+        {
+            "lat": picked["lat"].round(2),
+            "lon": picked["lon"].round(2),
+            "km": picked["place_km"].round().astype(int),
+            "nearest place": picked["place"] + ", " + picked["country"],
+        }
+    )

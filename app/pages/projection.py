@@ -10,6 +10,7 @@ import streamlit as st
 from appkit import jobs, maps
 from appkit.models import explorer_for
 from appkit.page import KEEP, setup
+from appkit.tables import selection_table
 
 from satclip.explore.projection import cached_projection
 
@@ -122,7 +123,7 @@ with right:
             f"{len(picked):,} cells selected"
             + (f" ({MAX_HIGHLIGHT} of them drawn)" if len(picked) > MAX_HIGHLIGHT else "")
         )
-        st.dataframe(picked[["near", "lon", "lat"]].head(200), hide_index=True, key="proj_selected")
+        st.dataframe(selection_table(picked.head(200)), hide_index=True, key="proj_selected")
     else:
         picked = pd.DataFrame(columns=scatter.columns)
         st.caption("Select points (box or lasso) to highlight them on the map.")

@@ -23,7 +23,7 @@ import pandas as pd
 
 from satclip.cache import atomic_path, cache_dir, content_hash
 from satclip.explore.grid import EmbeddingGrid, Progress, _progress_callback
-from satclip.explore.places import NEAR_KM, near_phrase, nearest_places
+from satclip.explore.places import near_phrase, nearest_places
 from satclip.explore.render import MapImage, hex_color, rgb_to_rgba, to_mercator
 from satclip.explore.shipped import load_shipped_layout
 from satclip.explore.umap_fit import knn_extend, umap_layout
@@ -62,7 +62,8 @@ class Projection:
     ) -> pd.DataFrame:
         """Scatter data: x, y (first two components), lon, lat, cell (index into the grid cells),
         color (hex; from ``colors`` or this projection if it has 3 components) and, with ``with_places``, the
-        nearest named place: place and country (blank beyond ``NEAR_KM``), place_km, and near (the phrase)."""
+        nearest named place: place, country, place_km (its distance) and near, the label that calls the cell
+        near it only within ``NEAR_KM`` ("no named place within 300 km (nearest: ...)" beyond)."""
         n_cells = self.grid.n_cells
         if n is None or n >= n_cells:
             idx = np.arange(n_cells)
@@ -84,9 +85,8 @@ class Projection:
             out["color"] = [hex_color(c) for c in rgb]
         if with_places and len(idx):
             near = nearest_places(pts)
-            within = near["distance_km"].to_numpy() <= NEAR_KM
-            out["place"] = np.where(within, near["name"].to_numpy(), "")
-            out["country"] = np.where(within, near["country"].to_numpy(), "")
+            out["place"] = near["name"].to_numpy()
+            out["country"] = near["country"].to_numpy()
             out["place_km"] = near["distance_km"].to_numpy()
             out["near"] = [near_phrase(*row) for row in near[["name", "country", "distance_km"]].itertuples(False)]
         return out

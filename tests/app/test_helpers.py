@@ -253,3 +253,28 @@ def test_result_table_text_wraps_and_shows_markdown_characters_as_typed() -> Non
     places = pd.DataFrame({"name": ["*Star* [x]"], "country": ["A_B"], "distance_km": [12345.4]})
     shown = formatted(places, ["place", "distance_km"])
     assert shown.iloc[0].tolist() == ["\\*Star\\* \\[x\\], A\\_B", "12,345"]
+
+
+def test_projection_selection_table_leads_with_the_numbers() -> None:
+    """It showed one 'near' phrase first ('no named place within 300 km (nearest: Longyearbyen, 1,27...'), which
+    filled the narrow column and pushed lat/lon out of view."""
+    from appkit.tables import selection_table
+
+    picked = pd.DataFrame(
+        {
+            "lat": [89.0, 48.86],
+            "lon": [83.0, 2.35],
+            "place": ["Longyearbyen", "Paris"],
+            "country": ["Svalbard and Jan Mayen", "France"],
+            "place_km": [1271.4, 0.6],
+            "near": ["no named place within 300 km (nearest: Longyearbyen, 1,271 km)", "near Paris (France)"],
+        }
+    )
+    shown = selection_table(picked)
+    assert list(shown.columns) == ["lat", "lon", "km", "nearest place"]
+    assert shown.to_dict("records")[0] == {
+        "lat": 89.0,
+        "lon": 83.0,
+        "km": 1271,
+        "nearest place": "Longyearbyen, Svalbard and Jan Mayen",
+    }
